@@ -1,0 +1,164 @@
+//! Cognito ID-token verification inside the functions: RS256 signature against
+//! the user pool's JWKS, issuer, client id (`aud`), `token_use`, expiry.
+//!
+//! The JWKS is fetched on first use and cached for the container's life; a
+//! token signed with an unknown `kid` triggers one refetch (key rotation), at
+//! most once per [`JWKS_REFRESH_INTERVAL`] so forged kids cannot hammer Cognito.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use tokio::sync::RwLock;
+
+use crate::config::CognitoConfig;
+
+const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// Clock skew tolerated on `exp` and `nbf`.
+const LEEWAY_SECS: u64 = 5;
+pub const ADMIN_GROUP: &str = "admin";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The caller's token is not acceptable; the text goes to the log only.
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    /// The key set could not be fetched: an outage, not the caller's fault.
+    #[error("cannot fetch the user pool's keys: {0}")]
+    KeysUnavailable(String),
+}
+
+/// Who a verified token says the caller is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub sub: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub groups: Vec<String>,
+}
+
+impl Identity {
+    pub fn is_admin(&self) -> bool {
+        self.groups.iter().any(|g| g == ADMIN_GROUP)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct IdTokenClaims {
+    sub: String,
+    token_use: String,
+    #[serde(rename = "cognito:username")]
+    username: Option<String>,
+    email: Option<String>,
+    #[serde(rename = "cognito:groups", default)]
+    groups: Vec<String>,
+}
+
+struct KeyCache {
+    keys: HashMap<String, DecodingKey>,
+    fetched_at: Option<Instant>,
+}
+
+pub struct TokenVerifier {
+    config: CognitoConfig,
+    http: reqwest::Client,
+    cache: RwLock<KeyCache>,
+}
+
+impl TokenVerifier {
+    pub fn new(config: CognitoConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        Self { config, http, cache: RwLock::new(KeyCache { keys: HashMap::new(), fetched_at: None }) }
+    }
+
+    /// Verifies a raw `Authorization` header value: the token itself, as
+    /// Amplify sends it, or `Bearer <token>`.
+    pub async fn verify_header(&self, header: &str) -> Result<Identity, AuthError> {
+        let header = header.trim();
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .unwrap_or(header)
+            .trim();
+        self.verify(token).await
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        let header = decode_header(token).map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        // Pinning RS256 defeats `alg: none` and HS256-with-the-public-key.
+        if header.alg != Algorithm::RS256 {
+            return Err(AuthError::InvalidToken(format!("algorithm {:?} not accepted", header.alg)));
+        }
+        let kid = header.kid.ok_or_else(|| AuthError::InvalidToken("no kid".into()))?;
+        let key = self.key_for(&kid).await?;
+
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[&self.config.issuer]);
+        validation.set_audience(&[&self.config.client_id]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECS;
+        let data = decode::<IdTokenClaims>(token, &key, &validation)
+            .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        let claims = data.claims;
+        // Access tokens carry `client_id`, not `aud`, so `aud` already rules most
+        // of them out; `token_use` makes the intent explicit.
+        if claims.token_use != "id" {
+            return Err(AuthError::InvalidToken(format!("token_use {} is not id", claims.token_use)));
+        }
+        Ok(Identity { sub: claims.sub, username: claims.username, email: claims.email, groups: claims.groups })
+    }
+
+    async fn key_for(&self, kid: &str) -> Result<DecodingKey, AuthError> {
+        {
+            let cache = self.cache.read().await;
+            if let Some(key) = cache.keys.get(kid) {
+                return Ok(key.clone());
+            }
+            if cache.fetched_at.is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL) {
+                return Err(AuthError::InvalidToken(format!("unknown kid {kid}")));
+            }
+        }
+        let mut cache = self.cache.write().await;
+        // Another request may have refreshed while this one waited for the lock.
+        if !cache.fetched_at.is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL) {
+            cache.keys = self.fetch_keys().await?;
+            cache.fetched_at = Some(Instant::now());
+        }
+        cache
+            .keys
+            .get(kid)
+            .cloned()
+            .ok_or_else(|| AuthError::InvalidToken(format!("unknown kid {kid}")))
+    }
+
+    async fn fetch_keys(&self) -> Result<HashMap<String, DecodingKey>, AuthError> {
+        let unavailable = |e: reqwest::Error| AuthError::KeysUnavailable(e.to_string());
+        let set: JwkSet = self
+            .http
+            .get(&self.config.jwks_url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(unavailable)?
+            .json()
+            .await
+            .map_err(unavailable)?;
+        Ok(keys_by_kid(&set))
+    }
+}
+
+fn keys_by_kid(set: &JwkSet) -> HashMap<String, DecodingKey> {
+    set.keys
+        .iter()
+        .filter_map(|jwk| {
+            let kid = jwk.common.key_id.clone()?;
+            DecodingKey::from_jwk(jwk).ok().map(|key| (kid, key))
+        })
+        .collect()
+}

@@ -1,0 +1,49 @@
+//! Settings read once per container from the environment the template sets.
+
+use std::env;
+
+#[derive(Debug, thiserror::Error)]
+#[error("missing or invalid setting {0}")]
+pub struct ConfigError(pub &'static str);
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    /// Only the migrate function sends to the queue.
+    pub cleanup_queue_url: Option<String>,
+    pub cognito: CognitoConfig,
+    /// The frontend origin allowed to call with credentials (CORS).
+    pub allowed_origin: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct CognitoConfig {
+    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>`, the tokens' `iss`.
+    pub issuer: String,
+    /// Usually `<issuer>/.well-known/jwks.json`; a separate setting because the
+    /// local emulator serves the keys at its own address.
+    pub jwks_url: String,
+    pub client_id: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let issuer = required("COGNITO_ISSUER")?.trim_end_matches('/').to_owned();
+        let jwks_url = optional("COGNITO_JWKS_URL")
+            .unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            cleanup_queue_url: optional("CLEANUP_QUEUE_URL"),
+            cognito: CognitoConfig { issuer, jwks_url, client_id: required("COGNITO_CLIENT_ID")? },
+            allowed_origin: optional("ALLOWED_ORIGIN").unwrap_or_else(|| "http://localhost:8080".into()),
+        })
+    }
+}
+
+fn optional(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    optional(name).ok_or(ConfigError(name))
+}

@@ -1,0 +1,282 @@
+//! The cart's rules, free of I/O: identities of carts and products, quantity
+//! arithmetic, expiry, and what a cart line contributes to per-product totals.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Anonymous cart lines live one day after their last change.
+pub const ANONYMOUS_CART_TTL_SECS: i64 = 24 * 60 * 60;
+/// Signed-in cart lines live seven days after their last change.
+pub const USER_CART_TTL_SECS: i64 = 7 * 24 * 60 * 60;
+/// Units one cart line may hold: keeps a typo (or an attacker) from parking the stock.
+pub const MAX_LINE_QUANTITY: i64 = 100;
+const MAX_PRODUCT_ID_LEN: usize = 64;
+const MAX_SUB_LEN: usize = 128;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("product id must be 1 to {MAX_PRODUCT_ID_LEN} letters, digits, '-' or '_'")]
+    InvalidProductId,
+    #[error("quantity must not be 0")]
+    ZeroQuantity,
+    #[error("quantity must be between -{MAX_LINE_QUANTITY} and {MAX_LINE_QUANTITY}")]
+    QuantityOutOfRange,
+    #[error("a cart line holds at most {MAX_LINE_QUANTITY} units")]
+    LineTooLarge,
+    #[error("cartId cookie must be a UUID")]
+    InvalidCartId,
+    #[error("invalid user id")]
+    InvalidUserId,
+}
+
+/// A catalog product id: short, printable, safe inside a key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ProductId(String);
+
+impl ProductId {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let valid = !raw.is_empty()
+            && raw.len() <= MAX_PRODUCT_ID_LEN
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::InvalidProductId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Partition key of everything stored about this product.
+    pub fn partition_key(&self) -> String {
+        format!("{PRODUCT_PREFIX}{}", self.0)
+    }
+
+    /// Sort key of this product's line in any cart.
+    pub fn cart_line_sort_key(&self) -> String {
+        format!("{PRODUCT_PREFIX}{}", self.0)
+    }
+
+    /// The product a cart line or product key refers to.
+    pub fn from_key(key: &str) -> Option<Self> {
+        key.strip_prefix(PRODUCT_PREFIX).and_then(|id| Self::parse(id).ok())
+    }
+}
+
+impl std::fmt::Display for ProductId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub const PRODUCT_PREFIX: &str = "product#";
+pub const ANONYMOUS_CART_PREFIX: &str = "cart#";
+pub const USER_PREFIX: &str = "user#";
+
+/// Whose cart: an anonymous shopper's (by cookie) or a signed-in user's (by `sub`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CartOwner {
+    Anonymous(Uuid),
+    User(String),
+}
+
+impl CartOwner {
+    /// Parses the `cartId` cookie value: a UUID, nothing else.
+    pub fn anonymous_from_cookie(value: &str) -> Result<Self, DomainError> {
+        Uuid::parse_str(value).map(Self::Anonymous).map_err(|_| DomainError::InvalidCartId)
+    }
+
+    pub fn user(sub: &str) -> Result<Self, DomainError> {
+        let valid = !sub.is_empty()
+            && sub.len() <= MAX_SUB_LEN
+            && sub.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+        if valid {
+            Ok(Self::User(sub.to_owned()))
+        } else {
+            Err(DomainError::InvalidUserId)
+        }
+    }
+
+    pub fn partition_key(&self) -> String {
+        match self {
+            Self::Anonymous(id) => format!("{ANONYMOUS_CART_PREFIX}{id}"),
+            Self::User(sub) => format!("{USER_PREFIX}{sub}"),
+        }
+    }
+
+    pub fn line_ttl_secs(&self) -> i64 {
+        match self {
+            Self::Anonymous(_) => ANONYMOUS_CART_TTL_SECS,
+            Self::User(_) => USER_CART_TTL_SECS,
+        }
+    }
+
+    /// When a line changed at `now` expires.
+    pub fn line_expiration(&self, now: i64) -> i64 {
+        now + self.line_ttl_secs()
+    }
+
+    pub fn is_cart_partition_key(pk: &str) -> bool {
+        pk.starts_with(ANONYMOUS_CART_PREFIX) || pk.starts_with(USER_PREFIX)
+    }
+}
+
+/// A `POST /cart` change: `quantity` units more (or fewer, when negative).
+pub fn validate_delta(delta: i64) -> Result<i64, DomainError> {
+    match delta {
+        0 => Err(DomainError::ZeroQuantity),
+        d if d.abs() > MAX_LINE_QUANTITY => Err(DomainError::QuantityOutOfRange),
+        d => Ok(d),
+    }
+}
+
+/// A `PUT /cart/{id}` target quantity; 0 removes the line.
+pub fn validate_target(quantity: i64) -> Result<i64, DomainError> {
+    if (0..=MAX_LINE_QUANTITY).contains(&quantity) {
+        Ok(quantity)
+    } else {
+        Err(DomainError::QuantityOutOfRange)
+    }
+}
+
+/// Applies a delta to a line: never below zero, never above the line limit.
+pub fn apply_delta(current: i64, delta: i64) -> Result<i64, DomainError> {
+    let next = (current + delta).max(0);
+    if next > MAX_LINE_QUANTITY {
+        Err(DomainError::LineTooLarge)
+    } else {
+        Ok(next)
+    }
+}
+
+/// Quantity after merging an anonymous line into the user's line. Capped at the
+/// line limit rather than failing: a login must never lose the user's cart.
+pub fn merge_quantities(user_line: i64, anonymous_line: i64) -> i64 {
+    (user_line + anonymous_line).min(MAX_LINE_QUANTITY)
+}
+
+/// The state of a stored cart line that decides whether a shopper sees it and
+/// what it adds to the product's cart total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineState {
+    pub quantity: i64,
+    pub expiration_time: i64,
+    pub migrated: bool,
+}
+
+impl LineState {
+    /// A shopper sees (and migration moves) only lines that are neither expired
+    /// (whether or not DynamoDB's TTL has deleted them yet) nor already migrated.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.quantity > 0 && !self.migrated && self.expiration_time > now
+    }
+
+    /// Units this line adds to the product's cart total. A migrated line counts
+    /// zero: its units now sit in the user's line. Expired lines still count
+    /// until TTL deletes them (the stream then reports the removal).
+    pub fn counted_units(&self) -> i64 {
+        if self.migrated {
+            0
+        } else {
+            self.quantity.max(0)
+        }
+    }
+}
+
+/// Change in a product's cart total caused by one stream record.
+pub fn total_delta(old: Option<LineState>, new: Option<LineState>) -> i64 {
+    new.map_or(0, |s| s.counted_units()) - old.map_or(0, |s| s.counted_units())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(quantity: i64, expiration_time: i64, migrated: bool) -> LineState {
+        LineState { quantity, expiration_time, migrated }
+    }
+
+    #[test]
+    fn product_ids_are_short_and_safe() {
+        assert!(ProductId::parse("4c1fadaa-213a-4ea8-aa32-58c217604e3c").is_ok());
+        assert!(ProductId::parse("abc_DEF-123").is_ok());
+        for bad in ["", "a#b", "a b", "ä", "../x", &"x".repeat(65)] {
+            assert_eq!(ProductId::parse(bad), Err(DomainError::InvalidProductId), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        let id = ProductId::parse("p1").unwrap();
+        assert_eq!(id.partition_key(), "product#p1");
+        assert_eq!(ProductId::from_key(&id.cart_line_sort_key()), Some(id));
+        assert_eq!(ProductId::from_key("meta"), None);
+    }
+
+    #[test]
+    fn owners_have_distinct_keys_and_ttls() {
+        let anon = CartOwner::anonymous_from_cookie("6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e").unwrap();
+        assert_eq!(anon.partition_key(), "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e");
+        assert_eq!(anon.line_expiration(100), 100 + 86_400);
+        let user = CartOwner::user("abc-123").unwrap();
+        assert_eq!(user.partition_key(), "user#abc-123");
+        assert_eq!(user.line_expiration(0), 7 * 86_400);
+        assert!(CartOwner::is_cart_partition_key(&anon.partition_key()));
+        assert!(!CartOwner::is_cart_partition_key("product#x"));
+    }
+
+    #[test]
+    fn bad_cookies_and_subs_are_refused() {
+        assert_eq!(CartOwner::anonymous_from_cookie("nope"), Err(DomainError::InvalidCartId));
+        assert_eq!(CartOwner::user(""), Err(DomainError::InvalidUserId));
+        assert_eq!(CartOwner::user("a#b"), Err(DomainError::InvalidUserId));
+    }
+
+    #[test]
+    fn deltas_never_go_below_zero_or_above_the_limit() {
+        assert_eq!(apply_delta(1, -1), Ok(0));
+        assert_eq!(apply_delta(0, -1), Ok(0));
+        assert_eq!(apply_delta(2, -5), Ok(0));
+        assert_eq!(apply_delta(2, 3), Ok(5));
+        assert_eq!(apply_delta(99, 2), Err(DomainError::LineTooLarge));
+        assert_eq!(validate_delta(0), Err(DomainError::ZeroQuantity));
+        assert_eq!(validate_delta(-101), Err(DomainError::QuantityOutOfRange));
+        assert_eq!(validate_delta(-1), Ok(-1));
+        assert_eq!(validate_target(0), Ok(0));
+        assert_eq!(validate_target(-1), Err(DomainError::QuantityOutOfRange));
+        assert_eq!(validate_target(101), Err(DomainError::QuantityOutOfRange));
+    }
+
+    #[test]
+    fn merging_adds_and_caps() {
+        assert_eq!(merge_quantities(2, 3), 5);
+        assert_eq!(merge_quantities(0, 4), 4);
+        assert_eq!(merge_quantities(90, 20), MAX_LINE_QUANTITY);
+    }
+
+    #[test]
+    fn expired_or_migrated_lines_are_not_live() {
+        assert!(line(1, 101, false).is_live(100));
+        assert!(!line(1, 100, false).is_live(100));
+        assert!(!line(1, 101, true).is_live(100));
+        assert!(!line(0, 101, false).is_live(100));
+    }
+
+    #[test]
+    fn totals_follow_counted_units() {
+        assert_eq!(total_delta(None, Some(line(3, 0, false))), 3);
+        assert_eq!(total_delta(Some(line(3, 0, false)), Some(line(1, 0, false))), -2);
+        assert_eq!(total_delta(Some(line(3, 0, false)), None), -3);
+        // migration moves units out of the anonymous line...
+        assert_eq!(total_delta(Some(line(3, 0, false)), Some(line(3, 0, true))), -3);
+        // ...and its later deletion changes nothing
+        assert_eq!(total_delta(Some(line(3, 0, true)), None), 0);
+        // a no-op write (the emulator reports one as MODIFY) changes nothing
+        assert_eq!(total_delta(Some(line(2, 0, false)), Some(line(2, 0, false))), 0);
+        // the emulator's keys-only first INSERT of an upsert counts nothing
+        assert_eq!(total_delta(None, Some(line(0, 0, false))), 0);
+    }
+}

@@ -1,0 +1,225 @@
+//! HTTP glue shared by every endpoint: the one place errors become responses,
+//! JSON bodies in and out, CORS, the `cartId` cookie, and who the caller is.
+
+use cookie::{Cookie, SameSite};
+use http::{header, HeaderValue, StatusCode};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::{AuthError, Identity};
+use crate::domain::{CartOwner, DomainError, ANONYMOUS_CART_TTL_SECS};
+use crate::store::StoreError;
+use crate::App;
+
+/// Request bodies above this are refused before parsing.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub const CART_COOKIE: &str = "cartId";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    /// Details go to the log; the caller learns only that the token was refused.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    #[error("this needs the admin group")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body larger than {MAX_BODY_BYTES} bytes")]
+    PayloadTooLarge,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("token keys unavailable: {0}")]
+    KeysUnavailable(String),
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        Self::BadRequest(err.to_string())
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::InvalidToken(why) => Self::Unauthorized(why),
+            AuthError::KeysUnavailable(why) => Self::KeysUnavailable(why),
+        }
+    }
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Store(StoreError::Conflict) => StatusCode::CONFLICT,
+            Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// What the caller reads: their mistake spelled out, our faults not at all.
+    fn public_message(&self) -> String {
+        match self {
+            Self::Unauthorized(_) => "invalid or expired token".into(),
+            Self::Store(StoreError::Conflict) => "the cart changed concurrently; retry".into(),
+            Self::Store(_) => "internal error".into(),
+            Self::KeysUnavailable(_) => "cannot verify tokens right now; retry".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The one place an error becomes an HTTP response.
+    pub fn into_response(self, cors_origin: &str) -> Response<Body> {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::info!(error = %self, status = status.as_u16(), "request refused");
+        }
+        json_response(status, &json!({ "message": self.public_message() }), cors_origin)
+    }
+}
+
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T, cors_origin: &str) -> Response<Body> {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| r#"{"message":"internal error"}"#.into());
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(origin) = HeaderValue::from_str(cors_origin) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    response
+}
+
+/// Parses a JSON body into `T`, with messages that say what is wrong.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => &[],
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest("a JSON body is required".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::BadRequest(format!("invalid body: {e}")),
+        _ => ApiError::BadRequest("malformed JSON body".into()),
+    })
+}
+
+/// A path parameter as API Gateway extracted it.
+pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
+    req.path_parameters()
+        .first(name)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::BadRequest(format!("missing path parameter {name}")))
+}
+
+/// Who is calling: a verified user, or an anonymous shopper by cookie.
+pub enum Caller {
+    User(Identity),
+    /// `issued` is true when this request created the cart id.
+    Anonymous { owner: CartOwner, issued: bool },
+}
+
+impl Caller {
+    pub fn cart_owner(&self) -> Result<CartOwner, ApiError> {
+        match self {
+            Self::User(identity) => Ok(CartOwner::user(&identity.sub)?),
+            Self::Anonymous { owner, .. } => Ok(owner.clone()),
+        }
+    }
+
+    /// Adds (or refreshes) the `cartId` cookie for anonymous callers.
+    pub fn finish(&self, mut response: Response<Body>) -> Response<Body> {
+        if let Self::Anonymous { owner: CartOwner::Anonymous(id), .. } = self {
+            if let Ok(value) = HeaderValue::from_str(&cart_cookie(*id)) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        response
+    }
+}
+
+fn cart_cookie(id: Uuid) -> String {
+    Cookie::build((CART_COOKIE, id.to_string()))
+        .path("/")
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::None)
+        .max_age(cookie::time::Duration::seconds(ANONYMOUS_CART_TTL_SECS))
+        .build()
+        .to_string()
+}
+
+/// The `cartId` cookie, if the request carries one; malformed is an error.
+pub fn cart_cookie_owner(req: &Request) -> Result<Option<CartOwner>, ApiError> {
+    for value in req.headers().get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else {
+            return Err(ApiError::BadRequest("unreadable Cookie header".into()));
+        };
+        for cookie in Cookie::split_parse(text).flatten() {
+            if cookie.name() == CART_COOKIE {
+                return Ok(Some(CartOwner::anonymous_from_cookie(cookie.value())?));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn authorization(req: &Request) -> Result<Option<&str>, ApiError> {
+    match req.headers().get(header::AUTHORIZATION) {
+        None => Ok(None),
+        Some(value) => {
+            let text = value.to_str().map_err(|_| ApiError::Unauthorized("unreadable header".into()))?;
+            Ok(Some(text).filter(|t| !t.trim().is_empty()))
+        }
+    }
+}
+
+impl App {
+    /// A present token must verify: a bad one is 401, never a silent fall-back
+    /// to the anonymous cart.
+    pub async fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
+        if let Some(token) = authorization(req)? {
+            return Ok(Caller::User(self.verifier.verify_header(token).await?));
+        }
+        Ok(match cart_cookie_owner(req)? {
+            Some(owner) => Caller::Anonymous { owner, issued: false },
+            None => Caller::Anonymous { owner: CartOwner::Anonymous(Uuid::new_v4()), issued: true },
+        })
+    }
+
+    pub async fn signed_in(&self, req: &Request) -> Result<Identity, ApiError> {
+        let token = authorization(req)?.ok_or_else(|| ApiError::Unauthorized("no token".into()))?;
+        Ok(self.verifier.verify_header(token).await?)
+    }
+
+    pub async fn admin(&self, req: &Request) -> Result<Identity, ApiError> {
+        let identity = self.signed_in(req).await?;
+        if identity.is_admin() {
+            Ok(identity)
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Stored and served shapes: the sample's product and cart line, and the items
+//! they live in. Field names follow the Python sample's frontend contract.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{LineState, ProductId};
+
+/// A catalog entry as the sample's frontend reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    pub product_id: String,
+    pub category: String,
+    pub name: String,
+    pub description: String,
+    /// Price in cents.
+    pub price: u64,
+    pub created_date: String,
+    pub modified_date: String,
+    pub package: Package,
+    pub pictures: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Package {
+    pub height: u32,
+    pub length: u32,
+    pub weight: u32,
+    pub width: u32,
+}
+
+/// The `product#<id>` / `meta` item. `catalog` and `category` feed the GSIs
+/// that list the catalog without scanning carts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProductItem {
+    pub pk: String,
+    pub sk: String,
+    pub catalog: String,
+    #[serde(flatten)]
+    pub product: Product,
+}
+
+pub const PRODUCT_META_SK: &str = "meta";
+pub const CATALOG_PARTITION: &str = "product";
+pub const TOTAL_QUANTITY_SK: &str = "totalquantity";
+
+impl ProductItem {
+    pub fn new(product: Product) -> Result<Self, crate::domain::DomainError> {
+        let id = ProductId::parse(&product.product_id)?;
+        Ok(Self {
+            pk: id.partition_key(),
+            sk: PRODUCT_META_SK.to_owned(),
+            catalog: CATALOG_PARTITION.to_owned(),
+            product,
+        })
+    }
+}
+
+/// A cart line: `cart#<uuid>` or `user#<sub>` / `product#<id>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLineItem {
+    pub pk: String,
+    pub sk: String,
+    pub product_id: String,
+    pub quantity: i64,
+    pub product_detail: Product,
+    pub expiration_time: i64,
+    /// Bumped on every write; every write is conditional on the version read.
+    pub version: u64,
+    /// Set when the line was merged into a user's cart; the cleanup worker deletes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated_to: Option<String>,
+}
+
+impl CartLineItem {
+    pub fn state(&self) -> LineState {
+        LineState {
+            quantity: self.quantity,
+            expiration_time: self.expiration_time,
+            migrated: self.migrated_to.is_some(),
+        }
+    }
+}
+
+/// The parts of a cart-line image the totals need; tolerant of partial images
+/// (the emulator's keys-only first INSERT of an upsert).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLineImage {
+    pub pk: String,
+    pub sk: String,
+    #[serde(default)]
+    pub quantity: i64,
+    #[serde(default)]
+    pub expiration_time: i64,
+    #[serde(default)]
+    pub migrated_to: Option<String>,
+}
+
+impl CartLineImage {
+    pub fn state(&self) -> LineState {
+        LineState {
+            quantity: self.quantity,
+            expiration_time: self.expiration_time,
+            migrated: self.migrated_to.is_some(),
+        }
+    }
+}
+
+/// One line as `GET /cart` returns it (sample shape).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLineView {
+    pub sk: String,
+    pub quantity: i64,
+    pub product_detail: Product,
+}
+
+impl From<CartLineItem> for CartLineView {
+    fn from(item: CartLineItem) -> Self {
+        Self { sk: item.sk, quantity: item.quantity, product_detail: item.product_detail }
+    }
+}
+
+/// The cleanup worker's order: delete this migrated line if it is still the
+/// version that was migrated (a line revived since then is left alone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupMessage {
+    pub pk: String,
+    pub sk: String,
+    pub version: u64,
+}

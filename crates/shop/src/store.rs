@@ -1,0 +1,284 @@
+//! DynamoDB adapter: the single table's products, cart lines and cart totals.
+//! Every cart write is conditional on the version it read, so concurrent
+//! requests and retries never lose or double an update.
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_dynamo::{from_item, from_items, to_item};
+use std::collections::HashMap;
+
+use crate::domain::{CartOwner, ProductId};
+use crate::model::{CartLineItem, CleanupMessage, Product, ProductItem, CATALOG_PARTITION, PRODUCT_META_SK, TOTAL_QUANTITY_SK};
+
+/// GSI over product items only (sparse): every product, by id.
+pub const CATALOG_INDEX: &str = "catalog-index";
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition on the item's current state failed: someone else changed it.
+    #[error("the item changed concurrently")]
+    Conflict,
+    #[error("dynamodb: {0}")]
+    Dynamo(String),
+    #[error("stored item is malformed: {0}")]
+    Malformed(#[from] serde_dynamo::Error),
+}
+
+impl<E: std::fmt::Debug, R: std::fmt::Debug> From<SdkError<E, R>> for StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    fn from(err: SdkError<E, R>) -> Self {
+        if let Some(service) = err.as_service_error() {
+            match service.code() {
+                Some("ConditionalCheckFailedException") => return Self::Conflict,
+                Some("TransactionCanceledException")
+                    if service.message().is_some_and(|m| m.contains("ConditionalCheckFailed")) =>
+                {
+                    return Self::Conflict
+                }
+                _ => {}
+            }
+        }
+        Self::Dynamo(format!("{err:?}"))
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn item_of<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    Ok(to_item(value)?)
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    // ---- catalog ----
+
+    pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id.partition_key(), PRODUCT_META_SK)))
+            .send()
+            .await?;
+        out.item.map(|item| Ok(from_item::<_, ProductItem>(item)?.product)).transpose()
+    }
+
+    /// Every product, by id, through the sparse catalog index (no table scan).
+    pub async fn all_products(&self) -> Result<Vec<Product>, StoreError> {
+        let items: Vec<ProductItem> = self
+            .query_all(|q| {
+                q.index_name(CATALOG_INDEX)
+                    .key_condition_expression("catalog = :c")
+                    .expression_attribute_values(":c", s(CATALOG_PARTITION))
+            })
+            .await?;
+        Ok(items.into_iter().map(|i| i.product).collect())
+    }
+
+    pub async fn put_product(&self, product: Product) -> Result<(), StoreError> {
+        let item = ProductItem::new(product).map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        self.client.put_item().table_name(&self.table).set_item(Some(item_of(&item)?)).send().await?;
+        Ok(())
+    }
+
+    // ---- carts ----
+
+    /// All stored lines of a cart, live or not; strongly consistent so a shopper
+    /// reads their own writes.
+    pub async fn cart_lines(&self, owner: &CartOwner) -> Result<Vec<CartLineItem>, StoreError> {
+        let pk = owner.partition_key();
+        self.query_all(|q| {
+            q.consistent_read(true)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :line)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":line", s(crate::domain::PRODUCT_PREFIX))
+        })
+        .await
+    }
+
+    pub async fn cart_line(&self, owner: &CartOwner, product: &ProductId) -> Result<Option<CartLineItem>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_key(Some(key(owner.partition_key(), product.cart_line_sort_key())))
+            .send()
+            .await?;
+        Ok(out.item.map(from_item).transpose()?)
+    }
+
+    /// Writes `line` if the stored line is still at `read_version` (None: absent).
+    pub async fn put_cart_line(&self, line: &CartLineItem, read_version: Option<u64>) -> Result<(), StoreError> {
+        let (condition, values) = version_condition(read_version);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_of(line)?))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a line if it is still at `read_version`.
+    pub async fn delete_cart_line(&self, pk: &str, sk: &str, read_version: u64) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(read_version))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Moves one anonymous line into the user's cart atomically: the user's line
+    /// gets `merged` (if still at `user_version`) and the anonymous line is
+    /// marked migrated (if still at its version and not migrated). A retry or a
+    /// concurrent migration finds the mark and moves nothing twice.
+    pub async fn migrate_line(
+        &self,
+        anonymous: &CartLineItem,
+        merged: &CartLineItem,
+        user_version: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let (condition, values) = version_condition(user_version);
+        let put_user_line = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item_of(merged)?))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let mark_migrated = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&anonymous.pk, &anonymous.sk)))
+            .update_expression("SET migratedTo = :to, version = :next")
+            .condition_expression("version = :v AND attribute_not_exists(migratedTo)")
+            .expression_attribute_values(":to", s(&merged.pk))
+            .expression_attribute_values(":v", n(anonymous.version))
+            .expression_attribute_values(":next", n(anonymous.version + 1))
+            .build()
+            .map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_user_line).build())
+            .transact_items(TransactWriteItem::builder().update(mark_migrated).build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a migrated line, unless it was revived (written again) since.
+    /// Returns false when there was nothing (left) to delete.
+    pub async fn delete_migrated_line(&self, msg: &CleanupMessage) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&msg.pk, &msg.sk)))
+            .condition_expression("version = :v AND attribute_exists(migratedTo)")
+            .expression_attribute_values(":v", n(msg.version))
+            .send()
+            .await;
+        match result.map_err(StoreError::from) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ---- cart totals ----
+
+    pub async fn add_to_cart_total(&self, product: &ProductId, delta: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(product.partition_key(), TOTAL_QUANTITY_SK)))
+            .update_expression("ADD quantity :d")
+            .expression_attribute_values(":d", n(delta))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn cart_total(&self, product: &ProductId) -> Result<i64, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(product.partition_key(), TOTAL_QUANTITY_SK)))
+            .send()
+            .await?;
+        let quantity = out
+            .item
+            .as_ref()
+            .and_then(|i| i.get("quantity"))
+            .and_then(|v| v.as_n().ok())
+            .map(|q| q.parse::<i64>().map_err(|e| StoreError::Dynamo(e.to_string())))
+            .transpose()?;
+        Ok(quantity.unwrap_or(0))
+    }
+
+    async fn query_all<T, F>(&self, build: F) -> Result<Vec<T>, StoreError>
+    where
+        T: DeserializeOwned,
+        F: Fn(
+            aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = build(self.client.query().table_name(&self.table))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
+            out.extend(from_items::<_, T>(page.items.unwrap_or_default())?);
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+fn version_condition(read_version: Option<u64>) -> (String, Option<Item>) {
+    match read_version {
+        None => ("attribute_not_exists(pk)".into(), None),
+        Some(v) => ("version = :v".into(), Some(HashMap::from([(":v".to_owned(), n(v))]))),
+    }
+}

@@ -1,0 +1,121 @@
+//! The event-driven workers: the cart-cleanup SQS consumer and the DynamoDB
+//! Streams consumer that keeps per-product cart totals. Both report partial
+//! batch failures so Lambda retries only what failed.
+
+use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+
+use crate::domain::{total_delta, CartOwner, ProductId};
+use crate::model::{CartLineImage, CleanupMessage};
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Deletes migrated anonymous lines. A message that fails (or cannot be read)
+/// is reported, becomes visible again, and after the queue's
+/// `maxReceiveCount` lands in the DLQ; the others are done.
+pub async fn cleanup_migrated_lines(store: &Store, event: SqsEvent) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let result = async {
+            let body = message.body.as_deref().unwrap_or_default();
+            let order: CleanupMessage =
+                serde_json::from_str(body).map_err(|e| WorkerError::Malformed(e.to_string()))?;
+            if !CartOwner::is_cart_partition_key(&order.pk) || ProductId::from_key(&order.sk).is_none() {
+                return Err(WorkerError::Malformed(format!("not a cart line: {}/{}", order.pk, order.sk)));
+            }
+            let deleted = store.delete_migrated_line(&order).await?;
+            tracing::info!(pk = %order.pk, sk = %order.sk, deleted, "cleanup");
+            Ok::<_, WorkerError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(message_id = %id, error = %e, "cleanup failed");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
+
+/// Keeps `product#<id>` / `totalquantity` equal to the units of the product in
+/// all carts, from cart-line changes in order. On the first failure it stops
+/// and reports that record: Lambda retries the batch from there.
+pub async fn apply_cart_totals(store: &Store, event: StreamEvent) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    for record in &event.records {
+        if let Err(e) = apply_record(store, record).await {
+            tracing::error!(event_id = %record.event_id, error = %e, "cart total not applied");
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = record.change.sequence_number.clone();
+            response.batch_item_failures.push(failure);
+            break;
+        }
+    }
+    response
+}
+
+async fn apply_record(store: &Store, record: &EventRecord) -> Result<(), WorkerError> {
+    let Some((product, delta)) = cart_total_change(record)? else { return Ok(()) };
+    store.add_to_cart_total(&product, delta).await?;
+    Ok(())
+}
+
+/// The product and delta a record implies, if it is a cart-line change that
+/// moves the total. Tolerates the emulator: a keys-only INSERT counts 0, a
+/// no-op MODIFY counts 0.
+pub fn cart_total_change(record: &EventRecord) -> Result<Option<(ProductId, i64)>, WorkerError> {
+    let image = |item: &serde_dynamo::Item| -> Result<Option<CartLineImage>, WorkerError> {
+        if item.is_empty() {
+            return Ok(None);
+        }
+        serde_dynamo::from_item(item.clone()).map(Some).map_err(|e| WorkerError::Malformed(e.to_string()))
+    };
+    let keys: KeyImage = serde_dynamo::from_item(record.change.keys.clone())
+        .map_err(|e| WorkerError::Malformed(format!("keys: {e}")))?;
+    if !CartOwner::is_cart_partition_key(&keys.pk) {
+        return Ok(None);
+    }
+    let Some(product) = ProductId::from_key(&keys.sk) else { return Ok(None) };
+    let old = image(&record.change.old_image)?.map(|i| i.state());
+    let new = image(&record.change.new_image)?.map(|i| i.state());
+    let delta = total_delta(old, new);
+    Ok((delta != 0).then_some((product, delta)))
+}
+
+#[derive(serde::Deserialize)]
+struct KeyImage {
+    pk: String,
+    sk: String,
+}
+
+/// The event-driven functions, by the binary that runs each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worker {
+    CartCleanup,
+    CartTotals,
+}
+
+impl Worker {
+    pub const ALL: [Worker; 2] = [Self::CartCleanup, Self::CartTotals];
+
+    pub fn binary_name(self) -> &'static str {
+        match self {
+            Self::CartCleanup => "cart-cleanup",
+            Self::CartTotals => "cart-totals",
+        }
+    }
+
+    pub fn from_binary_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.binary_name() == name)
+    }
+}
