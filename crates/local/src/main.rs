@@ -1,1 +1,11 @@
-fn main(){}
+//! `shop-local`: runs the shop on 127.0.0.1 until Ctrl-C. Settings (all optional):
+//! SHOP_API_PORT (3000), SHOP_INVOKE_PORT (3001), SHOP_EMULATOR_PORT (4566),
+//! SHOP_STACK_FILE (.local/stack.json), SHOP_PYTHON (.venv/bin/python),
+//! SHOP_ALLOWED_ORIGIN (http://localhost:8080).
+
+#[tokio::main]
+async fn main() -> Result<(), shop_local::LocalError> {
+    shop::telemetry::init();
+    let options = shop_local::stack::Options::from_env();
+    shop_local::stack::run(options).await
+}

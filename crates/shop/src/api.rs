@@ -8,7 +8,9 @@ use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::domain::{apply_delta, merge_quantities, validate_delta, validate_target, CartOwner, ProductId};
+use crate::domain::{
+    apply_delta, merge_quantities, validate_delta, validate_target, CartOwner, ProductId,
+};
 use crate::http::{cart_cookie_owner, json_body, json_response, path_param, ApiError, Caller};
 use crate::model::{CartLineItem, CartLineView, CleanupMessage, Product};
 use crate::store::StoreError;
@@ -84,11 +86,19 @@ struct Reply {
 
 impl Reply {
     fn ok(body: serde_json::Value) -> Self {
-        Self { status: StatusCode::OK, body, caller: None }
+        Self {
+            status: StatusCode::OK,
+            body,
+            caller: None,
+        }
     }
 
     fn for_caller(caller: Caller, body: serde_json::Value) -> Self {
-        Self { status: StatusCode::OK, body, caller: Some(caller) }
+        Self {
+            status: StatusCode::OK,
+            body,
+            caller: Some(caller),
+        }
     }
 
     fn into_response(self, origin: &str) -> Response<Body> {
@@ -121,7 +131,11 @@ async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
 async fn cart_view(app: &App, owner: &CartOwner) -> Result<Vec<CartLineView>, ApiError> {
     let now = now_epoch_secs();
     let lines = app.store.cart_lines(owner).await?;
-    Ok(lines.into_iter().filter(|l| l.state().is_live(now)).map(CartLineView::from).collect())
+    Ok(lines
+        .into_iter()
+        .filter(|l| l.state().is_live(now))
+        .map(CartLineView::from)
+        .collect())
 }
 
 async fn get_cart(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -154,7 +168,14 @@ async fn add_to_cart(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let delta = validate_delta(body.quantity)?;
     let caller = app.caller(req).await?;
     let (id, product) = known_product(app, &body.product_id).await?;
-    let quantity = change_line(app, &caller.cart_owner()?, &id, product, LineChange::By(delta)).await?;
+    let quantity = change_line(
+        app,
+        &caller.cart_owner()?,
+        &id,
+        product,
+        LineChange::By(delta),
+    )
+    .await?;
     Ok(Reply::for_caller(
         caller,
         json!({ "productId": id, "quantity": quantity, "message": "product added to cart" }),
@@ -167,8 +188,18 @@ async fn update_cart_line(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let target = validate_target(body.quantity)?;
     let caller = app.caller(req).await?;
     let (id, product) = known_product(app, &raw_id).await?;
-    let quantity = change_line(app, &caller.cart_owner()?, &id, product, LineChange::To(target)).await?;
-    Ok(Reply::for_caller(caller, json!({ "productId": id, "quantity": quantity, "message": "cart updated" })))
+    let quantity = change_line(
+        app,
+        &caller.cart_owner()?,
+        &id,
+        product,
+        LineChange::To(target),
+    )
+    .await?;
+    Ok(Reply::for_caller(
+        caller,
+        json!({ "productId": id, "quantity": quantity, "message": "cart updated" }),
+    ))
 }
 
 /// Read, compute, write-if-unchanged; retried when another request won the race.
@@ -184,14 +215,21 @@ async fn change_line(
         let now = now_epoch_secs();
         let stored = app.store.cart_line(owner, id).await?;
         // An expired or migrated line counts as empty; writing revives it.
-        let current = stored.as_ref().filter(|l| l.state().is_live(now)).map_or(0, |l| l.quantity);
+        let current = stored
+            .as_ref()
+            .filter(|l| l.state().is_live(now))
+            .map_or(0, |l| l.quantity);
         let next = match change {
             LineChange::By(delta) => apply_delta(current, delta)?,
             LineChange::To(target) => target,
         };
         let written = match (&stored, next) {
             (None, 0) => Ok(()),
-            (Some(line), 0) => app.store.delete_cart_line(&line.pk, &line.sk, line.version).await,
+            (Some(line), 0) => {
+                app.store
+                    .delete_cart_line(&line.pk, &line.sk, line.version)
+                    .await
+            }
             (_, quantity) => {
                 let line = CartLineItem {
                     pk: owner.partition_key(),
@@ -203,7 +241,9 @@ async fn change_line(
                     version: stored.as_ref().map_or(1, |l| l.version + 1),
                     migrated_to: None,
                 };
-                app.store.put_cart_line(&line, stored.as_ref().map(|l| l.version)).await
+                app.store
+                    .put_cart_line(&line, stored.as_ref().map(|l| l.version))
+                    .await
             }
         };
         match written {
@@ -230,10 +270,16 @@ async fn migrate_cart(app: &App, req: &Request) -> Result<Reply, ApiError> {
 
 /// Moves every live anonymous line into the user's cart, one transaction per
 /// line. Returns what the cleanup worker must delete.
-async fn merge_cart(app: &App, anonymous: &CartOwner, user: &CartOwner) -> Result<Vec<CleanupMessage>, ApiError> {
+async fn merge_cart(
+    app: &App,
+    anonymous: &CartOwner,
+    user: &CartOwner,
+) -> Result<Vec<CleanupMessage>, ApiError> {
     let mut moved = Vec::new();
     for line in app.store.cart_lines(anonymous).await? {
-        let Some(id) = ProductId::from_key(&line.sk) else { continue };
+        let Some(id) = ProductId::from_key(&line.sk) else {
+            continue;
+        };
         let mut anon_line = Some(line);
         let mut attempts = 0;
         while let Some(line) = anon_line.take() {
@@ -246,7 +292,10 @@ async fn merge_cart(app: &App, anonymous: &CartOwner, user: &CartOwner) -> Resul
                 return Err(StoreError::Conflict.into());
             }
             let user_line = app.store.cart_line(user, &id).await?;
-            let user_quantity = user_line.as_ref().filter(|l| l.state().is_live(now)).map_or(0, |l| l.quantity);
+            let user_quantity = user_line
+                .as_ref()
+                .filter(|l| l.state().is_live(now))
+                .map_or(0, |l| l.quantity);
             let merged = CartLineItem {
                 pk: user.partition_key(),
                 sk: line.sk.clone(),
@@ -257,11 +306,21 @@ async fn merge_cart(app: &App, anonymous: &CartOwner, user: &CartOwner) -> Resul
                 version: user_line.as_ref().map_or(1, |l| l.version + 1),
                 migrated_to: None,
             };
-            match app.store.migrate_line(&line, &merged, user_line.as_ref().map(|l| l.version)).await {
-                Ok(()) => moved.push(CleanupMessage { pk: line.pk, sk: line.sk, version: line.version + 1 }),
+            match app
+                .store
+                .migrate_line(&line, &merged, user_line.as_ref().map(|l| l.version))
+                .await
+            {
+                Ok(()) => moved.push(CleanupMessage {
+                    pk: line.pk,
+                    sk: line.sk,
+                    version: line.version + 1,
+                }),
                 // Someone changed either line: look again (a concurrent
                 // migration leaves the anonymous line migrated, ending the loop).
-                Err(StoreError::Conflict) => anon_line = app.store.cart_line(anonymous, &id).await?,
+                Err(StoreError::Conflict) => {
+                    anon_line = app.store.cart_line(anonymous, &id).await?
+                }
                 Err(e) => return Err(e.into()),
             }
         }

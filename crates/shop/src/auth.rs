@@ -73,7 +73,14 @@ impl TokenVerifier {
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default();
-        Self { config, http, cache: RwLock::new(KeyCache { keys: HashMap::new(), fetched_at: None }) }
+        Self {
+            config,
+            http,
+            cache: RwLock::new(KeyCache {
+                keys: HashMap::new(),
+                fetched_at: None,
+            }),
+        }
     }
 
     /// Verifies a raw `Authorization` header value: the token itself, as
@@ -92,9 +99,14 @@ impl TokenVerifier {
         let header = decode_header(token).map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         // Pinning RS256 defeats `alg: none` and HS256-with-the-public-key.
         if header.alg != Algorithm::RS256 {
-            return Err(AuthError::InvalidToken(format!("algorithm {:?} not accepted", header.alg)));
+            return Err(AuthError::InvalidToken(format!(
+                "algorithm {:?} not accepted",
+                header.alg
+            )));
         }
-        let kid = header.kid.ok_or_else(|| AuthError::InvalidToken("no kid".into()))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| AuthError::InvalidToken("no kid".into()))?;
         let key = self.key_for(&kid).await?;
 
         let mut validation = Validation::new(Algorithm::RS256);
@@ -109,9 +121,17 @@ impl TokenVerifier {
         // Access tokens carry `client_id`, not `aud`, so `aud` already rules most
         // of them out; `token_use` makes the intent explicit.
         if claims.token_use != "id" {
-            return Err(AuthError::InvalidToken(format!("token_use {} is not id", claims.token_use)));
+            return Err(AuthError::InvalidToken(format!(
+                "token_use {} is not id",
+                claims.token_use
+            )));
         }
-        Ok(Identity { sub: claims.sub, username: claims.username, email: claims.email, groups: claims.groups })
+        Ok(Identity {
+            sub: claims.sub,
+            username: claims.username,
+            email: claims.email,
+            groups: claims.groups,
+        })
     }
 
     async fn key_for(&self, kid: &str) -> Result<DecodingKey, AuthError> {
@@ -120,13 +140,19 @@ impl TokenVerifier {
             if let Some(key) = cache.keys.get(kid) {
                 return Ok(key.clone());
             }
-            if cache.fetched_at.is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL) {
+            if cache
+                .fetched_at
+                .is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL)
+            {
                 return Err(AuthError::InvalidToken(format!("unknown kid {kid}")));
             }
         }
         let mut cache = self.cache.write().await;
         // Another request may have refreshed while this one waited for the lock.
-        if !cache.fetched_at.is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL) {
+        if !cache
+            .fetched_at
+            .is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL)
+        {
             cache.keys = self.fetch_keys().await?;
             cache.fetched_at = Some(Instant::now());
         }

@@ -34,8 +34,13 @@ impl Config {
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             cleanup_queue_url: optional("CLEANUP_QUEUE_URL"),
-            cognito: CognitoConfig { issuer, jwks_url, client_id: required("COGNITO_CLIENT_ID")? },
-            allowed_origin: optional("ALLOWED_ORIGIN").unwrap_or_else(|| "http://localhost:8080".into()),
+            cognito: CognitoConfig {
+                issuer,
+                jwks_url,
+                client_id: required("COGNITO_CLIENT_ID")?,
+            },
+            allowed_origin: optional("ALLOWED_ORIGIN")
+                .unwrap_or_else(|| "http://localhost:8080".into()),
         })
     }
 }

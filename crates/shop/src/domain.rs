@@ -38,7 +38,9 @@ impl ProductId {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let valid = !raw.is_empty()
             && raw.len() <= MAX_PRODUCT_ID_LEN
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if valid {
             Ok(Self(raw.to_owned()))
         } else {
@@ -62,7 +64,8 @@ impl ProductId {
 
     /// The product a cart line or product key refers to.
     pub fn from_key(key: &str) -> Option<Self> {
-        key.strip_prefix(PRODUCT_PREFIX).and_then(|id| Self::parse(id).ok())
+        key.strip_prefix(PRODUCT_PREFIX)
+            .and_then(|id| Self::parse(id).ok())
     }
 }
 
@@ -86,7 +89,9 @@ pub enum CartOwner {
 impl CartOwner {
     /// Parses the `cartId` cookie value: a UUID, nothing else.
     pub fn anonymous_from_cookie(value: &str) -> Result<Self, DomainError> {
-        Uuid::parse_str(value).map(Self::Anonymous).map_err(|_| DomainError::InvalidCartId)
+        Uuid::parse_str(value)
+            .map(Self::Anonymous)
+            .map_err(|_| DomainError::InvalidCartId)
     }
 
     pub fn user(sub: &str) -> Result<Self, DomainError> {
@@ -196,7 +201,11 @@ mod tests {
     use super::*;
 
     fn line(quantity: i64, expiration_time: i64, migrated: bool) -> LineState {
-        LineState { quantity, expiration_time, migrated }
+        LineState {
+            quantity,
+            expiration_time,
+            migrated,
+        }
     }
 
     #[test]
@@ -204,7 +213,11 @@ mod tests {
         assert!(ProductId::parse("4c1fadaa-213a-4ea8-aa32-58c217604e3c").is_ok());
         assert!(ProductId::parse("abc_DEF-123").is_ok());
         for bad in ["", "a#b", "a b", "ä", "../x", &"x".repeat(65)] {
-            assert_eq!(ProductId::parse(bad), Err(DomainError::InvalidProductId), "{bad}");
+            assert_eq!(
+                ProductId::parse(bad),
+                Err(DomainError::InvalidProductId),
+                "{bad}"
+            );
         }
     }
 
@@ -218,8 +231,12 @@ mod tests {
 
     #[test]
     fn owners_have_distinct_keys_and_ttls() {
-        let anon = CartOwner::anonymous_from_cookie("6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e").unwrap();
-        assert_eq!(anon.partition_key(), "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e");
+        let anon =
+            CartOwner::anonymous_from_cookie("6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e").unwrap();
+        assert_eq!(
+            anon.partition_key(),
+            "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e"
+        );
         assert_eq!(anon.line_expiration(100), 100 + 86_400);
         let user = CartOwner::user("abc-123").unwrap();
         assert_eq!(user.partition_key(), "user#abc-123");
@@ -230,7 +247,10 @@ mod tests {
 
     #[test]
     fn bad_cookies_and_subs_are_refused() {
-        assert_eq!(CartOwner::anonymous_from_cookie("nope"), Err(DomainError::InvalidCartId));
+        assert_eq!(
+            CartOwner::anonymous_from_cookie("nope"),
+            Err(DomainError::InvalidCartId)
+        );
         assert_eq!(CartOwner::user(""), Err(DomainError::InvalidUserId));
         assert_eq!(CartOwner::user("a#b"), Err(DomainError::InvalidUserId));
     }
@@ -268,14 +288,23 @@ mod tests {
     #[test]
     fn totals_follow_counted_units() {
         assert_eq!(total_delta(None, Some(line(3, 0, false))), 3);
-        assert_eq!(total_delta(Some(line(3, 0, false)), Some(line(1, 0, false))), -2);
+        assert_eq!(
+            total_delta(Some(line(3, 0, false)), Some(line(1, 0, false))),
+            -2
+        );
         assert_eq!(total_delta(Some(line(3, 0, false)), None), -3);
         // migration moves units out of the anonymous line...
-        assert_eq!(total_delta(Some(line(3, 0, false)), Some(line(3, 0, true))), -3);
+        assert_eq!(
+            total_delta(Some(line(3, 0, false)), Some(line(3, 0, true))),
+            -3
+        );
         // ...and its later deletion changes nothing
         assert_eq!(total_delta(Some(line(3, 0, true)), None), 0);
         // a no-op write (the emulator reports one as MODIFY) changes nothing
-        assert_eq!(total_delta(Some(line(2, 0, false)), Some(line(2, 0, false))), 0);
+        assert_eq!(
+            total_delta(Some(line(2, 0, false)), Some(line(2, 0, false))),
+            0
+        );
         // the emulator's keys-only first INSERT of an upsert counts nothing
         assert_eq!(total_delta(None, Some(line(0, 0, false))), 0);
     }

@@ -88,19 +88,34 @@ impl ApiError {
         } else {
             tracing::info!(error = %self, status = status.as_u16(), "request refused");
         }
-        json_response(status, &json!({ "message": self.public_message() }), cors_origin)
+        json_response(
+            status,
+            &json!({ "message": self.public_message() }),
+            cors_origin,
+        )
     }
 }
 
-pub fn json_response<T: Serialize>(status: StatusCode, body: &T, cors_origin: &str) -> Response<Body> {
-    let text = serde_json::to_string(body).unwrap_or_else(|_| r#"{"message":"internal error"}"#.into());
+pub fn json_response<T: Serialize>(
+    status: StatusCode,
+    body: &T,
+    cors_origin: &str,
+) -> Response<Body> {
+    let text =
+        serde_json::to_string(body).unwrap_or_else(|_| r#"{"message":"internal error"}"#.into());
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(origin) = HeaderValue::from_str(cors_origin) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     response
@@ -138,7 +153,10 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
 pub enum Caller {
     User(Identity),
     /// `issued` is true when this request created the cart id.
-    Anonymous { owner: CartOwner, issued: bool },
+    Anonymous {
+        owner: CartOwner,
+        issued: bool,
+    },
 }
 
 impl Caller {
@@ -151,7 +169,11 @@ impl Caller {
 
     /// Adds (or refreshes) the `cartId` cookie for anonymous callers.
     pub fn finish(&self, mut response: Response<Body>) -> Response<Body> {
-        if let Self::Anonymous { owner: CartOwner::Anonymous(id), .. } = self {
+        if let Self::Anonymous {
+            owner: CartOwner::Anonymous(id),
+            ..
+        } = self
+        {
             if let Ok(value) = HeaderValue::from_str(&cart_cookie(*id)) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
@@ -190,7 +212,9 @@ fn authorization(req: &Request) -> Result<Option<&str>, ApiError> {
     match req.headers().get(header::AUTHORIZATION) {
         None => Ok(None),
         Some(value) => {
-            let text = value.to_str().map_err(|_| ApiError::Unauthorized("unreadable header".into()))?;
+            let text = value
+                .to_str()
+                .map_err(|_| ApiError::Unauthorized("unreadable header".into()))?;
             Ok(Some(text).filter(|t| !t.trim().is_empty()))
         }
     }
@@ -204,8 +228,14 @@ impl App {
             return Ok(Caller::User(self.verifier.verify_header(token).await?));
         }
         Ok(match cart_cookie_owner(req)? {
-            Some(owner) => Caller::Anonymous { owner, issued: false },
-            None => Caller::Anonymous { owner: CartOwner::Anonymous(Uuid::new_v4()), issued: true },
+            Some(owner) => Caller::Anonymous {
+                owner,
+                issued: false,
+            },
+            None => Caller::Anonymous {
+                owner: CartOwner::Anonymous(Uuid::new_v4()),
+                issued: true,
+            },
         })
     }
 

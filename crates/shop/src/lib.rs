@@ -39,23 +39,36 @@ impl App {
     }
 
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
-        let store = store::Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
+        let store = store::Store::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.table_name.clone(),
+        );
         let cleanup_queue = config
             .cleanup_queue_url
             .as_ref()
             .map(|url| queue::CleanupQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone()));
         let verifier = auth::TokenVerifier::new(config.cognito.clone());
-        Self { config, store, cleanup_queue, verifier }
+        Self {
+            config,
+            store,
+            cleanup_queue,
+            verifier,
+        }
     }
 }
 
 pub fn now_epoch_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The workers need only the table: `TABLE_NAME` and the SDK's defaults.
 pub async fn store_from_env() -> Result<store::Store, ConfigError> {
     let table = std::env::var("TABLE_NAME").map_err(|_| ConfigError("TABLE_NAME"))?;
     let sdk = aws_config::load_from_env().await;
-    Ok(store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table))
+    Ok(store::Store::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        table,
+    ))
 }

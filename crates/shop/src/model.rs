@@ -120,7 +120,11 @@ pub struct CartLineView {
 
 impl From<CartLineItem> for CartLineView {
     fn from(item: CartLineItem) -> Self {
-        Self { sk: item.sk, quantity: item.quantity, product_detail: item.product_detail }
+        Self {
+            sk: item.sk,
+            quantity: item.quantity,
+            product_detail: item.product_detail,
+        }
     }
 }
 

@@ -11,7 +11,10 @@ use serde_dynamo::{from_item, from_items, to_item};
 use std::collections::HashMap;
 
 use crate::domain::{CartOwner, ProductId};
-use crate::model::{CartLineItem, CleanupMessage, Product, ProductItem, CATALOG_PARTITION, PRODUCT_META_SK, TOTAL_QUANTITY_SK};
+use crate::model::{
+    CartLineItem, CleanupMessage, Product, ProductItem, CATALOG_PARTITION, PRODUCT_META_SK,
+    TOTAL_QUANTITY_SK,
+};
 
 /// GSI over product items only (sparse): every product, by id.
 pub const CATALOG_INDEX: &str = "catalog-index";
@@ -38,7 +41,9 @@ where
             match service.code() {
                 Some("ConditionalCheckFailedException") => return Self::Conflict,
                 Some("TransactionCanceledException")
-                    if service.message().is_some_and(|m| m.contains("ConditionalCheckFailed")) =>
+                    if service
+                        .message()
+                        .is_some_and(|m| m.contains("ConditionalCheckFailed")) =>
                 {
                     return Self::Conflict
                 }
@@ -73,7 +78,10 @@ fn item_of<T: Serialize>(value: &T) -> Result<Item, StoreError> {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table_name(&self) -> &str {
@@ -90,7 +98,9 @@ impl Store {
             .set_key(Some(key(id.partition_key(), PRODUCT_META_SK)))
             .send()
             .await?;
-        out.item.map(|item| Ok(from_item::<_, ProductItem>(item)?.product)).transpose()
+        out.item
+            .map(|item| Ok(from_item::<_, ProductItem>(item)?.product))
+            .transpose()
     }
 
     /// Every product, by id, through the sparse catalog index (no table scan).
@@ -107,7 +117,12 @@ impl Store {
 
     pub async fn put_product(&self, product: Product) -> Result<(), StoreError> {
         let item = ProductItem::new(product).map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        self.client.put_item().table_name(&self.table).set_item(Some(item_of(&item)?)).send().await?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_of(&item)?))
+            .send()
+            .await?;
         Ok(())
     }
 
@@ -126,20 +141,31 @@ impl Store {
         .await
     }
 
-    pub async fn cart_line(&self, owner: &CartOwner, product: &ProductId) -> Result<Option<CartLineItem>, StoreError> {
+    pub async fn cart_line(
+        &self,
+        owner: &CartOwner,
+        product: &ProductId,
+    ) -> Result<Option<CartLineItem>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .consistent_read(true)
-            .set_key(Some(key(owner.partition_key(), product.cart_line_sort_key())))
+            .set_key(Some(key(
+                owner.partition_key(),
+                product.cart_line_sort_key(),
+            )))
             .send()
             .await?;
         Ok(out.item.map(from_item).transpose()?)
     }
 
     /// Writes `line` if the stored line is still at `read_version` (None: absent).
-    pub async fn put_cart_line(&self, line: &CartLineItem, read_version: Option<u64>) -> Result<(), StoreError> {
+    pub async fn put_cart_line(
+        &self,
+        line: &CartLineItem,
+        read_version: Option<u64>,
+    ) -> Result<(), StoreError> {
         let (condition, values) = version_condition(read_version);
         self.client
             .put_item()
@@ -153,7 +179,12 @@ impl Store {
     }
 
     /// Deletes a line if it is still at `read_version`.
-    pub async fn delete_cart_line(&self, pk: &str, sk: &str, read_version: u64) -> Result<(), StoreError> {
+    pub async fn delete_cart_line(
+        &self,
+        pk: &str,
+        sk: &str,
+        read_version: u64,
+    ) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -223,7 +254,11 @@ impl Store {
 
     // ---- cart totals ----
 
-    pub async fn add_to_cart_total(&self, product: &ProductId, delta: i64) -> Result<(), StoreError> {
+    pub async fn add_to_cart_total(
+        &self,
+        product: &ProductId,
+        delta: i64,
+    ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -248,7 +283,10 @@ impl Store {
             .as_ref()
             .and_then(|i| i.get("quantity"))
             .and_then(|v| v.as_n().ok())
-            .map(|q| q.parse::<i64>().map_err(|e| StoreError::Dynamo(e.to_string())))
+            .map(|q| {
+                q.parse::<i64>()
+                    .map_err(|e| StoreError::Dynamo(e.to_string()))
+            })
             .transpose()?;
         Ok(quantity.unwrap_or(0))
     }
@@ -279,6 +317,9 @@ impl Store {
 fn version_condition(read_version: Option<u64>) -> (String, Option<Item>) {
     match read_version {
         None => ("attribute_not_exists(pk)".into(), None),
-        Some(v) => ("version = :v".into(), Some(HashMap::from([(":v".to_owned(), n(v))]))),
+        Some(v) => (
+            "version = :v".into(),
+            Some(HashMap::from([(":v".to_owned(), n(v))])),
+        ),
     }
 }

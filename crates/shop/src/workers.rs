@@ -29,8 +29,13 @@ pub async fn cleanup_migrated_lines(store: &Store, event: SqsEvent) -> SqsBatchR
             let body = message.body.as_deref().unwrap_or_default();
             let order: CleanupMessage =
                 serde_json::from_str(body).map_err(|e| WorkerError::Malformed(e.to_string()))?;
-            if !CartOwner::is_cart_partition_key(&order.pk) || ProductId::from_key(&order.sk).is_none() {
-                return Err(WorkerError::Malformed(format!("not a cart line: {}/{}", order.pk, order.sk)));
+            if !CartOwner::is_cart_partition_key(&order.pk)
+                || ProductId::from_key(&order.sk).is_none()
+            {
+                return Err(WorkerError::Malformed(format!(
+                    "not a cart line: {}/{}",
+                    order.pk, order.sk
+                )));
             }
             let deleted = store.delete_migrated_line(&order).await?;
             tracing::info!(pk = %order.pk, sk = %order.sk, deleted, "cleanup");
@@ -65,7 +70,9 @@ pub async fn apply_cart_totals(store: &Store, event: StreamEvent) -> DynamoDbEve
 }
 
 async fn apply_record(store: &Store, record: &EventRecord) -> Result<(), WorkerError> {
-    let Some((product, delta)) = cart_total_change(record)? else { return Ok(()) };
+    let Some((product, delta)) = cart_total_change(record)? else {
+        return Ok(());
+    };
     store.add_to_cart_total(&product, delta).await?;
     Ok(())
 }
@@ -78,14 +85,18 @@ pub fn cart_total_change(record: &EventRecord) -> Result<Option<(ProductId, i64)
         if item.is_empty() {
             return Ok(None);
         }
-        serde_dynamo::from_item(item.clone()).map(Some).map_err(|e| WorkerError::Malformed(e.to_string()))
+        serde_dynamo::from_item(item.clone())
+            .map(Some)
+            .map_err(|e| WorkerError::Malformed(e.to_string()))
     };
     let keys: KeyImage = serde_dynamo::from_item(record.change.keys.clone())
         .map_err(|e| WorkerError::Malformed(format!("keys: {e}")))?;
     if !CartOwner::is_cart_partition_key(&keys.pk) {
         return Ok(None);
     }
-    let Some(product) = ProductId::from_key(&keys.sk) else { return Ok(None) };
+    let Some(product) = ProductId::from_key(&keys.sk) else {
+        return Ok(None);
+    };
     let old = image(&record.change.old_image)?.map(|i| i.state());
     let new = image(&record.change.new_image)?.map(|i| i.state());
     let delta = total_delta(old, new);

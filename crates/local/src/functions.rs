@@ -1,0 +1,66 @@
+//! Calls a function's handler with a Lambda event payload, exactly as the
+//! runtime does in the Lambda binary: JSON in, JSON out.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::dynamodb::Event as StreamEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::Service;
+use lambda_http::{service_fn, Adapter, Context, LambdaEvent};
+use serde_json::Value;
+use shop::workers::Worker;
+use shop::{App, Endpoint};
+
+use crate::LocalError;
+
+/// What a function binary runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handler {
+    Http(Endpoint),
+    Worker(Worker),
+}
+
+impl Handler {
+    pub fn for_binary(binary: &str) -> Result<Self, LocalError> {
+        Endpoint::from_binary_name(binary)
+            .map(Self::Http)
+            .or_else(|| Worker::from_binary_name(binary).map(Self::Worker))
+            .ok_or_else(|| {
+                LocalError::Setup(format!(
+                    "template names binary {binary}, which the library does not serve"
+                ))
+            })
+    }
+}
+
+/// Invokes a handler with a raw event. A payload of the wrong shape is the
+/// invoker's error, as Lambda's runtime would report it.
+pub async fn invoke(app: &Arc<App>, handler: Handler, payload: Value) -> Result<Value, LocalError> {
+    let bad_event = |e: serde_json::Error| LocalError::BadEvent(e.to_string());
+    match handler {
+        Handler::Http(endpoint) => {
+            let request: LambdaRequest = serde_json::from_value(payload).map_err(bad_event)?;
+            let app = Arc::clone(app);
+            let mut adapter = Adapter::from(service_fn(move |req| {
+                let app = Arc::clone(&app);
+                async move { endpoint.serve(&app, req).await }
+            }));
+            let response = adapter
+                .call(LambdaEvent::new(request, Context::default()))
+                .await
+                .map_err(|e| LocalError::Handler(e.to_string()))?;
+            serde_json::to_value(response).map_err(|e| LocalError::Handler(e.to_string()))
+        }
+        Handler::Worker(Worker::CartCleanup) => {
+            let event: SqsEvent = serde_json::from_value(payload).map_err(bad_event)?;
+            let response = shop::workers::cleanup_migrated_lines(&app.store, event).await;
+            serde_json::to_value(response).map_err(|e| LocalError::Handler(e.to_string()))
+        }
+        Handler::Worker(Worker::CartTotals) => {
+            let event: StreamEvent = serde_json::from_value(payload).map_err(bad_event)?;
+            let response = shop::workers::apply_cart_totals(&app.store, event).await;
+            serde_json::to_value(response).map_err(|e| LocalError::Handler(e.to_string()))
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! Creates the template's resources in the emulator, seeds the catalog and the
+//! demo users.
+
+use std::collections::HashMap;
+
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, ExplicitAuthFlowsType, MessageActionType, PasswordPolicyType, UserPoolPolicyType,
+};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde::Serialize;
+use serde_yaml::Value;
+
+use crate::template::{QueueDef, Template};
+use crate::LocalError;
+
+pub const REGION: &str = "us-east-1";
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoUser {
+    pub username: String,
+    pub password: String,
+    pub email: String,
+    pub groups: Vec<String>,
+}
+
+pub fn demo_users() -> Vec<DemoUser> {
+    vec![
+        DemoUser {
+            username: "customer".into(),
+            password: "Customer-Pass1".into(),
+            email: "customer@example.com".into(),
+            groups: vec![],
+        },
+        DemoUser {
+            username: "admin".into(),
+            password: "Admin-Pass1".into(),
+            email: "admin@example.com".into(),
+            groups: vec!["admin".into()],
+        },
+    ]
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Created {
+    pub table_name: String,
+    pub stream_arn: String,
+    /// Logical id to queue URL.
+    pub queue_urls: HashMap<String, String>,
+    pub user_pool_id: String,
+    pub client_id: String,
+}
+
+fn err(what: &str) -> impl Fn(String) -> LocalError + '_ {
+    move |e| LocalError::Setup(format!("{what}: {e}"))
+}
+
+fn strings<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    value
+        .get(key)
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+}
+
+fn key_schema(value: &Value) -> Result<Vec<KeySchemaElement>, LocalError> {
+    strings(value, "KeySchema")
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(
+                    k.get("AttributeName")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+                .key_type(KeyType::from(
+                    k.get("KeyType").and_then(Value::as_str).unwrap_or_default(),
+                ))
+                .build()
+                .map_err(|e| LocalError::Setup(e.to_string()))
+        })
+        .collect()
+}
+
+pub async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    template: &Template,
+) -> Result<(String, String), LocalError> {
+    let (logical_id, props) = &template.table;
+    let name = format!("shop-{logical_id}");
+    let attributes = strings(props, "AttributeDefinitions")
+        .map(|a| {
+            AttributeDefinition::builder()
+                .attribute_name(
+                    a.get("AttributeName")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+                .attribute_type(ScalarAttributeType::from(
+                    a.get("AttributeType")
+                        .and_then(Value::as_str)
+                        .unwrap_or("S"),
+                ))
+                .build()
+                .map_err(|e| LocalError::Setup(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut indexes = Vec::new();
+    for gsi in strings(props, "GlobalSecondaryIndexes") {
+        let projection = gsi
+            .get("Projection")
+            .and_then(|p| p.get("ProjectionType"))
+            .and_then(Value::as_str);
+        indexes.push(
+            GlobalSecondaryIndex::builder()
+                .index_name(
+                    gsi.get("IndexName")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+                .set_key_schema(Some(key_schema(gsi)?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(projection.unwrap_or("ALL")))
+                        .build(),
+                )
+                .build()
+                .map_err(|e| LocalError::Setup(e.to_string()))?,
+        );
+    }
+    let view = props
+        .get("StreamSpecification")
+        .and_then(|s| s.get("StreamViewType"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| LocalError::Setup("the table needs a stream".into()))?;
+    let out = client
+        .create_table()
+        .table_name(&name)
+        .set_attribute_definitions(Some(attributes))
+        .set_key_schema(Some(key_schema(props)?))
+        .set_global_secondary_indexes(Some(indexes).filter(|i| !i.is_empty()))
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view))
+                .build()
+                .map_err(|e| LocalError::Setup(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| err("create table")(format!("{e:?}")))?;
+    let stream_arn = out
+        .table_description
+        .and_then(|t| t.latest_stream_arn)
+        .ok_or_else(|| LocalError::Setup("table has no stream".into()))?;
+    if let Some(ttl) = props
+        .get("TimeToLiveSpecification")
+        .and_then(|t| t.get("AttributeName"))
+        .and_then(Value::as_str)
+    {
+        client
+            .update_time_to_live()
+            .table_name(&name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(ttl)
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| LocalError::Setup(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| err("ttl")(format!("{e:?}")))?;
+    }
+    Ok((name, stream_arn))
+}
+
+pub async fn create_queues(
+    client: &aws_sdk_sqs::Client,
+    template: &Template,
+) -> Result<HashMap<String, String>, LocalError> {
+    let mut urls = HashMap::new();
+    let mut arns = HashMap::new();
+    // Dead-letter queues first: the others name them.
+    let mut ordered: Vec<&QueueDef> = template.queues.iter().collect();
+    ordered.sort_by_key(|q| q.redrive.is_some());
+    for queue in ordered {
+        let mut request = client
+            .create_queue()
+            .queue_name(format!("shop-{}", queue.logical_id));
+        if let Some(v) = queue.visibility_timeout {
+            request = request.attributes(QueueAttributeName::VisibilityTimeout, v.to_string());
+        }
+        if let Some(v) = queue.message_retention {
+            request = request.attributes(QueueAttributeName::MessageRetentionPeriod, v.to_string());
+        }
+        if let Some((dlq, max_receive)) = &queue.redrive {
+            let arn = arns
+                .get(dlq)
+                .ok_or_else(|| LocalError::Setup(format!("unknown DLQ {dlq}")))?;
+            let policy =
+                serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max_receive });
+            request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+        }
+        let url = request
+            .send()
+            .await
+            .map_err(|e| err("create queue")(format!("{e:?}")))?
+            .queue_url
+            .unwrap_or_default();
+        let attrs = client
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| err("queue arn")(format!("{e:?}")))?;
+        let arn = attrs
+            .attributes
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .unwrap_or_default();
+        arns.insert(queue.logical_id.clone(), arn);
+        urls.insert(queue.logical_id.clone(), url);
+    }
+    Ok(urls)
+}
+
+pub async fn create_user_pool(
+    client: &aws_sdk_cognitoidentityprovider::Client,
+    template: &Template,
+    users: &[DemoUser],
+) -> Result<(String, String), LocalError> {
+    let def = &template.user_pool;
+    let pool = client
+        .create_user_pool()
+        .pool_name("shop-users")
+        .policies(
+            UserPoolPolicyType::builder()
+                .password_policy(
+                    PasswordPolicyType::builder()
+                        .minimum_length(def.password_min_length as i32)
+                        .require_lowercase(true)
+                        .require_uppercase(true)
+                        .require_numbers(true)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| err("create user pool")(format!("{e:?}")))?
+        .user_pool
+        .and_then(|p| p.id)
+        .ok_or_else(|| LocalError::Setup("user pool without id".into()))?;
+    let client_id = client
+        .create_user_pool_client()
+        .user_pool_id(&pool)
+        .client_name("shop-frontend")
+        .generate_secret(false)
+        .set_explicit_auth_flows(Some(
+            def.explicit_auth_flows
+                .iter()
+                .map(|f| ExplicitAuthFlowsType::from(f.as_str()))
+                .collect(),
+        ))
+        .send()
+        .await
+        .map_err(|e| err("create client")(format!("{e:?}")))?
+        .user_pool_client
+        .and_then(|c| c.client_id)
+        .ok_or_else(|| LocalError::Setup("client without id".into()))?;
+    for group in &def.groups {
+        client
+            .create_group()
+            .user_pool_id(&pool)
+            .group_name(group)
+            .send()
+            .await
+            .map_err(|e| err("create group")(format!("{e:?}")))?;
+    }
+    for user in users {
+        client
+            .admin_create_user()
+            .user_pool_id(&pool)
+            .username(&user.username)
+            .message_action(MessageActionType::Suppress)
+            .user_attributes(
+                AttributeType::builder()
+                    .name("email")
+                    .value(&user.email)
+                    .build()
+                    .map_err(|e| LocalError::Setup(e.to_string()))?,
+            )
+            .user_attributes(
+                AttributeType::builder()
+                    .name("email_verified")
+                    .value("true")
+                    .build()
+                    .map_err(|e| LocalError::Setup(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| err("create user")(format!("{e:?}")))?;
+        client
+            .admin_set_user_password()
+            .user_pool_id(&pool)
+            .username(&user.username)
+            .password(&user.password)
+            .permanent(true)
+            .send()
+            .await
+            .map_err(|e| err("set password")(format!("{e:?}")))?;
+        for group in &user.groups {
+            client
+                .admin_add_user_to_group()
+                .user_pool_id(&pool)
+                .username(&user.username)
+                .group_name(group)
+                .send()
+                .await
+                .map_err(|e| err("add to group")(format!("{e:?}")))?;
+        }
+    }
+    Ok((pool, client_id))
+}
+
+/// The seed catalog, shipped as data and written to the table (never compiled
+/// into a function).
+pub async fn seed_catalog(
+    store: &shop::store::Store,
+    catalog_json: &str,
+) -> Result<usize, LocalError> {
+    let products: Vec<shop::model::Product> = serde_json::from_str(catalog_json)
+        .map_err(|e| LocalError::Setup(format!("seed catalog: {e}")))?;
+    let count = products.len();
+    for product in products {
+        store
+            .put_product(product)
+            .await
+            .map_err(|e| LocalError::Setup(format!("seed: {e}")))?;
+    }
+    Ok(count)
+}

@@ -1,0 +1,301 @@
+//! Brings the local stack up, writes its coordinates, and takes it down again.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+use serde_json::json;
+use shop::config::{CognitoConfig, Config};
+use shop::App;
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+use crate::functions::Handler;
+use crate::gateway::Gateway;
+use crate::pollers::{poll_queue, poll_stream, QueueSource, StreamTarget};
+use crate::resources::{self, demo_users, REGION};
+use crate::template::{EventDef, Template};
+use crate::LocalError;
+
+const SEED_CATALOG: &str = include_str!("../seed/products.json");
+
+pub struct Options {
+    pub api_port: u16,
+    pub invoke_port: u16,
+    pub emulator_port: u16,
+    pub stack_file: PathBuf,
+    pub python: PathBuf,
+    pub template: PathBuf,
+    pub allowed_origin: String,
+    /// Stop when standard input closes: a test harness that started the stack
+    /// takes it down just by exiting.
+    pub stop_on_stdin_eof: bool,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+impl Options {
+    pub fn from_env() -> Self {
+        Self {
+            api_port: env_or("SHOP_API_PORT", 3000),
+            invoke_port: env_or("SHOP_INVOKE_PORT", 3001),
+            emulator_port: env_or("SHOP_EMULATOR_PORT", 4566),
+            stack_file: env_or("SHOP_STACK_FILE", PathBuf::from(".local/stack.json")),
+            python: env_or("SHOP_PYTHON", PathBuf::from(".venv/bin/python")),
+            template: env_or("SHOP_TEMPLATE", PathBuf::from("template.yaml")),
+            allowed_origin: env_or("SHOP_ALLOWED_ORIGIN", "http://localhost:8080".to_owned()),
+            stop_on_stdin_eof: env_or("SHOP_STOP_ON_STDIN_EOF", 0u8) == 1,
+        }
+    }
+}
+
+async fn start_emulator(options: &Options) -> Result<(Child, String), LocalError> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("emulator/serialized_moto.py");
+    let child = Command::new(&options.python)
+        .arg(script)
+        .arg(options.emulator_port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            LocalError::Setup(format!(
+                "cannot start the emulator with {}: {e}",
+                options.python.display()
+            ))
+        })?;
+    let address = format!("127.0.0.1:{}", options.emulator_port);
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(&address).await.is_ok() {
+            return Ok((child, format!("http://{address}")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(LocalError::Setup(format!(
+        "the emulator did not listen on {address} within 30 s"
+    )))
+}
+
+pub async fn run(options: Options) -> Result<(), LocalError> {
+    let template = Template::load(&options.template)?;
+    // Bind first: a port in use fails fast, before anything starts.
+    let api_listener = TcpListener::bind(("127.0.0.1", options.api_port)).await?;
+    let invoke_listener = TcpListener::bind(("127.0.0.1", options.invoke_port)).await?;
+    let (mut emulator, endpoint) = start_emulator(&options).await?;
+
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(&endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "shop-local"))
+        .load()
+        .await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+
+    let users = demo_users();
+    let (table_name, stream_arn) = resources::create_table(&dynamodb, &template).await?;
+    let queue_urls = resources::create_queues(&sqs, &template).await?;
+    let (user_pool_id, client_id) =
+        resources::create_user_pool(&cognito, &template, &users).await?;
+    let queue_url = |variable: &str| {
+        template
+            .env_ref(variable)
+            .and_then(|id| queue_urls.get(id))
+            .cloned()
+    };
+
+    let issuer = format!("https://cognito-idp.{REGION}.amazonaws.com/{user_pool_id}");
+    let jwks_url = format!("{endpoint}/{user_pool_id}/.well-known/jwks.json");
+    let config = Config {
+        table_name: table_name.clone(),
+        cleanup_queue_url: queue_url("CLEANUP_QUEUE_URL"),
+        cognito: CognitoConfig {
+            issuer: issuer.clone(),
+            jwks_url: jwks_url.clone(),
+            client_id: client_id.clone(),
+        },
+        allowed_origin: options.allowed_origin.clone(),
+    };
+    let app = Arc::new(App::new(config, &sdk));
+    let products = resources::seed_catalog(&app.store, SEED_CATALOG).await?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for function in &template.functions {
+        let handler = Handler::for_binary(&function.binary)?;
+        for event in &function.events {
+            match event {
+                EventDef::Sqs {
+                    queue,
+                    batch_size,
+                    report_batch_item_failures,
+                } => {
+                    let url = queue_urls
+                        .get(queue)
+                        .cloned()
+                        .ok_or_else(|| LocalError::Setup(format!("no queue {queue}")))?;
+                    let arn = queue_arn(&sqs, &url).await?;
+                    let source = QueueSource {
+                        url,
+                        arn,
+                        batch_size: *batch_size,
+                        report_batch_item_failures: *report_batch_item_failures,
+                    };
+                    tasks.push(tokio::spawn(poll_queue(
+                        app.clone(),
+                        sqs.clone(),
+                        handler,
+                        source,
+                        stop_rx.clone(),
+                    )));
+                }
+                EventDef::Stream(source) => {
+                    let target = StreamTarget {
+                        stream_arn: stream_arn.clone(),
+                        source: source.clone(),
+                        on_failure_url: source
+                            .on_failure_queue
+                            .as_ref()
+                            .and_then(|q| queue_urls.get(q))
+                            .cloned(),
+                    };
+                    tasks.push(tokio::spawn(poll_stream(
+                        app.clone(),
+                        streams.clone(),
+                        sqs.clone(),
+                        handler,
+                        target,
+                        stop_rx.clone(),
+                    )));
+                }
+                EventDef::Api { .. } => {}
+            }
+        }
+    }
+
+    let gateway = Arc::new(Gateway::new(app.clone(), &template)?);
+    let api_url = format!("http://{}", api_listener.local_addr()?);
+    let invoke_url = format!("http://{}", invoke_listener.local_addr()?);
+    for (listener, router) in [
+        (api_listener, gateway.clone().api_router()),
+        (invoke_listener, gateway.clone().invoke_router()),
+    ] {
+        let mut stop = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let served = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "server stopped");
+            }
+        }));
+    }
+
+    let coordinates = json!({
+        "apiUrl": api_url,
+        "invokeUrl": invoke_url,
+        "emulatorEndpoint": endpoint,
+        "region": REGION,
+        "tableName": table_name,
+        "streamArn": stream_arn,
+        "queueUrls": queue_urls,
+        "cleanupQueueUrl": app.config.cleanup_queue_url,
+        "userPoolId": user_pool_id,
+        "clientId": client_id,
+        "issuer": issuer,
+        "jwksUrl": jwks_url,
+        "demoUsers": users,
+        "pid": std::process::id(),
+    });
+    if let Some(dir) = options.stack_file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(
+        &options.stack_file,
+        serde_json::to_vec_pretty(&coordinates).unwrap_or_default(),
+    )?;
+
+    println!(
+        "The shop is running ({} routes, {products} products).",
+        gateway.route_count()
+    );
+    println!("  API:          {api_url}");
+    println!("  Invoke API:   {invoke_url}/2015-03-31/functions/<FunctionName>/invocations");
+    println!("  Emulator:     {endpoint} (region {REGION})");
+    println!("  User pool:    {user_pool_id}, client {client_id}");
+    for user in &users {
+        println!(
+            "  Demo user:    {} / {} (groups: {:?})",
+            user.username, user.password, user.groups
+        );
+    }
+    println!("  Coordinates:  {}", options.stack_file.display());
+    println!("Ctrl-C stops it.");
+
+    wait_for_stop_signal(options.stop_on_stdin_eof).await;
+    println!("Stopping.");
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+    let _ = emulator.kill().await;
+    let _ = std::fs::remove_file(&options.stack_file);
+    Ok(())
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, LocalError> {
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| LocalError::Setup(format!("queue arn: {e:?}")))?;
+    out.attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .ok_or_else(|| LocalError::Setup("queue without arn".into()))
+}
+
+async fn wait_for_stop_signal(stop_on_stdin_eof: bool) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let stdin_closed = async {
+        if !stop_on_stdin_eof {
+            return std::future::pending().await;
+        }
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+        _ = stdin_closed => {}
+    }
+}

@@ -1,0 +1,375 @@
+//! Reads what the local stack needs from `template.yaml`, the one source of
+//! truth for routes, the table, queues, the user pool and event sources.
+
+use serde_yaml::Value;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read the template: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot parse the template: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("template: {0}")]
+    Invalid(String),
+}
+
+fn invalid(what: impl Into<String>) -> TemplateError {
+    TemplateError::Invalid(what.into())
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The DynamoDB table's logical id and CloudFormation properties.
+    pub table: (String, Value),
+    pub queues: Vec<QueueDef>,
+    pub user_pool: UserPoolDef,
+    pub functions: Vec<FunctionDef>,
+    pub api_cors_headers: String,
+    pub api_cors_methods: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueDef {
+    pub logical_id: String,
+    pub visibility_timeout: Option<i64>,
+    pub message_retention: Option<i64>,
+    /// Logical id of the dead-letter queue and `maxReceiveCount`.
+    pub redrive: Option<(String, i64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserPoolDef {
+    pub password_min_length: i64,
+    pub explicit_auth_flows: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FunctionDef {
+    pub logical_id: String,
+    pub binary: String,
+    pub events: Vec<EventDef>,
+    /// Environment variables set to `!Ref <resource>`: variable to logical id.
+    pub env_refs: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub enum EventDef {
+    Api {
+        path: String,
+        method: String,
+        authorized: bool,
+    },
+    Sqs {
+        queue: String,
+        batch_size: usize,
+        report_batch_item_failures: bool,
+    },
+    Stream(StreamSource),
+}
+
+#[derive(Debug, Clone)]
+pub struct StreamSource {
+    pub batch_size: usize,
+    pub trim_horizon: bool,
+    pub report_batch_item_failures: bool,
+    pub maximum_retry_attempts: Option<i64>,
+    pub bisect_on_error: bool,
+    /// Logical id of the on-failure SQS destination.
+    pub on_failure_queue: Option<String>,
+}
+
+fn get<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(*key))
+}
+
+fn str_at(value: &Value, path: &[&str]) -> Option<String> {
+    get(value, path).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn int_at(value: &Value, path: &[&str]) -> Option<i64> {
+    get(value, path).and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    })
+}
+
+/// The logical id behind `!Ref X`, `!GetAtt X.Attr`, or their long forms.
+fn referenced_id(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) => {
+            let inner = tagged.value.as_str()?;
+            match tagged.tag.to_string().as_str() {
+                "!Ref" => Some(inner.to_owned()),
+                "!GetAtt" => inner.split('.').next().map(str::to_owned),
+                _ => None,
+            }
+        }
+        Value::Mapping(_) => value
+            .get("Ref")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                let att = value.get("Fn::GetAtt")?;
+                att.as_sequence()
+                    .and_then(|s| s.first())
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        att.as_str()
+                            .and_then(|s| s.split('.').next())
+                            .map(str::to_owned)
+                    })
+            }),
+        _ => None,
+    }
+}
+
+/// `'GET,POST'` (API Gateway's quoted literal) to `GET,POST`.
+fn unquote(value: &str) -> String {
+    value.trim_matches('\'').to_owned()
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        Self::parse(&std::fs::read_to_string(path)?)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        let doc: Value = serde_yaml::from_str(text)?;
+        let resources = doc
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or_else(|| invalid("no Resources"))?;
+        let mut table = None;
+        let mut queues = Vec::new();
+        let mut functions = Vec::new();
+        let mut user_pool = UserPoolDef {
+            password_min_length: 8,
+            explicit_auth_flows: Vec::new(),
+            groups: Vec::new(),
+        };
+        let mut cors = (
+            String::from("Content-Type,Authorization"),
+            String::from("GET,POST,PUT,OPTIONS"),
+        );
+        for (id, resource) in resources {
+            let id = id
+                .as_str()
+                .ok_or_else(|| invalid("resource id not a string"))?
+                .to_owned();
+            let kind = str_at(resource, &["Type"]).unwrap_or_default();
+            let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
+            match kind.as_str() {
+                "AWS::DynamoDB::Table" => {
+                    if table.replace((id.clone(), props)).is_some() {
+                        return Err(invalid("the shop uses one table; found two"));
+                    }
+                }
+                "AWS::SQS::Queue" => queues.push(QueueDef {
+                    logical_id: id,
+                    visibility_timeout: int_at(&props, &["VisibilityTimeout"]),
+                    message_retention: int_at(&props, &["MessageRetentionPeriod"]),
+                    redrive: match get(&props, &["RedrivePolicy"]) {
+                        Some(policy) => Some((
+                            policy
+                                .get("deadLetterTargetArn")
+                                .and_then(referenced_id)
+                                .ok_or_else(|| {
+                                    invalid("RedrivePolicy without deadLetterTargetArn")
+                                })?,
+                            int_at(policy, &["maxReceiveCount"]).unwrap_or(5),
+                        )),
+                        None => None,
+                    },
+                }),
+                "AWS::Cognito::UserPool" => {
+                    if let Some(len) =
+                        int_at(&props, &["Policies", "PasswordPolicy", "MinimumLength"])
+                    {
+                        user_pool.password_min_length = len;
+                    }
+                }
+                "AWS::Cognito::UserPoolClient" => {
+                    user_pool.explicit_auth_flows = get(&props, &["ExplicitAuthFlows"])
+                        .and_then(Value::as_sequence)
+                        .map(|s| {
+                            s.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_owned)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                }
+                "AWS::Cognito::UserPoolGroup" => {
+                    user_pool.groups.push(
+                        str_at(&props, &["GroupName"])
+                            .ok_or_else(|| invalid("group without name"))?,
+                    );
+                }
+                "AWS::Serverless::Api" => {
+                    if let Some(h) = str_at(&props, &["Cors", "AllowHeaders"]) {
+                        cors.0 = unquote(&h);
+                    }
+                    if let Some(m) = str_at(&props, &["Cors", "AllowMethods"]) {
+                        cors.1 = unquote(&m);
+                    }
+                }
+                "AWS::Serverless::Function" => {
+                    functions.push(parse_function(id, resource, &props)?)
+                }
+                _ => {}
+            }
+        }
+        Ok(Self {
+            table: table.ok_or_else(|| invalid("no AWS::DynamoDB::Table"))?,
+            queues,
+            user_pool,
+            functions,
+            api_cors_headers: cors.0,
+            api_cors_methods: cors.1,
+        })
+    }
+
+    /// The resource a function's environment variable refers to, in any function.
+    pub fn env_ref(&self, variable: &str) -> Option<&str> {
+        self.functions
+            .iter()
+            .flat_map(|f| f.env_refs.iter())
+            .find(|(k, _)| k == variable)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn routes(&self) -> impl Iterator<Item = (&FunctionDef, &str, &str, bool)> {
+        self.functions.iter().flat_map(|f| {
+            f.events.iter().filter_map(move |e| match e {
+                EventDef::Api {
+                    path,
+                    method,
+                    authorized,
+                } => Some((f, path.as_str(), method.as_str(), *authorized)),
+                _ => None,
+            })
+        })
+    }
+}
+
+fn parse_function(
+    id: String,
+    resource: &Value,
+    props: &Value,
+) -> Result<FunctionDef, TemplateError> {
+    let binary = str_at(resource, &["Metadata", "BuildProperties", "Binary"])
+        .ok_or_else(|| invalid(format!("{id}: no Metadata.BuildProperties.Binary")))?;
+    let mut events = Vec::new();
+    if let Some(map) = get(props, &["Events"]).and_then(Value::as_mapping) {
+        for (name, event) in map {
+            let kind = str_at(event, &["Type"]).unwrap_or_default();
+            let ep = event.get("Properties").cloned().unwrap_or(Value::Null);
+            let reports = get(&ep, &["FunctionResponseTypes"])
+                .and_then(Value::as_sequence)
+                .is_some_and(|s| {
+                    s.iter()
+                        .any(|v| v.as_str() == Some("ReportBatchItemFailures"))
+                });
+            let batch_size =
+                |default: i64| int_at(&ep, &["BatchSize"]).unwrap_or(default).max(1) as usize;
+            events.push(match kind.as_str() {
+                "Api" => EventDef::Api {
+                    path: str_at(&ep, &["Path"])
+                        .ok_or_else(|| invalid(format!("{id}: Api event without Path")))?,
+                    method: str_at(&ep, &["Method"])
+                        .unwrap_or_default()
+                        .to_ascii_uppercase(),
+                    authorized: str_at(&ep, &["Auth", "Authorizer"]).is_some_and(|a| a != "NONE"),
+                },
+                "SQS" => EventDef::Sqs {
+                    queue: ep
+                        .get("Queue")
+                        .and_then(referenced_id)
+                        .ok_or_else(|| invalid(format!("{id}: SQS event without Queue")))?,
+                    batch_size: batch_size(10),
+                    report_batch_item_failures: reports,
+                },
+                "DynamoDB" => EventDef::Stream(StreamSource {
+                    batch_size: batch_size(100),
+                    trim_horizon: str_at(&ep, &["StartingPosition"]).as_deref()
+                        == Some("TRIM_HORIZON"),
+                    report_batch_item_failures: reports,
+                    maximum_retry_attempts: int_at(&ep, &["MaximumRetryAttempts"]),
+                    bisect_on_error: get(&ep, &["BisectBatchOnFunctionError"])
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                    on_failure_queue: get(&ep, &["DestinationConfig", "OnFailure", "Destination"])
+                        .and_then(referenced_id),
+                }),
+                other => {
+                    return Err(invalid(format!(
+                        "{id}: event {name:?} of type {other} is not run locally"
+                    )))
+                }
+            });
+        }
+    }
+    let env_refs = get(props, &["Environment", "Variables"])
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), referenced_id(v)?)))
+        .collect();
+    Ok(FunctionDef {
+        logical_id: id,
+        binary,
+        events,
+        env_refs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_projects_template() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let template = Template::load(&path).unwrap();
+        assert_eq!(template.table.0, "ShopTable");
+        let routes: Vec<_> = template
+            .routes()
+            .map(|(f, p, m, a)| (f.binary.as_str(), p, m, a))
+            .collect();
+        assert!(routes.contains(&("get-cart", "/cart", "GET", false)));
+        assert!(routes.contains(&("migrate-cart", "/cart/migrate", "POST", true)));
+        assert!(routes.contains(&("get-cart-total", "/cart/{product_id}/total", "GET", true)));
+        let cleanup = template
+            .queues
+            .iter()
+            .find(|q| q.logical_id == "CartCleanupQueue")
+            .unwrap();
+        assert_eq!(
+            cleanup.redrive,
+            Some(("CartCleanupDeadLetterQueue".into(), 5))
+        );
+        assert_eq!(
+            template.env_ref("CLEANUP_QUEUE_URL"),
+            Some("CartCleanupQueue")
+        );
+        assert!(template.user_pool.groups.contains(&"admin".to_owned()));
+        let totals = template
+            .functions
+            .iter()
+            .find(|f| f.binary == "cart-totals")
+            .unwrap();
+        match &totals.events[0] {
+            EventDef::Stream(s) => {
+                assert!(s.report_batch_item_failures && s.trim_horizon);
+                assert_eq!(
+                    s.on_failure_queue.as_deref(),
+                    Some("CartTotalsFailureQueue")
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
