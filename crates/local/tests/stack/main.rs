@@ -1,0 +1,12 @@
+//! Drives the real HTTP API of the local stack as the sample frontend does.
+//! One stack serves every test here; tests that check per-product totals use
+//! a product no other test touches (see `support::product_for`).
+
+mod support;
+
+mod cart;
+mod catalog;
+mod events;
+mod journey;
+mod migrate;
+mod tokens;

@@ -1,0 +1,396 @@
+//! Starts one local stack for the whole test binary (or uses the one named by
+//! SHOP_STACK_FILE) and offers what a frontend does: HTTP calls, Cognito sign-in.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub struct Stack {
+    pub api: String,
+    pub invoke: String,
+    pub emulator: String,
+    pub client_id: String,
+    pub user_pool_id: String,
+    pub issuer: String,
+    pub table: String,
+}
+
+/// Keeps the child's stdin open while this process lives: when the test
+/// binary exits, the pipe closes and the stack shuts itself down.
+static CHILD: OnceLock<Mutex<(Child, ChildStdin)>> = OnceLock::new();
+static STACK: OnceLock<Stack> = OnceLock::new();
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+pub fn stack() -> &'static Stack {
+    STACK.get_or_init(|| {
+        let file = match std::env::var("SHOP_STACK_FILE") {
+            Ok(file) => PathBuf::from(file),
+            Err(_) => start_stack(),
+        };
+        let text = std::fs::read_to_string(&file).expect("stack file");
+        let c: Value = serde_json::from_str(&text).expect("stack json");
+        let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+        Stack {
+            api: s("apiUrl"),
+            invoke: s("invokeUrl"),
+            emulator: s("emulatorEndpoint"),
+            client_id: s("clientId"),
+            user_pool_id: s("userPoolId"),
+            issuer: s("issuer"),
+            table: s("tableName"),
+        }
+    })
+}
+
+fn start_stack() -> PathBuf {
+    let root = workspace_root();
+    let python = root.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "no {}: run `make venv` (or `make test`) first",
+        python.display()
+    );
+    let dir = std::env::temp_dir().join(format!("shop-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("stack.json");
+    let log = std::fs::File::create(dir.join("stack.log")).expect("log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shop-local"))
+        .current_dir(&root)
+        .env("SHOP_API_PORT", "0")
+        .env("SHOP_INVOKE_PORT", "0")
+        .env("SHOP_EMULATOR_PORT", free_port().to_string())
+        .env("SHOP_STACK_FILE", &file)
+        .env("SHOP_PYTHON", &python)
+        .env("SHOP_STOP_ON_STDIN_EOF", "1")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start shop-local");
+    let stdin = child.stdin.take().expect("stdin");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !file.exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut log = String::new();
+            let _ = std::fs::File::open(dir.join("stack.log"))
+                .and_then(|mut f| f.read_to_string(&mut log));
+            panic!("shop-local exited ({status}) before it was ready:\n{log}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the local stack did not come up in 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = CHILD.set(Mutex::new((child, stdin)));
+    file
+}
+
+/// A client per call: each test has its own runtime, and a pooled connection
+/// must not outlive the runtime that opened it.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A response reduced to what the tests look at.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub set_cookie: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+pub struct Call {
+    pub method: Method,
+    pub path: String,
+    pub body: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+pub fn call(method: Method, path: &str) -> Call {
+    Call {
+        method,
+        path: path.to_owned(),
+        body: None,
+        headers: Vec::new(),
+    }
+}
+
+impl Call {
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body.to_string());
+        self
+    }
+    pub fn raw(mut self, body: &str) -> Self {
+        self.body = Some(body.to_owned());
+        self
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+    pub fn cookie(self, cart_id: &str) -> Self {
+        self.header("Cookie", &format!("cartId={cart_id}"))
+    }
+    pub fn token(self, token: &str) -> Self {
+        self.header("Authorization", token)
+    }
+    pub async fn send(self) -> Reply {
+        let mut request = http().request(self.method, format!("{}{}", stack().api, self.path));
+        for (name, value) in self.headers {
+            request = request.header(name, value);
+        }
+        if let Some(body) = self.body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let set_cookie = headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(json!({ "raw": text }))
+        };
+        Reply {
+            status,
+            body,
+            set_cookie,
+            headers,
+        }
+    }
+}
+
+/// The `cartId` a response set.
+pub fn cart_id_from(reply: &Reply) -> String {
+    let cookie = reply.set_cookie.as_deref().expect("a cartId cookie");
+    cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.strip_prefix("cartId="))
+        .expect("cartId=...")
+        .to_owned()
+}
+
+/// Signs in through Cognito's USER_PASSWORD_AUTH, as the frontend does; the ID token.
+pub async fn sign_in(username: &str, password: &str) -> String {
+    tokens(username, password).await["IdToken"]
+        .as_str()
+        .expect("IdToken")
+        .to_owned()
+}
+
+pub async fn tokens(username: &str, password: &str) -> Value {
+    let reply: Value = http()
+        .post(&stack().emulator)
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header(
+            "X-Amz-Target",
+            "AWSCognitoIdentityProviderService.InitiateAuth",
+        )
+        .body(
+            json!({
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "ClientId": stack().client_id,
+                "AuthParameters": { "USERNAME": username, "PASSWORD": password },
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("InitiateAuth")
+        .json()
+        .await
+        .expect("InitiateAuth json");
+    reply["AuthenticationResult"].clone()
+}
+
+pub async fn customer_token() -> String {
+    sign_in("customer", "Customer-Pass1").await
+}
+
+pub async fn admin_token() -> String {
+    sign_in("admin", "Admin-Pass1").await
+}
+
+/// Creates and signs in a fresh user, so tests do not share carts.
+pub async fn new_user_token(tag: &str) -> String {
+    let username = format!("{tag}-{}", uuid::Uuid::new_v4().simple());
+    let password = "Shopper-Pass1";
+    let target = |action: &str| format!("AWSCognitoIdentityProviderService.{action}");
+    for (action, body) in [
+        (
+            "AdminCreateUser",
+            json!({ "UserPoolId": stack().user_pool_id, "Username": username, "MessageAction": "SUPPRESS",
+                    "UserAttributes": [{ "Name": "email", "Value": format!("{username}@example.com") }] }),
+        ),
+        (
+            "AdminSetUserPassword",
+            json!({ "UserPoolId": stack().user_pool_id, "Username": username, "Password": password, "Permanent": true }),
+        ),
+    ] {
+        let status = http()
+            .post(&stack().emulator)
+            .header("Content-Type", "application/x-amz-json-1.1")
+            .header("X-Amz-Target", target(action))
+            .header("Authorization", "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/cognito-idp/aws4_request, SignedHeaders=host, Signature=0")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect(action)
+            .status();
+        assert!(status.is_success(), "{action}: {status}");
+    }
+    sign_in(&username, password).await
+}
+
+/// All seeded products.
+pub async fn catalog() -> Vec<Value> {
+    let reply = call(Method::GET, "/product").send().await;
+    assert_eq!(reply.status, StatusCode::OK);
+    reply.body["products"].as_array().expect("products").clone()
+}
+
+/// A product id no other test uses: tests run in parallel on one stack, and
+/// per-product totals are only checkable on a product nobody else touches.
+pub async fn product_for(test_slot: usize) -> String {
+    let ids: Vec<String> = catalog()
+        .await
+        .iter()
+        .map(|p| p["productId"].as_str().unwrap().to_owned())
+        .filter(|id| id != EVENTS_PRODUCT)
+        .collect();
+    ids[test_slot % ids.len()].clone()
+}
+
+/// The product the files in `events/` use.
+pub const EVENTS_PRODUCT: &str = "ae518e73-b734-56bb-98bc-70185a5f2652";
+
+/// The emulator's Cognito signing key (private PEM, public PEM, kid), so tests
+/// can forge tokens that differ from real ones in exactly one respect.
+pub fn pool_signing_key() -> (String, String, String) {
+    let script = r#"
+import glob, gzip, json
+from joserfc.jwk import RSAKey
+path = glob.glob(__import__("moto").__path__[0] + "/cognitoidp/resources/jwks-private.json*")[0]
+raw = gzip.open(path).read() if path.endswith(".gz") else open(path, "rb").read()
+jwk = json.loads(raw)
+key = RSAKey.import_key(jwk)
+print(json.dumps([key.as_pem(private=True).decode(), key.as_pem(private=False).decode(), jwk["kid"]]))
+"#;
+    let out = Command::new(workspace_root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parts: Vec<String> = serde_json::from_slice(&out.stdout).expect("pem json");
+    (parts[0].clone(), parts[1].clone(), parts[2].clone())
+}
+
+/// Polls until `check` holds or the time is up; returns the last value seen.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F, check: impl Fn(&T) -> bool) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+    T: std::fmt::Debug,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let value = probe().await;
+        if check(&value) {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: still {value:?} after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub fn lines(reply: &Reply) -> Vec<(String, i64)> {
+    reply.body["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .map(|l| {
+            (
+                l["sk"].as_str().unwrap().to_owned(),
+                l["quantity"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+pub fn line_quantity(reply: &Reply, product_id: &str) -> Option<i64> {
+    lines(reply)
+        .into_iter()
+        .find(|(sk, _)| sk == &format!("product#{product_id}"))
+        .map(|(_, q)| q)
+}
+
+/// DynamoDB, straight: for checks a user cannot make through the API.
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&stack().emulator)
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&sdk)
+}
+
+/// How many items the table holds under a partition key.
+pub async fn items_under(pk: &str) -> usize {
+    let out = dynamodb()
+        .await
+        .query()
+        .table_name(&stack().table)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query");
+    out.items.unwrap_or_default().len()
+}
