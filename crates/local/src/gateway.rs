@@ -178,7 +178,7 @@ async fn serve_api(
     let decoded: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect();
     let decoded_refs: Vec<&str> = decoded.iter().map(String::as_str).collect();
     // API Gateway's resource tree prefers literal segments over parameters.
@@ -265,6 +265,13 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Appends to a `multiValue...` map entry.
+fn push_value(map: &mut Map<String, Value>, key: &str, value: &str) {
+    if let Some(values) = map.entry(key.to_owned()).or_insert_with(|| json!([])).as_array_mut() {
+        values.push(json!(value));
+    }
+}
+
 /// The REST API proxy integration event, as API Gateway sends it.
 fn proxy_event(
     route: &Route,
@@ -280,11 +287,7 @@ fn proxy_event(
     for (name, value) in &parts.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         headers.insert(name.as_str().to_owned(), json!(value));
-        multi_headers
-            .entry(name.as_str().to_owned())
-            .or_insert_with(|| json!([]))
-            .as_array_mut()
-            .map(|a| a.push(json!(value)));
+        push_value(&mut multi_headers, name.as_str(), &value);
     }
     let mut query = Map::new();
     let mut multi_query: Map<String, Value> = Map::new();
@@ -296,11 +299,7 @@ fn proxy_event(
                 percent_decode(&v.replace('+', " ")),
             );
             query.insert(k.clone(), json!(v));
-            multi_query
-                .entry(k)
-                .or_insert_with(|| json!([]))
-                .as_array_mut()
-                .map(|a| a.push(json!(v)));
+            push_value(&mut multi_query, &k, &v);
         }
     }
     let (body, base64) = match std::str::from_utf8(body) {

@@ -162,11 +162,10 @@ impl Template {
             let kind = str_at(resource, &["Type"]).unwrap_or_default();
             let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
             match kind.as_str() {
-                "AWS::DynamoDB::Table" => {
-                    if table.replace((id.clone(), props)).is_some() {
-                        return Err(invalid("the shop uses one table; found two"));
-                    }
+                "AWS::DynamoDB::Table" if table.is_some() => {
+                    return Err(invalid("the shop uses one table; found two"));
                 }
+                "AWS::DynamoDB::Table" => table = Some((id.clone(), props)),
                 "AWS::SQS::Queue" => queues.push(QueueDef {
                     logical_id: id,
                     visibility_timeout: int_at(&props, &["VisibilityTimeout"]),

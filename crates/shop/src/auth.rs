@@ -149,10 +149,7 @@ impl TokenVerifier {
         }
         let mut cache = self.cache.write().await;
         // Another request may have refreshed while this one waited for the lock.
-        if !cache
-            .fetched_at
-            .is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL)
-        {
+        if cache.fetched_at.is_none_or(|t| t.elapsed() >= JWKS_REFRESH_INTERVAL) {
             cache.keys = self.fetch_keys().await?;
             cache.fetched_at = Some(Instant::now());
         }
@@ -187,4 +184,145 @@ fn keys_by_kid(set: &JwkSet) -> HashMap<String, DecodingKey> {
             DecodingKey::from_jwk(jwk).ok().map(|key| (kid, key))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    use serde_json::{json, Value};
+
+    const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_test";
+    const CLIENT: &str = "client-123";
+    const KID: &str = "test-key-1";
+
+    fn verifier() -> TokenVerifier {
+        let set: JwkSet = serde_json::from_str(include_str!("../testdata/jwks.json")).unwrap();
+        let config = CognitoConfig {
+            issuer: ISSUER.into(),
+            // Never reached: the keys are already cached.
+            jwks_url: "http://127.0.0.1:9/unused".into(),
+            client_id: CLIENT.into(),
+        };
+        let verifier = TokenVerifier::new(config);
+        let mut cache = verifier.cache.try_write().unwrap();
+        cache.keys = keys_by_kid(&set);
+        cache.fetched_at = Some(Instant::now());
+        drop(cache);
+        verifier
+    }
+
+    fn now() -> i64 {
+        crate::now_epoch_secs()
+    }
+
+    fn claims() -> Value {
+        json!({
+            "sub": "user-1", "aud": CLIENT, "iss": ISSUER, "token_use": "id",
+            "cognito:username": "alice", "email": "alice@example.com",
+            "cognito:groups": ["admin"], "iat": now(), "exp": now() + 3600,
+        })
+    }
+
+    fn sign_with(claims: &Value, kid: &str) -> String {
+        let key =
+            EncodingKey::from_rsa_pem(include_bytes!("../testdata/token-signing-key.pem")).unwrap();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.into());
+        encode(&header, claims, &key).unwrap()
+    }
+
+    fn sign(claims: &Value) -> String {
+        sign_with(claims, KID)
+    }
+
+    fn rejects(token: &str) -> bool {
+        matches!(
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(verifier().verify(token)),
+            Err(AuthError::InvalidToken(_))
+        )
+    }
+
+    #[tokio::test]
+    async fn a_valid_id_token_gives_the_identity_and_groups() {
+        let identity = verifier()
+            .verify_header(&format!("Bearer {}", sign(&claims())))
+            .await
+            .unwrap();
+        assert_eq!(identity.sub, "user-1");
+        assert_eq!(identity.username.as_deref(), Some("alice"));
+        assert!(identity.is_admin());
+        let raw = verifier().verify_header(&sign(&claims())).await.unwrap();
+        assert_eq!(raw, identity);
+    }
+
+    #[test]
+    fn each_claim_is_checked() {
+        let with = |key: &str, value: Value| {
+            let mut c = claims();
+            c[key] = value;
+            sign(&c)
+        };
+        assert!(rejects(&with("exp", json!(now() - 60))), "expired");
+        assert!(rejects(&with("nbf", json!(now() + 600))), "not yet valid");
+        assert!(
+            rejects(&with("iss", json!("https://evil.example.com"))),
+            "issuer"
+        );
+        assert!(rejects(&with("aud", json!("other-client"))), "audience");
+        assert!(rejects(&with("token_use", json!("access"))), "token_use");
+        let mut no_exp = claims();
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert!(rejects(&sign(&no_exp)), "no exp");
+    }
+
+    #[test]
+    fn forged_and_broken_tokens_are_refused() {
+        let b64 =
+            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let alg_none = format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "kid": KID})),
+            b64(&claims())
+        );
+        let mut hs = Header::new(Algorithm::HS256);
+        hs.kid = Some(KID.into());
+        let public_pem = include_bytes!("../testdata/token-public-key.pem");
+        let hs256 = encode(&hs, &claims(), &EncodingKey::from_secret(public_pem)).unwrap();
+        let good = sign(&claims());
+        let parts: Vec<&str> = good.split('.').collect();
+        let mut other = claims();
+        other["sub"] = json!("user-2");
+        let tampered = format!("{}.{}.{}", parts[0], b64(&other), parts[2]);
+        for (what, token) in [
+            ("alg none", alg_none.as_str()),
+            ("HS256 with the public key", hs256.as_str()),
+            ("unknown kid", sign_with(&claims(), "other-kid").as_str()),
+            ("tampered", tampered.as_str()),
+            ("truncated", &good[..good.len() - 5]),
+            ("garbage", "abc"),
+            ("empty", ""),
+        ] {
+            assert!(rejects(token), "{what}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_key_set_is_an_outage_not_a_bad_token() {
+        let config = CognitoConfig {
+            issuer: ISSUER.into(),
+            jwks_url: "http://127.0.0.1:9/jwks.json".into(),
+            client_id: CLIENT.into(),
+        };
+        let result = TokenVerifier::new(config).verify(&sign(&claims())).await;
+        assert!(
+            matches!(result, Err(AuthError::KeysUnavailable(_))),
+            "{result:?}"
+        );
+    }
 }

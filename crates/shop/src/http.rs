@@ -253,3 +253,102 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct Body2 {
+        #[allow(dead_code)]
+        quantity: i64,
+    }
+
+    fn request(body: &str, cookie: Option<&str>) -> Request {
+        let mut builder = http::Request::builder();
+        if let Some(c) = cookie {
+            builder = builder.header("Cookie", c);
+        }
+        builder.body(Body::Text(body.into())).unwrap()
+    }
+
+    fn message(err: ApiError) -> (u16, String) {
+        let response = err.into_response("http://localhost:8080");
+        let body = match response.body() {
+            Body::Text(t) => t.clone(),
+            _ => String::new(),
+        };
+        (
+            response.status().as_u16(),
+            serde_json::from_str::<serde_json::Value>(&body).unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    }
+
+    #[test]
+    fn bodies_are_parsed_with_clear_errors() {
+        assert!(json_body::<Body2>(&request(r#"{"quantity": 2}"#, None)).is_ok());
+        let cases = [
+            ("", "a JSON body is required"),
+            ("{", "malformed JSON body"),
+            (r#"{"quantity": "2"}"#, "invalid body"),
+            (r#"{}"#, "missing field `quantity`"),
+        ];
+        for (body, expected) in cases {
+            let err = json_body::<Body2>(&request(body, None)).unwrap_err();
+            let (status, text) = message(err);
+            assert_eq!(status, 400);
+            assert!(text.contains(expected), "{body:?}: {text}");
+        }
+        let big = format!(
+            r#"{{"quantity": 1, "x": "{}"}}"#,
+            "a".repeat(MAX_BODY_BYTES)
+        );
+        assert_eq!(
+            message(json_body::<Body2>(&request(&big, None)).unwrap_err()).0,
+            413
+        );
+    }
+
+    #[test]
+    fn internal_errors_never_reach_the_caller() {
+        let (status, text) = message(ApiError::Store(StoreError::Dynamo(
+            "secret table arn:aws:...".into(),
+        )));
+        assert_eq!((status, text.as_str()), (500, "internal error"));
+        let (status, text) = message(ApiError::Unauthorized("kid abc unknown".into()));
+        assert_eq!((status, text.as_str()), (401, "invalid or expired token"));
+        assert_eq!(message(ApiError::Store(StoreError::Conflict)).0, 409);
+    }
+
+    #[test]
+    fn the_cart_cookie_is_found_among_others_and_checked() {
+        let id = "6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e";
+        let found =
+            cart_cookie_owner(&request("", Some(&format!("theme=dark; cartId={id}")))).unwrap();
+        assert_eq!(found, Some(CartOwner::anonymous_from_cookie(id).unwrap()));
+        assert_eq!(cart_cookie_owner(&request("", None)).unwrap(), None);
+        assert!(cart_cookie_owner(&request("", Some("cartId=../../etc"))).is_err());
+    }
+
+    #[test]
+    fn anonymous_callers_get_a_secure_cookie() {
+        let id = Uuid::new_v4();
+        let caller = Caller::Anonymous {
+            owner: CartOwner::Anonymous(id),
+            issued: true,
+        };
+        let response = caller.finish(json_response(StatusCode::OK, &serde_json::json!({}), "*"));
+        let cookie = response.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(cookie.starts_with(&format!("cartId={id}")));
+        for attr in ["HttpOnly", "Secure", "SameSite=None", "Path=/"] {
+            assert!(cookie.contains(attr), "{cookie}");
+        }
+    }
+}

@@ -130,3 +130,71 @@ impl Worker {
         Self::ALL.into_iter().find(|w| w.binary_name() == name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn record(old: Option<Value>, new: Option<Value>) -> EventRecord {
+        let mut dynamodb = json!({
+            "Keys": { "pk": { "S": "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e" }, "sk": { "S": "product#p1" } },
+            "SequenceNumber": "100", "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES",
+            "ApproximateCreationDateTime": 1767225600,
+        });
+        if let Some(o) = old {
+            dynamodb["OldImage"] = o;
+        }
+        if let Some(n) = new {
+            dynamodb["NewImage"] = n;
+        }
+        serde_json::from_value(json!({
+            "eventID": "1", "eventName": "MODIFY", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+            "dynamodb": dynamodb,
+        }))
+        .unwrap()
+    }
+
+    fn line(quantity: i64, migrated: bool) -> Value {
+        let mut image = json!({
+            "pk": { "S": "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e" }, "sk": { "S": "product#p1" },
+            "quantity": { "N": quantity.to_string() }, "expirationTime": { "N": "1767312000" }, "version": { "N": "1" },
+        });
+        if migrated {
+            image["migratedTo"] = json!({ "S": "user#u1" });
+        }
+        image
+    }
+
+    fn change(old: Option<Value>, new: Option<Value>) -> Option<i64> {
+        cart_total_change(&record(old, new)).unwrap().map(|(p, d)| {
+            assert_eq!(p.as_str(), "p1");
+            d
+        })
+    }
+
+    #[test]
+    fn stream_records_become_total_deltas() {
+        assert_eq!(change(None, Some(line(3, false))), Some(3));
+        assert_eq!(change(Some(line(3, false)), Some(line(1, false))), Some(-2));
+        assert_eq!(change(Some(line(2, false)), None), Some(-2));
+        assert_eq!(change(Some(line(2, false)), Some(line(2, true))), Some(-2));
+        assert_eq!(change(Some(line(2, true)), None), None);
+        // The emulator's quirks: a keys-only INSERT, a no-op MODIFY.
+        let keys_only = json!({ "pk": { "S": "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e" }, "sk": { "S": "product#p1" } });
+        assert_eq!(change(None, Some(keys_only)), None);
+        assert_eq!(change(Some(line(2, false)), Some(line(2, false))), None);
+    }
+
+    #[test]
+    fn records_of_other_items_are_ignored_and_broken_ones_reported() {
+        let mut other = record(None, Some(line(1, false)));
+        other.change.keys =
+            serde_json::from_value(json!({ "pk": { "S": "product#p1" }, "sk": { "S": "meta" } }))
+                .unwrap();
+        assert!(cart_total_change(&other).unwrap().is_none());
+        let mut broken = line(1, false);
+        broken["quantity"] = json!({ "S": "many" });
+        assert!(cart_total_change(&record(None, Some(broken))).is_err());
+    }
+}

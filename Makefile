@@ -1,0 +1,57 @@
+# The two commands: `make local` runs the shop on 127.0.0.1; `make test` tests it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+TOOLS := .venv-tools
+SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
+INVOKE_URL ?= http://127.0.0.1:3001
+
+.PHONY: local test lint build deploy invoke venv tools clean
+
+## The emulator's venv (moto, pinned).
+$(VENV)/.installed: crates/local/emulator/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+venv: $(VENV)/.installed
+
+## Lint and deploy tools (cfn-lint, SAM CLI, cargo-lambda, zig), pinned.
+$(TOOLS)/.installed: requirements-tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+tools: $(TOOLS)/.installed
+
+## Run the whole shop locally: emulator, resources, seed data, API on :3000, Invoke API on :3001.
+local: venv
+	cargo run --quiet -p shop-local --bin shop-local
+
+## Unit tests, then integration tests against a local stack the tests start themselves.
+test: venv
+	cargo test --workspace
+
+lint: tools
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --region us-east-1
+
+## Release (arm64) build of every function with cargo-lambda, as SAM deploys them.
+build: tools
+	$(SAM) build --beta-features
+
+deploy: build
+	$(SAM) deploy --guided
+
+## Invoke a function of the running local stack with an event:
+##   make invoke FUNCTION=get-cart EVENT=events/get-cart.json
+invoke:
+	@test -n "$(FUNCTION)" || (echo "usage: make invoke FUNCTION=<name> EVENT=<file>"; exit 2)
+	@curl -sS -X POST "$(INVOKE_URL)/2015-03-31/functions/$(FUNCTION)/invocations" \
+		--data-binary @"$(or $(EVENT),events/$(FUNCTION).json)"; echo
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .aws-sam .local
+	cargo clean
