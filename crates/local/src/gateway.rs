@@ -267,7 +267,11 @@ fn percent_decode(s: &str) -> String {
 
 /// Appends to a `multiValue...` map entry.
 fn push_value(map: &mut Map<String, Value>, key: &str, value: &str) {
-    if let Some(values) = map.entry(key.to_owned()).or_insert_with(|| json!([])).as_array_mut() {
+    if let Some(values) = map
+        .entry(key.to_owned())
+        .or_insert_with(|| json!([]))
+        .as_array_mut()
+    {
         values.push(json!(value));
     }
 }

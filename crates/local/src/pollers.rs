@@ -253,9 +253,15 @@ pub async fn poll_stream(
             Some(position) => {
                 pending.drain(..position);
                 attempts += 1;
+                // Bisecting narrows the retried batch down to the failing
+                // record, so good records behind it are not parked with it.
+                if source.bisect_on_error {
+                    batch_limit = ((size - position) / 2).max(1);
+                }
                 let max = source.maximum_retry_attempts.unwrap_or(-1);
                 if max >= 0 && attempts > max {
-                    let rest: Vec<Value> = pending.drain(..size - position).collect();
+                    let parked = (size - position).min(batch_limit).min(pending.len());
+                    let rest: Vec<Value> = pending.drain(..parked).collect();
                     send_to_on_failure(&sqs, &target, &rest).await;
                     attempts = 0;
                     batch_limit = source.batch_size;

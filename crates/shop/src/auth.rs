@@ -149,7 +149,10 @@ impl TokenVerifier {
         }
         let mut cache = self.cache.write().await;
         // Another request may have refreshed while this one waited for the lock.
-        if cache.fetched_at.is_none_or(|t| t.elapsed() >= JWKS_REFRESH_INTERVAL) {
+        if cache
+            .fetched_at
+            .is_none_or(|t| t.elapsed() >= JWKS_REFRESH_INTERVAL)
+        {
             cache.keys = self.fetch_keys().await?;
             cache.fetched_at = Some(Instant::now());
         }

@@ -152,28 +152,21 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
 /// Who is calling: a verified user, or an anonymous shopper by cookie.
 pub enum Caller {
     User(Identity),
-    /// `issued` is true when this request created the cart id.
-    Anonymous {
-        owner: CartOwner,
-        issued: bool,
-    },
+    /// The cookie's cart, or a new one; the response sets the cookie either way.
+    Anonymous(CartOwner),
 }
 
 impl Caller {
     pub fn cart_owner(&self) -> Result<CartOwner, ApiError> {
         match self {
             Self::User(identity) => Ok(CartOwner::user(&identity.sub)?),
-            Self::Anonymous { owner, .. } => Ok(owner.clone()),
+            Self::Anonymous(owner) => Ok(owner.clone()),
         }
     }
 
     /// Adds (or refreshes) the `cartId` cookie for anonymous callers.
     pub fn finish(&self, mut response: Response<Body>) -> Response<Body> {
-        if let Self::Anonymous {
-            owner: CartOwner::Anonymous(id),
-            ..
-        } = self
-        {
+        if let Self::Anonymous(CartOwner::Anonymous(id)) = self {
             if let Ok(value) = HeaderValue::from_str(&cart_cookie(*id)) {
                 response.headers_mut().append(header::SET_COOKIE, value);
             }
@@ -227,16 +220,8 @@ impl App {
         if let Some(token) = authorization(req)? {
             return Ok(Caller::User(self.verifier.verify_header(token).await?));
         }
-        Ok(match cart_cookie_owner(req)? {
-            Some(owner) => Caller::Anonymous {
-                owner,
-                issued: false,
-            },
-            None => Caller::Anonymous {
-                owner: CartOwner::Anonymous(Uuid::new_v4()),
-                issued: true,
-            },
-        })
+        let owner = cart_cookie_owner(req)?.unwrap_or_else(|| CartOwner::Anonymous(Uuid::new_v4()));
+        Ok(Caller::Anonymous(owner))
     }
 
     pub async fn signed_in(&self, req: &Request) -> Result<Identity, ApiError> {
@@ -337,10 +322,7 @@ mod tests {
     #[test]
     fn anonymous_callers_get_a_secure_cookie() {
         let id = Uuid::new_v4();
-        let caller = Caller::Anonymous {
-            owner: CartOwner::Anonymous(id),
-            issued: true,
-        };
+        let caller = Caller::Anonymous(CartOwner::Anonymous(id));
         let response = caller.finish(json_response(StatusCode::OK, &serde_json::json!({}), "*"));
         let cookie = response.headers()[header::SET_COOKIE]
             .to_str()

@@ -11,6 +11,7 @@ pub fn init() {
         )
         .with_target(false)
         .with_current_span(false)
+        .with_writer(std::io::stderr)
         .without_time() // Lambda stamps every log line itself
         .try_init();
 }

@@ -9,4 +9,5 @@ mod catalog;
 mod events;
 mod journey;
 mod migrate;
+mod pollers;
 mod tokens;

@@ -19,6 +19,7 @@ pub struct Stack {
     pub user_pool_id: String,
     pub issuer: String,
     pub table: String,
+    pub queue_urls: Value,
 }
 
 /// Keeps the child's stdin open while this process lives: when the test
@@ -57,6 +58,7 @@ pub fn stack() -> &'static Stack {
             user_pool_id: s("userPoolId"),
             issuer: s("issuer"),
             table: s("tableName"),
+            queue_urls: c["queueUrls"].clone(),
         }
     })
 }
