@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::request::LambdaRequest;
@@ -27,9 +28,7 @@ impl Handler {
             .map(Self::Http)
             .or_else(|| Worker::from_binary_name(binary).map(Self::Worker))
             .ok_or_else(|| {
-                LocalError::Setup(format!(
-                    "template names binary {binary}, which the library does not serve"
-                ))
+                LocalError::Setup(format!("template names binary {binary}, which the library does not serve"))
             })
     }
 }
@@ -56,6 +55,13 @@ pub async fn invoke(app: &Arc<App>, handler: Handler, payload: Value) -> Result<
             let event: SqsEvent = serde_json::from_value(payload).map_err(bad_event)?;
             let response = shop::workers::cleanup_migrated_lines(&app.store, event).await;
             serde_json::to_value(response).map_err(|e| LocalError::Handler(e.to_string()))
+        }
+        Handler::Worker(Worker::OrderExpiry) => {
+            let _: CloudWatchEvent = serde_json::from_value(payload).map_err(bad_event)?;
+            let report = shop::workers::expire_overdue_orders(&app.store, shop::now_epoch_secs())
+                .await
+                .map_err(|e| LocalError::Handler(e.to_string()))?;
+            serde_json::to_value(report).map_err(|e| LocalError::Handler(e.to_string()))
         }
         Handler::Worker(Worker::CartTotals) => {
             let event: StreamEvent = serde_json::from_value(payload).map_err(bad_event)?;

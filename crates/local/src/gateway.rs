@@ -43,12 +43,10 @@ struct Route {
 fn segments(path: &str) -> Vec<Segment> {
     path.split('/')
         .filter(|s| !s.is_empty())
-        .map(
-            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) => Segment::Param(name.to_owned()),
-                None => Segment::Literal(s.to_owned()),
-            },
-        )
+        .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => Segment::Param(name.to_owned()),
+            None => Segment::Literal(s.to_owned()),
+        })
         .collect()
 }
 
@@ -72,10 +70,7 @@ impl Route {
     }
 
     fn literal_count(&self) -> usize {
-        self.segments
-            .iter()
-            .filter(|s| matches!(s, Segment::Literal(_)))
-            .count()
+        self.segments.iter().filter(|s| matches!(s, Segment::Literal(_))).count()
     }
 }
 
@@ -124,22 +119,14 @@ impl Gateway {
     }
 
     pub fn invoke_router(self: Arc<Self>) -> Router {
-        Router::new()
-            .route(
-                "/2015-03-31/functions/{name}/invocations",
-                post(serve_invoke),
-            )
-            .with_state(self)
+        Router::new().route("/2015-03-31/functions/{name}/invocations", post(serve_invoke)).with_state(self)
     }
 
     fn cors(&self, headers: &mut HeaderMap) {
         let origin = self.app.config.allowed_origin.as_str();
         if let Ok(v) = HeaderValue::from_str(origin) {
             headers.insert("access-control-allow-origin", v);
-            headers.insert(
-                "access-control-allow-credentials",
-                HeaderValue::from_static("true"),
-            );
+            headers.insert("access-control-allow-credentials", HeaderValue::from_static("true"));
         }
     }
 
@@ -175,28 +162,18 @@ async fn serve_api(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
-    let decoded: Vec<String> = path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(percent_decode)
-        .collect();
+    let decoded: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
     let decoded_refs: Vec<&str> = decoded.iter().map(String::as_str).collect();
     // API Gateway's resource tree prefers literal segments over parameters.
-    let mut candidates: Vec<(&Route, HashMap<String, String>)> = gateway
-        .routes
-        .iter()
-        .filter_map(|r| r.matches(&decoded_refs).map(|p| (r, p)))
-        .collect();
+    let mut candidates: Vec<(&Route, HashMap<String, String>)> =
+        gateway.routes.iter().filter_map(|r| r.matches(&decoded_refs).map(|p| (r, p))).collect();
     candidates.sort_by_key(|(r, _)| std::cmp::Reverse(r.literal_count()));
     let best_literals = candidates.first().map(|(r, _)| r.literal_count());
     candidates.retain(|(r, _)| Some(r.literal_count()) == best_literals);
     if parts.method == Method::OPTIONS && !candidates.is_empty() {
         return gateway.preflight();
     }
-    let Some((route, params)) = candidates
-        .into_iter()
-        .find(|(r, _)| r.method == parts.method.as_str())
-    else {
+    let Some((route, params)) = candidates.into_iter().find(|(r, _)| r.method == parts.method.as_str()) else {
         // What API Gateway answers for an unknown resource or method.
         return gateway.gateway_response(StatusCode::FORBIDDEN, "Missing Authentication Token");
     };
@@ -206,11 +183,7 @@ async fn serve_api(
 
     let mut authorizer = Map::new();
     if route.authorized {
-        let token = parts
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let token = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
         match gateway.app.verifier.verify_header(token).await {
             Ok(identity) if !token.is_empty() => {
                 let mut claims = Map::new();
@@ -232,10 +205,7 @@ async fn serve_api(
     }
 
     let event = proxy_event(route, &parts, &path, params, &body, authorizer, peer);
-    match invoke(&gateway.app, route.handler, event)
-        .await
-        .and_then(proxy_response)
-    {
+    match invoke(&gateway.app, route.handler, event).await.and_then(proxy_response) {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "integration failed");
@@ -267,11 +237,7 @@ fn percent_decode(s: &str) -> String {
 
 /// Appends to a `multiValue...` map entry.
 fn push_value(map: &mut Map<String, Value>, key: &str, value: &str) {
-    if let Some(values) = map
-        .entry(key.to_owned())
-        .or_insert_with(|| json!([]))
-        .as_array_mut()
-    {
+    if let Some(values) = map.entry(key.to_owned()).or_insert_with(|| json!([])).as_array_mut() {
         values.push(json!(value));
     }
 }
@@ -298,10 +264,7 @@ fn proxy_event(
     if let Some(q) = parts.uri.query() {
         for pair in q.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let (k, v) = (
-                percent_decode(&k.replace('+', " ")),
-                percent_decode(&v.replace('+', " ")),
-            );
+            let (k, v) = (percent_decode(&k.replace('+', " ")), percent_decode(&v.replace('+', " ")));
             query.insert(k.clone(), json!(v));
             push_value(&mut multi_query, &k, &v);
         }
@@ -309,14 +272,9 @@ fn proxy_event(
     let (body, base64) = match std::str::from_utf8(body) {
         _ if body.is_empty() => (Value::Null, false),
         Ok(text) => (json!(text), false),
-        Err(_) => (
-            json!(base64::engine::general_purpose::STANDARD.encode(body)),
-            true,
-        ),
+        Err(_) => (json!(base64::engine::general_purpose::STANDARD.encode(body)), true),
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let or_null = |m: Map<String, Value>| {
         if m.is_empty() {
             Value::Null
@@ -355,17 +313,12 @@ fn proxy_event(
 
 fn proxy_response(value: Value) -> Result<Response, LocalError> {
     let bad = |what: &str| LocalError::Handler(format!("malformed proxy response: {what}"));
-    let status = value
-        .get("statusCode")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| bad("statusCode"))?;
+    let status = value.get("statusCode").and_then(Value::as_u64).ok_or_else(|| bad("statusCode"))?;
     let status = StatusCode::from_u16(status as u16).map_err(|_| bad("status"))?;
     let body = match value.get("body").and_then(Value::as_str) {
         None => Vec::new(),
         Some(text) if value.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => {
-            base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .map_err(|_| bad("base64 body"))?
+            base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| bad("base64 body"))?
         }
         Some(text) => text.as_bytes().to_vec(),
     };
@@ -373,10 +326,7 @@ fn proxy_response(value: Value) -> Result<Response, LocalError> {
     *response.status_mut() = status;
     let headers = response.headers_mut();
     let mut add = |name: &str, v: &Value| {
-        if let (Ok(name), Some(Ok(v))) = (
-            HeaderName::try_from(name),
-            v.as_str().map(HeaderValue::from_str),
-        ) {
+        if let (Ok(name), Some(Ok(v))) = (HeaderName::try_from(name), v.as_str().map(HeaderValue::from_str)) {
             headers.append(name, v);
         }
     };
@@ -418,14 +368,8 @@ async fn serve_invoke(
 
 /// A function error as Lambda reports it: 200 with `X-Amz-Function-Error`.
 fn function_error(kind: &str, message: &str) -> Response {
-    let mut response = (
-        StatusCode::OK,
-        axum::Json(json!({ "errorType": kind, "errorMessage": message })),
-    )
-        .into_response();
-    response.headers_mut().insert(
-        "x-amz-function-error",
-        HeaderValue::from_static("Unhandled"),
-    );
+    let mut response =
+        (StatusCode::OK, axum::Json(json!({ "errorType": kind, "errorMessage": message }))).into_response();
+    response.headers_mut().insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
     response
 }

@@ -27,11 +27,7 @@ fn reported_failures(result: &Result<Value, crate::LocalError>) -> Option<Vec<St
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|f| {
-                f.get("itemIdentifier")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
+            .filter_map(|f| f.get("itemIdentifier").and_then(Value::as_str).map(str::to_owned))
             .collect(),
     )
 }
@@ -79,12 +75,8 @@ pub async fn poll_queue(
         let records: Vec<Value> = messages
             .iter()
             .map(|m| {
-                let attributes: serde_json::Map<String, Value> = m
-                    .attributes
-                    .iter()
-                    .flatten()
-                    .map(|(k, v)| (k.as_str().to_owned(), json!(v)))
-                    .collect();
+                let attributes: serde_json::Map<String, Value> =
+                    m.attributes.iter().flatten().map(|(k, v)| (k.as_str().to_owned(), json!(v))).collect();
                 json!({
                     "messageId": m.message_id,
                     "receiptHandle": m.receipt_handle,
@@ -120,13 +112,7 @@ pub async fn poll_queue(
             })
             .collect();
         if !done.is_empty() {
-            if let Err(e) = sqs
-                .delete_message_batch()
-                .queue_url(&source.url)
-                .set_entries(Some(done))
-                .send()
-                .await
-            {
+            if let Err(e) = sqs.delete_message_batch().queue_url(&source.url).set_entries(Some(done)).send().await {
                 tracing::warn!(error = ?e, "sqs delete failed; messages will be redelivered");
             }
         }
@@ -135,9 +121,7 @@ pub async fn poll_queue(
 
 fn stream_record(record: &Record, stream_arn: &str) -> Value {
     let change = record.dynamodb.as_ref();
-    let image = |m: Option<
-        &std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>,
-    >| {
+    let image = |m: Option<&std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
         m.map(|m| serde_json::to_value(serde_dynamo::Item::from(m.clone())).unwrap_or(Value::Null))
     };
     let mut dynamodb = json!({
@@ -165,9 +149,7 @@ fn stream_record(record: &Record, stream_arn: &str) -> Value {
 }
 
 fn sequence_of(record: &Value) -> Option<String> {
-    record["dynamodb"]["SequenceNumber"]
-        .as_str()
-        .map(str::to_owned)
+    record["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned)
 }
 
 pub struct StreamTarget {
@@ -232,9 +214,7 @@ pub async fn poll_stream(
             Some(ids) if ids.is_empty() || !source.report_batch_item_failures => None,
             Some(ids) => {
                 // Lambda resumes from the lowest reported sequence number.
-                let first = batch
-                    .iter()
-                    .position(|r| sequence_of(r).is_some_and(|s| ids.contains(&s)));
+                let first = batch.iter().position(|r| sequence_of(r).is_some_and(|s| ids.contains(&s)));
                 Some(first.unwrap_or(0))
             }
             None => {
@@ -292,30 +272,18 @@ async fn read_more(
             .await
             .map_err(|e| format!("{e:?}"))?
             .stream_description;
-        *shard_id = description
-            .and_then(|d| d.shards)
-            .and_then(|s| s.into_iter().next())
-            .and_then(|s| s.shard_id);
+        *shard_id = description.and_then(|d| d.shards).and_then(|s| s.into_iter().next()).and_then(|s| s.shard_id);
     }
     let Some(shard) = shard_id.as_deref() else {
         return Ok(Vec::new());
     };
-    let mut request = streams
-        .get_shard_iterator()
-        .stream_arn(stream_arn)
-        .shard_id(shard);
+    let mut request = streams.get_shard_iterator().stream_arn(stream_arn).shard_id(shard);
     request = match after {
-        Some(seq) => request
-            .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
-            .sequence_number(seq),
+        Some(seq) => request.shard_iterator_type(ShardIteratorType::AfterSequenceNumber).sequence_number(seq),
         None if source.trim_horizon => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
         None => request.shard_iterator_type(ShardIteratorType::TrimHorizon),
     };
-    let iterator = request
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?
-        .shard_iterator;
+    let iterator = request.send().await.map_err(|e| format!("{e:?}"))?.shard_iterator;
     let Some(iterator) = iterator else {
         return Ok(Vec::new());
     };
@@ -348,13 +316,41 @@ async fn send_to_on_failure(sqs: &aws_sdk_sqs::Client, target: &StreamTarget, re
         },
         "records": records,
     });
-    if let Err(e) = sqs
-        .send_message()
-        .queue_url(url)
-        .message_body(body.to_string())
-        .send()
-        .await
-    {
+    if let Err(e) = sqs.send_message().queue_url(url).message_body(body.to_string()).send().await {
         tracing::error!(error = ?e, "on-failure destination unreachable");
+    }
+}
+
+/// An EventBridge schedule, locally: invokes the function every `every` with a
+/// real "Scheduled Event".
+pub async fn run_schedule(
+    app: Arc<App>,
+    handler: Handler,
+    rule: String,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => break,
+        }
+        let event = json!({
+            "version": "0",
+            "id": uuid::Uuid::new_v4().to_string(),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": shop::rfc3339(shop::now_epoch_secs()),
+            "region": REGION,
+            "resources": [format!("arn:aws:events:{REGION}:123456789012:rule/{rule}")],
+            "detail": {},
+        });
+        if let Err(e) = invoke(&app, handler, event).await {
+            tracing::warn!(error = %e, rule, "scheduled invocation failed");
+        }
     }
 }

@@ -7,9 +7,8 @@ use aws_sdk_cognitoidentityprovider::types::{
     AttributeType, ExplicitAuthFlowsType, MessageActionType, PasswordPolicyType, UserPoolPolicyType,
 };
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Serialize;
@@ -62,25 +61,15 @@ fn err(what: &str) -> impl Fn(String) -> LocalError + '_ {
 }
 
 fn strings<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
-    value
-        .get(key)
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
+    value.get(key).and_then(Value::as_sequence).into_iter().flatten()
 }
 
 fn key_schema(value: &Value) -> Result<Vec<KeySchemaElement>, LocalError> {
     strings(value, "KeySchema")
         .map(|k| {
             KeySchemaElement::builder()
-                .attribute_name(
-                    k.get("AttributeName")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default(),
-                )
-                .key_type(KeyType::from(
-                    k.get("KeyType").and_then(Value::as_str).unwrap_or_default(),
-                ))
+                .attribute_name(k.get("AttributeName").and_then(Value::as_str).unwrap_or_default())
+                .key_type(KeyType::from(k.get("KeyType").and_then(Value::as_str).unwrap_or_default()))
                 .build()
                 .map_err(|e| LocalError::Setup(e.to_string()))
         })
@@ -96,15 +85,9 @@ pub async fn create_table(
     let attributes = strings(props, "AttributeDefinitions")
         .map(|a| {
             AttributeDefinition::builder()
-                .attribute_name(
-                    a.get("AttributeName")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default(),
-                )
+                .attribute_name(a.get("AttributeName").and_then(Value::as_str).unwrap_or_default())
                 .attribute_type(ScalarAttributeType::from(
-                    a.get("AttributeType")
-                        .and_then(Value::as_str)
-                        .unwrap_or("S"),
+                    a.get("AttributeType").and_then(Value::as_str).unwrap_or("S"),
                 ))
                 .build()
                 .map_err(|e| LocalError::Setup(e.to_string()))
@@ -112,22 +95,13 @@ pub async fn create_table(
         .collect::<Result<Vec<_>, _>>()?;
     let mut indexes = Vec::new();
     for gsi in strings(props, "GlobalSecondaryIndexes") {
-        let projection = gsi
-            .get("Projection")
-            .and_then(|p| p.get("ProjectionType"))
-            .and_then(Value::as_str);
+        let projection = gsi.get("Projection").and_then(|p| p.get("ProjectionType")).and_then(Value::as_str);
         indexes.push(
             GlobalSecondaryIndex::builder()
-                .index_name(
-                    gsi.get("IndexName")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default(),
-                )
+                .index_name(gsi.get("IndexName").and_then(Value::as_str).unwrap_or_default())
                 .set_key_schema(Some(key_schema(gsi)?))
                 .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::from(projection.unwrap_or("ALL")))
-                        .build(),
+                    Projection::builder().projection_type(ProjectionType::from(projection.unwrap_or("ALL"))).build(),
                 )
                 .build()
                 .map_err(|e| LocalError::Setup(e.to_string()))?,
@@ -159,10 +133,7 @@ pub async fn create_table(
         .table_description
         .and_then(|t| t.latest_stream_arn)
         .ok_or_else(|| LocalError::Setup("table has no stream".into()))?;
-    if let Some(ttl) = props
-        .get("TimeToLiveSpecification")
-        .and_then(|t| t.get("AttributeName"))
-        .and_then(Value::as_str)
+    if let Some(ttl) = props.get("TimeToLiveSpecification").and_then(|t| t.get("AttributeName")).and_then(Value::as_str)
     {
         client
             .update_time_to_live()
@@ -191,9 +162,7 @@ pub async fn create_queues(
     let mut ordered: Vec<&QueueDef> = template.queues.iter().collect();
     ordered.sort_by_key(|q| q.redrive.is_some());
     for queue in ordered {
-        let mut request = client
-            .create_queue()
-            .queue_name(format!("shop-{}", queue.logical_id));
+        let mut request = client.create_queue().queue_name(format!("shop-{}", queue.logical_id));
         if let Some(v) = queue.visibility_timeout {
             request = request.attributes(QueueAttributeName::VisibilityTimeout, v.to_string());
         }
@@ -201,19 +170,12 @@ pub async fn create_queues(
             request = request.attributes(QueueAttributeName::MessageRetentionPeriod, v.to_string());
         }
         if let Some((dlq, max_receive)) = &queue.redrive {
-            let arn = arns
-                .get(dlq)
-                .ok_or_else(|| LocalError::Setup(format!("unknown DLQ {dlq}")))?;
-            let policy =
-                serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max_receive });
+            let arn = arns.get(dlq).ok_or_else(|| LocalError::Setup(format!("unknown DLQ {dlq}")))?;
+            let policy = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max_receive });
             request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
         }
-        let url = request
-            .send()
-            .await
-            .map_err(|e| err("create queue")(format!("{e:?}")))?
-            .queue_url
-            .unwrap_or_default();
+        let url =
+            request.send().await.map_err(|e| err("create queue")(format!("{e:?}")))?.queue_url.unwrap_or_default();
         let attrs = client
             .get_queue_attributes()
             .queue_url(&url)
@@ -221,10 +183,7 @@ pub async fn create_queues(
             .send()
             .await
             .map_err(|e| err("queue arn")(format!("{e:?}")))?;
-        let arn = attrs
-            .attributes
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-            .unwrap_or_default();
+        let arn = attrs.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).unwrap_or_default();
         arns.insert(queue.logical_id.clone(), arn);
         urls.insert(queue.logical_id.clone(), url);
     }
@@ -264,10 +223,7 @@ pub async fn create_user_pool(
         .client_name("shop-frontend")
         .generate_secret(false)
         .set_explicit_auth_flows(Some(
-            def.explicit_auth_flows
-                .iter()
-                .map(|f| ExplicitAuthFlowsType::from(f.as_str()))
-                .collect(),
+            def.explicit_auth_flows.iter().map(|f| ExplicitAuthFlowsType::from(f.as_str())).collect(),
         ))
         .send()
         .await
@@ -332,16 +288,20 @@ pub async fn create_user_pool(
 
 /// The seed catalog, shipped as data and written to the table (never compiled
 /// into a function).
-pub async fn seed_catalog(
-    store: &shop::store::Store,
-    catalog_json: &str,
-) -> Result<usize, LocalError> {
-    let products: Vec<shop::model::Product> = serde_json::from_str(catalog_json)
-        .map_err(|e| LocalError::Setup(format!("seed catalog: {e}")))?;
+pub async fn seed_catalog(store: &shop::store::Store, catalog_json: &str) -> Result<usize, LocalError> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct SeedProduct {
+        #[serde(flatten)]
+        product: shop::model::Product,
+        initial_stock: i64,
+    }
+    let products: Vec<SeedProduct> =
+        serde_json::from_str(catalog_json).map_err(|e| LocalError::Setup(format!("seed catalog: {e}")))?;
     let count = products.len();
-    for product in products {
+    for seed in products {
         store
-            .put_product(product)
+            .create_product(seed.product, seed.initial_stock)
             .await
             .map_err(|e| LocalError::Setup(format!("seed: {e}")))?;
     }

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::functions::Handler;
 use crate::gateway::Gateway;
-use crate::pollers::{poll_queue, poll_stream, QueueSource, StreamTarget};
+use crate::pollers::{poll_queue, poll_stream, run_schedule, QueueSource, StreamTarget};
 use crate::resources::{self, demo_users, REGION};
 use crate::template::{EventDef, Template};
 use crate::LocalError;
@@ -35,13 +35,14 @@ pub struct Options {
     /// Stop when standard input closes: a test harness that started the stack
     /// takes it down just by exiting.
     pub stop_on_stdin_eof: bool,
+    /// How long checkouts hold stock (the functions' RESERVATION_HOLD_SECONDS).
+    pub reservation_hold_secs: i64,
+    /// Run scheduled functions this often instead of at the template's rate.
+    pub schedule_override_secs: Option<u64>,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 impl Options {
@@ -55,6 +56,8 @@ impl Options {
             template: env_or("SHOP_TEMPLATE", PathBuf::from("template.yaml")),
             allowed_origin: env_or("SHOP_ALLOWED_ORIGIN", "http://localhost:8080".to_owned()),
             stop_on_stdin_eof: env_or("SHOP_STOP_ON_STDIN_EOF", 0u8) == 1,
+            reservation_hold_secs: env_or("SHOP_RESERVATION_HOLD_SECONDS", shop::domain::DEFAULT_RESERVATION_HOLD_SECS),
+            schedule_override_secs: std::env::var("SHOP_SCHEDULE_SECONDS").ok().and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -68,12 +71,7 @@ async fn start_emulator(options: &Options) -> Result<(Child, String), LocalError
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| {
-            LocalError::Setup(format!(
-                "cannot start the emulator with {}: {e}",
-                options.python.display()
-            ))
-        })?;
+        .map_err(|e| LocalError::Setup(format!("cannot start the emulator with {}: {e}", options.python.display())))?;
     let address = format!("127.0.0.1:{}", options.emulator_port);
     for _ in 0..300 {
         if tokio::net::TcpStream::connect(&address).await.is_ok() {
@@ -81,9 +79,7 @@ async fn start_emulator(options: &Options) -> Result<(Child, String), LocalError
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(LocalError::Setup(format!(
-        "the emulator did not listen on {address} within 30 s"
-    )))
+    Err(LocalError::Setup(format!("the emulator did not listen on {address} within 30 s")))
 }
 
 pub async fn run(options: Options) -> Result<(), LocalError> {
@@ -107,26 +103,17 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let users = demo_users();
     let (table_name, stream_arn) = resources::create_table(&dynamodb, &template).await?;
     let queue_urls = resources::create_queues(&sqs, &template).await?;
-    let (user_pool_id, client_id) =
-        resources::create_user_pool(&cognito, &template, &users).await?;
-    let queue_url = |variable: &str| {
-        template
-            .env_ref(variable)
-            .and_then(|id| queue_urls.get(id))
-            .cloned()
-    };
+    let (user_pool_id, client_id) = resources::create_user_pool(&cognito, &template, &users).await?;
+    let queue_url = |variable: &str| template.env_ref(variable).and_then(|id| queue_urls.get(id)).cloned();
 
     let issuer = format!("https://cognito-idp.{REGION}.amazonaws.com/{user_pool_id}");
     let jwks_url = format!("{endpoint}/{user_pool_id}/.well-known/jwks.json");
     let config = Config {
         table_name: table_name.clone(),
         cleanup_queue_url: queue_url("CLEANUP_QUEUE_URL"),
-        cognito: CognitoConfig {
-            issuer: issuer.clone(),
-            jwks_url: jwks_url.clone(),
-            client_id: client_id.clone(),
-        },
+        cognito: CognitoConfig { issuer: issuer.clone(), jwks_url: jwks_url.clone(), client_id: client_id.clone() },
         allowed_origin: options.allowed_origin.clone(),
+        reservation_hold_secs: options.reservation_hold_secs,
     };
     let app = Arc::new(App::new(config, &sdk));
     let products = resources::seed_catalog(&app.store, SEED_CATALOG).await?;
@@ -137,15 +124,9 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
         let handler = Handler::for_binary(&function.binary)?;
         for event in &function.events {
             match event {
-                EventDef::Sqs {
-                    queue,
-                    batch_size,
-                    report_batch_item_failures,
-                } => {
-                    let url = queue_urls
-                        .get(queue)
-                        .cloned()
-                        .ok_or_else(|| LocalError::Setup(format!("no queue {queue}")))?;
+                EventDef::Sqs { queue, batch_size, report_batch_item_failures } => {
+                    let url =
+                        queue_urls.get(queue).cloned().ok_or_else(|| LocalError::Setup(format!("no queue {queue}")))?;
                     let arn = queue_arn(&sqs, &url).await?;
                     let source = QueueSource {
                         url,
@@ -153,23 +134,13 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
                         batch_size: *batch_size,
                         report_batch_item_failures: *report_batch_item_failures,
                     };
-                    tasks.push(tokio::spawn(poll_queue(
-                        app.clone(),
-                        sqs.clone(),
-                        handler,
-                        source,
-                        stop_rx.clone(),
-                    )));
+                    tasks.push(tokio::spawn(poll_queue(app.clone(), sqs.clone(), handler, source, stop_rx.clone())));
                 }
                 EventDef::Stream(source) => {
                     let target = StreamTarget {
                         stream_arn: stream_arn.clone(),
                         source: source.clone(),
-                        on_failure_url: source
-                            .on_failure_queue
-                            .as_ref()
-                            .and_then(|q| queue_urls.get(q))
-                            .cloned(),
+                        on_failure_url: source.on_failure_queue.as_ref().and_then(|q| queue_urls.get(q)).cloned(),
                     };
                     tasks.push(tokio::spawn(poll_stream(
                         app.clone(),
@@ -180,6 +151,11 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
                         stop_rx.clone(),
                     )));
                 }
+                EventDef::Schedule { every_secs } => {
+                    let every = Duration::from_secs(options.schedule_override_secs.unwrap_or(*every_secs).max(1));
+                    let rule = format!("{}-schedule", function.logical_id);
+                    tasks.push(tokio::spawn(run_schedule(app.clone(), handler, rule, every, stop_rx.clone())));
+                }
                 EventDef::Api { .. } => {}
             }
         }
@@ -188,20 +164,16 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let gateway = Arc::new(Gateway::new(app.clone(), &template)?);
     let api_url = format!("http://{}", api_listener.local_addr()?);
     let invoke_url = format!("http://{}", invoke_listener.local_addr()?);
-    for (listener, router) in [
-        (api_listener, gateway.clone().api_router()),
-        (invoke_listener, gateway.clone().invoke_router()),
-    ] {
+    for (listener, router) in
+        [(api_listener, gateway.clone().api_router()), (invoke_listener, gateway.clone().invoke_router())]
+    {
         let mut stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
-            let served = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.changed().await;
-            })
-            .await;
+            let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "server stopped");
             }
@@ -227,24 +199,15 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     if let Some(dir) = options.stack_file.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(
-        &options.stack_file,
-        serde_json::to_vec_pretty(&coordinates).unwrap_or_default(),
-    )?;
+    std::fs::write(&options.stack_file, serde_json::to_vec_pretty(&coordinates).unwrap_or_default())?;
 
-    println!(
-        "The shop is running ({} routes, {products} products).",
-        gateway.route_count()
-    );
+    println!("The shop is running ({} routes, {products} products).", gateway.route_count());
     println!("  API:          {api_url}");
     println!("  Invoke API:   {invoke_url}/2015-03-31/functions/<FunctionName>/invocations");
     println!("  Emulator:     {endpoint} (region {REGION})");
     println!("  User pool:    {user_pool_id}, client {client_id}");
     for user in &users {
-        println!(
-            "  Demo user:    {} / {} (groups: {:?})",
-            user.username, user.password, user.groups
-        );
+        println!("  Demo user:    {} / {} (groups: {:?})", user.username, user.password, user.groups);
     }
     println!("  Coordinates:  {}", options.stack_file.display());
     println!("Ctrl-C stops it.");
@@ -269,10 +232,7 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, Local
         .await
         .map_err(|e| LocalError::Setup(format!("queue arn: {e:?}")))?;
     out.attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
         .ok_or_else(|| LocalError::Setup("queue without arn".into()))
 }
 

@@ -67,6 +67,25 @@ pub enum EventDef {
         report_batch_item_failures: bool,
     },
     Stream(StreamSource),
+    /// An EventBridge schedule, `rate(...)` only.
+    Schedule {
+        every_secs: u64,
+    },
+}
+
+/// Seconds in `rate(5 minutes)`, `rate(1 hour)`, `rate(30 seconds)`.
+fn rate_secs(expression: &str) -> Option<u64> {
+    let inner = expression.strip_prefix("rate(")?.strip_suffix(')')?;
+    let (value, unit) = inner.trim().split_once(' ')?;
+    let value: u64 = value.parse().ok()?;
+    let unit_secs = match unit.trim_end_matches('s') {
+        "second" => 1,
+        "minute" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        _ => return None,
+    };
+    Some(value * unit_secs)
 }
 
 #[derive(Debug, Clone)]
@@ -89,10 +108,7 @@ fn str_at(value: &Value, path: &[&str]) -> Option<String> {
 }
 
 fn int_at(value: &Value, path: &[&str]) -> Option<i64> {
-    get(value, path).and_then(|v| {
-        v.as_i64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-    })
+    get(value, path).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
 }
 
 /// The logical id behind `!Ref X`, `!GetAtt X.Attr`, or their long forms.
@@ -106,22 +122,14 @@ fn referenced_id(value: &Value) -> Option<String> {
                 _ => None,
             }
         }
-        Value::Mapping(_) => value
-            .get("Ref")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .or_else(|| {
-                let att = value.get("Fn::GetAtt")?;
-                att.as_sequence()
-                    .and_then(|s| s.first())
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .or_else(|| {
-                        att.as_str()
-                            .and_then(|s| s.split('.').next())
-                            .map(str::to_owned)
-                    })
-            }),
+        Value::Mapping(_) => value.get("Ref").and_then(Value::as_str).map(str::to_owned).or_else(|| {
+            let att = value.get("Fn::GetAtt")?;
+            att.as_sequence()
+                .and_then(|s| s.first())
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| att.as_str().and_then(|s| s.split('.').next()).map(str::to_owned))
+        }),
         _ => None,
     }
 }
@@ -138,27 +146,14 @@ impl Template {
 
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
         let doc: Value = serde_yaml::from_str(text)?;
-        let resources = doc
-            .get("Resources")
-            .and_then(Value::as_mapping)
-            .ok_or_else(|| invalid("no Resources"))?;
+        let resources = doc.get("Resources").and_then(Value::as_mapping).ok_or_else(|| invalid("no Resources"))?;
         let mut table = None;
         let mut queues = Vec::new();
         let mut functions = Vec::new();
-        let mut user_pool = UserPoolDef {
-            password_min_length: 8,
-            explicit_auth_flows: Vec::new(),
-            groups: Vec::new(),
-        };
-        let mut cors = (
-            String::from("Content-Type,Authorization"),
-            String::from("GET,POST,PUT,OPTIONS"),
-        );
+        let mut user_pool = UserPoolDef { password_min_length: 8, explicit_auth_flows: Vec::new(), groups: Vec::new() };
+        let mut cors = (String::from("Content-Type,Authorization"), String::from("GET,POST,PUT,OPTIONS"));
         for (id, resource) in resources {
-            let id = id
-                .as_str()
-                .ok_or_else(|| invalid("resource id not a string"))?
-                .to_owned();
+            let id = id.as_str().ok_or_else(|| invalid("resource id not a string"))?.to_owned();
             let kind = str_at(resource, &["Type"]).unwrap_or_default();
             let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
             match kind.as_str() {
@@ -175,37 +170,25 @@ impl Template {
                             policy
                                 .get("deadLetterTargetArn")
                                 .and_then(referenced_id)
-                                .ok_or_else(|| {
-                                    invalid("RedrivePolicy without deadLetterTargetArn")
-                                })?,
+                                .ok_or_else(|| invalid("RedrivePolicy without deadLetterTargetArn"))?,
                             int_at(policy, &["maxReceiveCount"]).unwrap_or(5),
                         )),
                         None => None,
                     },
                 }),
                 "AWS::Cognito::UserPool" => {
-                    if let Some(len) =
-                        int_at(&props, &["Policies", "PasswordPolicy", "MinimumLength"])
-                    {
+                    if let Some(len) = int_at(&props, &["Policies", "PasswordPolicy", "MinimumLength"]) {
                         user_pool.password_min_length = len;
                     }
                 }
                 "AWS::Cognito::UserPoolClient" => {
                     user_pool.explicit_auth_flows = get(&props, &["ExplicitAuthFlows"])
                         .and_then(Value::as_sequence)
-                        .map(|s| {
-                            s.iter()
-                                .filter_map(Value::as_str)
-                                .map(str::to_owned)
-                                .collect()
-                        })
+                        .map(|s| s.iter().filter_map(Value::as_str).map(str::to_owned).collect())
                         .unwrap_or_default();
                 }
                 "AWS::Cognito::UserPoolGroup" => {
-                    user_pool.groups.push(
-                        str_at(&props, &["GroupName"])
-                            .ok_or_else(|| invalid("group without name"))?,
-                    );
+                    user_pool.groups.push(str_at(&props, &["GroupName"]).ok_or_else(|| invalid("group without name"))?);
                 }
                 "AWS::Serverless::Api" => {
                     if let Some(h) = str_at(&props, &["Cors", "AllowHeaders"]) {
@@ -215,9 +198,7 @@ impl Template {
                         cors.1 = unquote(&m);
                     }
                 }
-                "AWS::Serverless::Function" => {
-                    functions.push(parse_function(id, resource, &props)?)
-                }
+                "AWS::Serverless::Function" => functions.push(parse_function(id, resource, &props)?),
                 _ => {}
             }
         }
@@ -233,32 +214,20 @@ impl Template {
 
     /// The resource a function's environment variable refers to, in any function.
     pub fn env_ref(&self, variable: &str) -> Option<&str> {
-        self.functions
-            .iter()
-            .flat_map(|f| f.env_refs.iter())
-            .find(|(k, _)| k == variable)
-            .map(|(_, v)| v.as_str())
+        self.functions.iter().flat_map(|f| f.env_refs.iter()).find(|(k, _)| k == variable).map(|(_, v)| v.as_str())
     }
 
     pub fn routes(&self) -> impl Iterator<Item = (&FunctionDef, &str, &str, bool)> {
         self.functions.iter().flat_map(|f| {
             f.events.iter().filter_map(move |e| match e {
-                EventDef::Api {
-                    path,
-                    method,
-                    authorized,
-                } => Some((f, path.as_str(), method.as_str(), *authorized)),
+                EventDef::Api { path, method, authorized } => Some((f, path.as_str(), method.as_str(), *authorized)),
                 _ => None,
             })
         })
     }
 }
 
-fn parse_function(
-    id: String,
-    resource: &Value,
-    props: &Value,
-) -> Result<FunctionDef, TemplateError> {
+fn parse_function(id: String, resource: &Value, props: &Value) -> Result<FunctionDef, TemplateError> {
     let binary = str_at(resource, &["Metadata", "BuildProperties", "Binary"])
         .ok_or_else(|| invalid(format!("{id}: no Metadata.BuildProperties.Binary")))?;
     let mut events = Vec::new();
@@ -268,19 +237,12 @@ fn parse_function(
             let ep = event.get("Properties").cloned().unwrap_or(Value::Null);
             let reports = get(&ep, &["FunctionResponseTypes"])
                 .and_then(Value::as_sequence)
-                .is_some_and(|s| {
-                    s.iter()
-                        .any(|v| v.as_str() == Some("ReportBatchItemFailures"))
-                });
-            let batch_size =
-                |default: i64| int_at(&ep, &["BatchSize"]).unwrap_or(default).max(1) as usize;
+                .is_some_and(|s| s.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures")));
+            let batch_size = |default: i64| int_at(&ep, &["BatchSize"]).unwrap_or(default).max(1) as usize;
             events.push(match kind.as_str() {
                 "Api" => EventDef::Api {
-                    path: str_at(&ep, &["Path"])
-                        .ok_or_else(|| invalid(format!("{id}: Api event without Path")))?,
-                    method: str_at(&ep, &["Method"])
-                        .unwrap_or_default()
-                        .to_ascii_uppercase(),
+                    path: str_at(&ep, &["Path"]).ok_or_else(|| invalid(format!("{id}: Api event without Path")))?,
+                    method: str_at(&ep, &["Method"]).unwrap_or_default().to_ascii_uppercase(),
                     authorized: str_at(&ep, &["Auth", "Authorizer"]).is_some_and(|a| a != "NONE"),
                 },
                 "SQS" => EventDef::Sqs {
@@ -293,8 +255,7 @@ fn parse_function(
                 },
                 "DynamoDB" => EventDef::Stream(StreamSource {
                     batch_size: batch_size(100),
-                    trim_horizon: str_at(&ep, &["StartingPosition"]).as_deref()
-                        == Some("TRIM_HORIZON"),
+                    trim_horizon: str_at(&ep, &["StartingPosition"]).as_deref() == Some("TRIM_HORIZON"),
                     report_batch_item_failures: reports,
                     maximum_retry_attempts: int_at(&ep, &["MaximumRetryAttempts"]),
                     bisect_on_error: get(&ep, &["BisectBatchOnFunctionError"])
@@ -303,11 +264,13 @@ fn parse_function(
                     on_failure_queue: get(&ep, &["DestinationConfig", "OnFailure", "Destination"])
                         .and_then(referenced_id),
                 }),
-                other => {
-                    return Err(invalid(format!(
-                        "{id}: event {name:?} of type {other} is not run locally"
-                    )))
-                }
+                "Schedule" => EventDef::Schedule {
+                    every_secs: str_at(&ep, &["Schedule"])
+                        .as_deref()
+                        .and_then(rate_secs)
+                        .ok_or_else(|| invalid(format!("{id}: only rate(...) schedules run locally")))?,
+                },
+                other => return Err(invalid(format!("{id}: event {name:?} of type {other} is not run locally"))),
             });
         }
     }
@@ -317,12 +280,7 @@ fn parse_function(
         .flatten()
         .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), referenced_id(v)?)))
         .collect();
-    Ok(FunctionDef {
-        logical_id: id,
-        binary,
-        events,
-        env_refs,
-    })
+    Ok(FunctionDef { logical_id: id, binary, events, env_refs })
 }
 
 #[cfg(test)]
@@ -334,41 +292,31 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
         let template = Template::load(&path).unwrap();
         assert_eq!(template.table.0, "ShopTable");
-        let routes: Vec<_> = template
-            .routes()
-            .map(|(f, p, m, a)| (f.binary.as_str(), p, m, a))
-            .collect();
+        let routes: Vec<_> = template.routes().map(|(f, p, m, a)| (f.binary.as_str(), p, m, a)).collect();
         assert!(routes.contains(&("get-cart", "/cart", "GET", false)));
         assert!(routes.contains(&("migrate-cart", "/cart/migrate", "POST", true)));
         assert!(routes.contains(&("get-cart-total", "/cart/{product_id}/total", "GET", true)));
-        let cleanup = template
-            .queues
-            .iter()
-            .find(|q| q.logical_id == "CartCleanupQueue")
-            .unwrap();
-        assert_eq!(
-            cleanup.redrive,
-            Some(("CartCleanupDeadLetterQueue".into(), 5))
-        );
-        assert_eq!(
-            template.env_ref("CLEANUP_QUEUE_URL"),
-            Some("CartCleanupQueue")
-        );
+        let cleanup = template.queues.iter().find(|q| q.logical_id == "CartCleanupQueue").unwrap();
+        assert_eq!(cleanup.redrive, Some(("CartCleanupDeadLetterQueue".into(), 5)));
+        assert_eq!(template.env_ref("CLEANUP_QUEUE_URL"), Some("CartCleanupQueue"));
         assert!(template.user_pool.groups.contains(&"admin".to_owned()));
-        let totals = template
-            .functions
-            .iter()
-            .find(|f| f.binary == "cart-totals")
-            .unwrap();
+        let totals = template.functions.iter().find(|f| f.binary == "cart-totals").unwrap();
         match &totals.events[0] {
             EventDef::Stream(s) => {
                 assert!(s.report_batch_item_failures && s.trim_horizon);
-                assert_eq!(
-                    s.on_failure_queue.as_deref(),
-                    Some("CartTotalsFailureQueue")
-                );
+                assert_eq!(s.on_failure_queue.as_deref(), Some("CartTotalsFailureQueue"));
             }
             other => panic!("unexpected {other:?}"),
         }
+        let expiry = template.functions.iter().find(|f| f.binary == "order-expiry").unwrap();
+        assert!(matches!(expiry.events[0], EventDef::Schedule { every_secs: 60 }));
+    }
+
+    #[test]
+    fn rates_are_read() {
+        assert_eq!(rate_secs("rate(1 minute)"), Some(60));
+        assert_eq!(rate_secs("rate(5 minutes)"), Some(300));
+        assert_eq!(rate_secs("rate(2 hours)"), Some(7200));
+        assert_eq!(rate_secs("cron(0 * * * ? *)"), None);
     }
 }

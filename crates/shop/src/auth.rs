@@ -69,29 +69,15 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn new(config: CognitoConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
-        Self {
-            config,
-            http,
-            cache: RwLock::new(KeyCache {
-                keys: HashMap::new(),
-                fetched_at: None,
-            }),
-        }
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default();
+        Self { config, http, cache: RwLock::new(KeyCache { keys: HashMap::new(), fetched_at: None }) }
     }
 
     /// Verifies a raw `Authorization` header value: the token itself, as
     /// Amplify sends it, or `Bearer <token>`.
     pub async fn verify_header(&self, header: &str) -> Result<Identity, AuthError> {
         let header = header.trim();
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .unwrap_or(header)
-            .trim();
+        let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).unwrap_or(header).trim();
         self.verify(token).await
     }
 
@@ -99,14 +85,9 @@ impl TokenVerifier {
         let header = decode_header(token).map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         // Pinning RS256 defeats `alg: none` and HS256-with-the-public-key.
         if header.alg != Algorithm::RS256 {
-            return Err(AuthError::InvalidToken(format!(
-                "algorithm {:?} not accepted",
-                header.alg
-            )));
+            return Err(AuthError::InvalidToken(format!("algorithm {:?} not accepted", header.alg)));
         }
-        let kid = header
-            .kid
-            .ok_or_else(|| AuthError::InvalidToken("no kid".into()))?;
+        let kid = header.kid.ok_or_else(|| AuthError::InvalidToken("no kid".into()))?;
         let key = self.key_for(&kid).await?;
 
         let mut validation = Validation::new(Algorithm::RS256);
@@ -115,23 +96,15 @@ impl TokenVerifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS;
-        let data = decode::<IdTokenClaims>(token, &key, &validation)
-            .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        let data =
+            decode::<IdTokenClaims>(token, &key, &validation).map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         let claims = data.claims;
         // Access tokens carry `client_id`, not `aud`, so `aud` already rules most
         // of them out; `token_use` makes the intent explicit.
         if claims.token_use != "id" {
-            return Err(AuthError::InvalidToken(format!(
-                "token_use {} is not id",
-                claims.token_use
-            )));
+            return Err(AuthError::InvalidToken(format!("token_use {} is not id", claims.token_use)));
         }
-        Ok(Identity {
-            sub: claims.sub,
-            username: claims.username,
-            email: claims.email,
-            groups: claims.groups,
-        })
+        Ok(Identity { sub: claims.sub, username: claims.username, email: claims.email, groups: claims.groups })
     }
 
     async fn key_for(&self, kid: &str) -> Result<DecodingKey, AuthError> {
@@ -140,27 +113,17 @@ impl TokenVerifier {
             if let Some(key) = cache.keys.get(kid) {
                 return Ok(key.clone());
             }
-            if cache
-                .fetched_at
-                .is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL)
-            {
+            if cache.fetched_at.is_some_and(|t| t.elapsed() < JWKS_REFRESH_INTERVAL) {
                 return Err(AuthError::InvalidToken(format!("unknown kid {kid}")));
             }
         }
         let mut cache = self.cache.write().await;
         // Another request may have refreshed while this one waited for the lock.
-        if cache
-            .fetched_at
-            .is_none_or(|t| t.elapsed() >= JWKS_REFRESH_INTERVAL)
-        {
+        if cache.fetched_at.is_none_or(|t| t.elapsed() >= JWKS_REFRESH_INTERVAL) {
             cache.keys = self.fetch_keys().await?;
             cache.fetched_at = Some(Instant::now());
         }
-        cache
-            .keys
-            .get(kid)
-            .cloned()
-            .ok_or_else(|| AuthError::InvalidToken(format!("unknown kid {kid}")))
+        cache.keys.get(kid).cloned().ok_or_else(|| AuthError::InvalidToken(format!("unknown kid {kid}")))
     }
 
     async fn fetch_keys(&self) -> Result<HashMap<String, DecodingKey>, AuthError> {
@@ -229,8 +192,7 @@ mod tests {
     }
 
     fn sign_with(claims: &Value, kid: &str) -> String {
-        let key =
-            EncodingKey::from_rsa_pem(include_bytes!("../testdata/token-signing-key.pem")).unwrap();
+        let key = EncodingKey::from_rsa_pem(include_bytes!("../testdata/token-signing-key.pem")).unwrap();
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.into());
         encode(&header, claims, &key).unwrap()
@@ -253,10 +215,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_valid_id_token_gives_the_identity_and_groups() {
-        let identity = verifier()
-            .verify_header(&format!("Bearer {}", sign(&claims())))
-            .await
-            .unwrap();
+        let identity = verifier().verify_header(&format!("Bearer {}", sign(&claims()))).await.unwrap();
         assert_eq!(identity.sub, "user-1");
         assert_eq!(identity.username.as_deref(), Some("alice"));
         assert!(identity.is_admin());
@@ -273,10 +232,7 @@ mod tests {
         };
         assert!(rejects(&with("exp", json!(now() - 60))), "expired");
         assert!(rejects(&with("nbf", json!(now() + 600))), "not yet valid");
-        assert!(
-            rejects(&with("iss", json!("https://evil.example.com"))),
-            "issuer"
-        );
+        assert!(rejects(&with("iss", json!("https://evil.example.com"))), "issuer");
         assert!(rejects(&with("aud", json!("other-client"))), "audience");
         assert!(rejects(&with("token_use", json!("access"))), "token_use");
         let mut no_exp = claims();
@@ -286,13 +242,8 @@ mod tests {
 
     #[test]
     fn forged_and_broken_tokens_are_refused() {
-        let b64 =
-            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-        let alg_none = format!(
-            "{}.{}.",
-            b64(&json!({"alg": "none", "kid": KID})),
-            b64(&claims())
-        );
+        let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let alg_none = format!("{}.{}.", b64(&json!({"alg": "none", "kid": KID})), b64(&claims()));
         let mut hs = Header::new(Algorithm::HS256);
         hs.kid = Some(KID.into());
         let public_pem = include_bytes!("../testdata/token-public-key.pem");
@@ -323,9 +274,6 @@ mod tests {
             client_id: CLIENT.into(),
         };
         let result = TokenVerifier::new(config).verify(&sign(&claims())).await;
-        assert!(
-            matches!(result, Err(AuthError::KeysUnavailable(_))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(AuthError::KeysUnavailable(_))), "{result:?}");
     }
 }

@@ -14,6 +14,8 @@ pub struct Config {
     pub cognito: CognitoConfig,
     /// The frontend origin allowed to call with credentials (CORS).
     pub allowed_origin: String,
+    /// How long a checkout holds its reserved stock awaiting payment.
+    pub reservation_hold_secs: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -29,18 +31,16 @@ pub struct CognitoConfig {
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let issuer = required("COGNITO_ISSUER")?.trim_end_matches('/').to_owned();
-        let jwks_url = optional("COGNITO_JWKS_URL")
-            .unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
+        let jwks_url = optional("COGNITO_JWKS_URL").unwrap_or_else(|| format!("{issuer}/.well-known/jwks.json"));
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             cleanup_queue_url: optional("CLEANUP_QUEUE_URL"),
-            cognito: CognitoConfig {
-                issuer,
-                jwks_url,
-                client_id: required("COGNITO_CLIENT_ID")?,
+            cognito: CognitoConfig { issuer, jwks_url, client_id: required("COGNITO_CLIENT_ID")? },
+            allowed_origin: optional("ALLOWED_ORIGIN").unwrap_or_else(|| "http://localhost:8080".into()),
+            reservation_hold_secs: match optional("RESERVATION_HOLD_SECONDS") {
+                None => crate::domain::DEFAULT_RESERVATION_HOLD_SECS,
+                Some(v) => v.parse().ok().filter(|s| *s > 0).ok_or(ConfigError("RESERVATION_HOLD_SECONDS"))?,
             },
-            allowed_origin: optional("ALLOWED_ORIGIN")
-                .unwrap_or_else(|| "http://localhost:8080".into()),
         })
     }
 }

@@ -27,6 +27,10 @@ pub enum DomainError {
     InvalidCartId,
     #[error("invalid user id")]
     InvalidUserId,
+    #[error("Idempotency-Key must be 1 to 64 printable characters")]
+    InvalidIdempotencyKey,
+    #[error("delta must be a non-zero whole number of units, at most {MAX_RESTOCK_DELTA} either way")]
+    InvalidRestockDelta,
 }
 
 /// A catalog product id: short, printable, safe inside a key.
@@ -38,9 +42,7 @@ impl ProductId {
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         let valid = !raw.is_empty()
             && raw.len() <= MAX_PRODUCT_ID_LEN
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if valid {
             Ok(Self(raw.to_owned()))
         } else {
@@ -64,8 +66,7 @@ impl ProductId {
 
     /// The product a cart line or product key refers to.
     pub fn from_key(key: &str) -> Option<Self> {
-        key.strip_prefix(PRODUCT_PREFIX)
-            .and_then(|id| Self::parse(id).ok())
+        key.strip_prefix(PRODUCT_PREFIX).and_then(|id| Self::parse(id).ok())
     }
 }
 
@@ -89,15 +90,12 @@ pub enum CartOwner {
 impl CartOwner {
     /// Parses the `cartId` cookie value: a UUID, nothing else.
     pub fn anonymous_from_cookie(value: &str) -> Result<Self, DomainError> {
-        Uuid::parse_str(value)
-            .map(Self::Anonymous)
-            .map_err(|_| DomainError::InvalidCartId)
+        Uuid::parse_str(value).map(Self::Anonymous).map_err(|_| DomainError::InvalidCartId)
     }
 
     pub fn user(sub: &str) -> Result<Self, DomainError> {
-        let valid = !sub.is_empty()
-            && sub.len() <= MAX_SUB_LEN
-            && sub.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
+        let valid =
+            !sub.is_empty() && sub.len() <= MAX_SUB_LEN && sub.bytes().all(|b| b.is_ascii_graphic() && b != b'#');
         if valid {
             Ok(Self::User(sub.to_owned()))
         } else {
@@ -201,11 +199,7 @@ mod tests {
     use super::*;
 
     fn line(quantity: i64, expiration_time: i64, migrated: bool) -> LineState {
-        LineState {
-            quantity,
-            expiration_time,
-            migrated,
-        }
+        LineState { quantity, expiration_time, migrated }
     }
 
     #[test]
@@ -213,11 +207,7 @@ mod tests {
         assert!(ProductId::parse("4c1fadaa-213a-4ea8-aa32-58c217604e3c").is_ok());
         assert!(ProductId::parse("abc_DEF-123").is_ok());
         for bad in ["", "a#b", "a b", "ä", "../x", &"x".repeat(65)] {
-            assert_eq!(
-                ProductId::parse(bad),
-                Err(DomainError::InvalidProductId),
-                "{bad}"
-            );
+            assert_eq!(ProductId::parse(bad), Err(DomainError::InvalidProductId), "{bad}");
         }
     }
 
@@ -231,12 +221,8 @@ mod tests {
 
     #[test]
     fn owners_have_distinct_keys_and_ttls() {
-        let anon =
-            CartOwner::anonymous_from_cookie("6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e").unwrap();
-        assert_eq!(
-            anon.partition_key(),
-            "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e"
-        );
+        let anon = CartOwner::anonymous_from_cookie("6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e").unwrap();
+        assert_eq!(anon.partition_key(), "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e");
         assert_eq!(anon.line_expiration(100), 100 + 86_400);
         let user = CartOwner::user("abc-123").unwrap();
         assert_eq!(user.partition_key(), "user#abc-123");
@@ -247,10 +233,7 @@ mod tests {
 
     #[test]
     fn bad_cookies_and_subs_are_refused() {
-        assert_eq!(
-            CartOwner::anonymous_from_cookie("nope"),
-            Err(DomainError::InvalidCartId)
-        );
+        assert_eq!(CartOwner::anonymous_from_cookie("nope"), Err(DomainError::InvalidCartId));
         assert_eq!(CartOwner::user(""), Err(DomainError::InvalidUserId));
         assert_eq!(CartOwner::user("a#b"), Err(DomainError::InvalidUserId));
     }
@@ -288,24 +271,173 @@ mod tests {
     #[test]
     fn totals_follow_counted_units() {
         assert_eq!(total_delta(None, Some(line(3, 0, false))), 3);
-        assert_eq!(
-            total_delta(Some(line(3, 0, false)), Some(line(1, 0, false))),
-            -2
-        );
+        assert_eq!(total_delta(Some(line(3, 0, false)), Some(line(1, 0, false))), -2);
         assert_eq!(total_delta(Some(line(3, 0, false)), None), -3);
         // migration moves units out of the anonymous line...
-        assert_eq!(
-            total_delta(Some(line(3, 0, false)), Some(line(3, 0, true))),
-            -3
-        );
+        assert_eq!(total_delta(Some(line(3, 0, false)), Some(line(3, 0, true))), -3);
         // ...and its later deletion changes nothing
         assert_eq!(total_delta(Some(line(3, 0, true)), None), 0);
         // a no-op write (the emulator reports one as MODIFY) changes nothing
-        assert_eq!(
-            total_delta(Some(line(2, 0, false)), Some(line(2, 0, false))),
-            0
-        );
+        assert_eq!(total_delta(Some(line(2, 0, false)), Some(line(2, 0, false))), 0);
         // the emulator's keys-only first INSERT of an upsert counts nothing
         assert_eq!(total_delta(None, Some(line(0, 0, false))), 0);
+    }
+}
+
+/// Lines one checkout may reserve: the order, each line's stock item and each
+/// cart line must fit in one `TransactWriteItems` (at most 100 items).
+pub const MAX_CHECKOUT_LINES: usize = 49;
+/// How long a checkout holds its reservation unless configured otherwise.
+pub const DEFAULT_RESERVATION_HOLD_SECS: i64 = 15 * 60;
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 64;
+/// Largest single restock delta (either way).
+pub const MAX_RESTOCK_DELTA: i64 = 1_000_000;
+
+/// A product's stock counters. Every change is a conditional write; the sum
+/// `available + reserved + sold` always equals `added`, all stock ever added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub struct StockLevels {
+    pub available: i64,
+    pub reserved: i64,
+    pub sold: i64,
+    pub added: i64,
+}
+
+impl StockLevels {
+    /// What is wrong with these counters, if anything.
+    pub fn violation(&self) -> Option<String> {
+        if self.available < 0 || self.reserved < 0 || self.sold < 0 || self.added < 0 {
+            return Some(format!("negative counter: {self:?}"));
+        }
+        if self.available + self.reserved + self.sold != self.added {
+            return Some(format!(
+                "available {} + reserved {} + sold {} != added {}",
+                self.available, self.reserved, self.sold, self.added
+            ));
+        }
+        None
+    }
+}
+
+/// Where an order is in its life. Only the transitions in
+/// [`OrderStatus::can_become`] exist, each guarded by a condition on the
+/// current status so that a retry or a race applies it at most once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    PendingPayment,
+    Paid,
+    PaymentFailed,
+    Cancelled,
+    Expired,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingPayment => "PENDING_PAYMENT",
+            Self::Paid => "PAID",
+            Self::PaymentFailed => "PAYMENT_FAILED",
+            Self::Cancelled => "CANCELLED",
+            Self::Expired => "EXPIRED",
+        }
+    }
+
+    pub fn can_become(self, next: OrderStatus) -> bool {
+        self == Self::PendingPayment && next != Self::PendingPayment
+    }
+
+    /// What the transition does to the reservation: commit it (sold) or
+    /// release it (back to available).
+    pub fn settles_stock_as_sold(self) -> bool {
+        self == Self::Paid
+    }
+}
+
+/// The `Idempotency-Key` header: printable ASCII, short.
+pub fn validate_idempotency_key(key: &str) -> Result<&str, DomainError> {
+    let valid = !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        Ok(key)
+    } else {
+        Err(DomainError::InvalidIdempotencyKey)
+    }
+}
+
+pub fn validate_restock_delta(delta: i64) -> Result<i64, DomainError> {
+    if delta == 0 || delta.abs() > MAX_RESTOCK_DELTA {
+        Err(DomainError::InvalidRestockDelta)
+    } else {
+        Ok(delta)
+    }
+}
+
+/// A cart line at checkout and what it costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    pub product_id: String,
+    pub name: String,
+    pub quantity: i64,
+    /// Price per unit in cents, as it was at checkout.
+    pub unit_price: u64,
+}
+
+pub fn order_total(lines: &[OrderLine]) -> u64 {
+    lines.iter().map(|l| l.unit_price * l.quantity.max(0) as u64).sum()
+}
+
+/// Units of a product left in a cart line after an order for `bought` of
+/// them was paid: units added after checkout stay.
+pub fn units_left_after_purchase(in_cart: i64, bought: i64) -> i64 {
+    (in_cart - bought).max(0)
+}
+
+#[cfg(test)]
+mod store_tests {
+    use super::*;
+
+    #[test]
+    fn stock_invariant_is_checked() {
+        let ok = StockLevels { available: 5, reserved: 2, sold: 3, added: 10 };
+        assert_eq!(ok.violation(), None);
+        assert!(StockLevels { available: 5, reserved: 2, sold: 3, added: 11 }.violation().is_some());
+        assert!(StockLevels { available: -1, reserved: 1, sold: 0, added: 0 }.violation().is_some());
+    }
+
+    #[test]
+    fn only_pending_orders_move() {
+        use OrderStatus::*;
+        for next in [Paid, PaymentFailed, Cancelled, Expired] {
+            assert!(PendingPayment.can_become(next));
+            for from in [Paid, PaymentFailed, Cancelled, Expired] {
+                assert!(!from.can_become(next), "{from:?} -> {next:?}");
+            }
+        }
+        assert!(Paid.settles_stock_as_sold());
+        assert!(!Expired.settles_stock_as_sold());
+    }
+
+    #[test]
+    fn totals_and_leftovers() {
+        let lines = vec![
+            OrderLine { product_id: "a".into(), name: "A".into(), quantity: 2, unit_price: 150 },
+            OrderLine { product_id: "b".into(), name: "B".into(), quantity: 1, unit_price: 99 },
+        ];
+        assert_eq!(order_total(&lines), 399);
+        assert_eq!(units_left_after_purchase(3, 2), 1);
+        assert_eq!(units_left_after_purchase(2, 2), 0);
+        assert_eq!(units_left_after_purchase(1, 2), 0);
+    }
+
+    #[test]
+    fn idempotency_keys_and_restock_deltas_are_checked() {
+        assert!(validate_idempotency_key("order-2026-11-21-abc").is_ok());
+        assert!(validate_idempotency_key("").is_err());
+        assert!(validate_idempotency_key("has space").is_err());
+        assert!(validate_idempotency_key(&"k".repeat(65)).is_err());
+        assert!(validate_restock_delta(0).is_err());
+        assert!(validate_restock_delta(-5).is_ok());
+        assert!(validate_restock_delta(MAX_RESTOCK_DELTA + 1).is_err());
     }
 }

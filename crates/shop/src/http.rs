@@ -37,6 +37,18 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error("token keys unavailable: {0}")]
     KeysUnavailable(String),
+    /// A refusal that carries more than a message (what is available, which
+    /// lines are short, the order): the fields join `message` in the body.
+    #[error("{message}")]
+    Detailed { status: StatusCode, message: String, details: serde_json::Map<String, serde_json::Value> },
+    #[error("payment provider unavailable")]
+    PaymentUnavailable,
+}
+
+impl From<crate::cursor::CursorError> for ApiError {
+    fn from(_: crate::cursor::CursorError) -> Self {
+        Self::BadRequest("invalid cursor".into())
+    }
 }
 
 impl From<DomainError> for ApiError {
@@ -66,6 +78,8 @@ impl ApiError {
             Self::Store(StoreError::Conflict) => StatusCode::CONFLICT,
             Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Detailed { status, .. } => *status,
+            Self::PaymentUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -76,6 +90,7 @@ impl ApiError {
             Self::Store(StoreError::Conflict) => "the cart changed concurrently; retry".into(),
             Self::Store(_) => "internal error".into(),
             Self::KeysUnavailable(_) => "cannot verify tokens right now; retry".into(),
+            Self::PaymentUnavailable => "the payment provider is unavailable; nothing was charged, retry".into(),
             other => other.to_string(),
         }
     }
@@ -88,34 +103,19 @@ impl ApiError {
         } else {
             tracing::info!(error = %self, status = status.as_u16(), "request refused");
         }
-        json_response(
-            status,
-            &json!({ "message": self.public_message() }),
-            cors_origin,
-        )
+        json_response(status, &json!({ "message": self.public_message() }), cors_origin)
     }
 }
 
-pub fn json_response<T: Serialize>(
-    status: StatusCode,
-    body: &T,
-    cors_origin: &str,
-) -> Response<Body> {
-    let text =
-        serde_json::to_string(body).unwrap_or_else(|_| r#"{"message":"internal error"}"#.into());
+pub fn json_response<T: Serialize>(status: StatusCode, body: &T, cors_origin: &str) -> Response<Body> {
+    let text = serde_json::to_string(body).unwrap_or_else(|_| r#"{"message":"internal error"}"#.into());
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Ok(origin) = HeaderValue::from_str(cors_origin) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
+        headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     response
@@ -205,9 +205,7 @@ fn authorization(req: &Request) -> Result<Option<&str>, ApiError> {
     match req.headers().get(header::AUTHORIZATION) {
         None => Ok(None),
         Some(value) => {
-            let text = value
-                .to_str()
-                .map_err(|_| ApiError::Unauthorized("unreadable header".into()))?;
+            let text = value.to_str().map_err(|_| ApiError::Unauthorized("unreadable header".into()))?;
             Ok(Some(text).filter(|t| !t.trim().is_empty()))
         }
     }
@@ -266,10 +264,7 @@ mod tests {
         };
         (
             response.status().as_u16(),
-            serde_json::from_str::<serde_json::Value>(&body).unwrap()["message"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
+            serde_json::from_str::<serde_json::Value>(&body).unwrap()["message"].as_str().unwrap().to_owned(),
         )
     }
 
@@ -288,21 +283,13 @@ mod tests {
             assert_eq!(status, 400);
             assert!(text.contains(expected), "{body:?}: {text}");
         }
-        let big = format!(
-            r#"{{"quantity": 1, "x": "{}"}}"#,
-            "a".repeat(MAX_BODY_BYTES)
-        );
-        assert_eq!(
-            message(json_body::<Body2>(&request(&big, None)).unwrap_err()).0,
-            413
-        );
+        let big = format!(r#"{{"quantity": 1, "x": "{}"}}"#, "a".repeat(MAX_BODY_BYTES));
+        assert_eq!(message(json_body::<Body2>(&request(&big, None)).unwrap_err()).0, 413);
     }
 
     #[test]
     fn internal_errors_never_reach_the_caller() {
-        let (status, text) = message(ApiError::Store(StoreError::Dynamo(
-            "secret table arn:aws:...".into(),
-        )));
+        let (status, text) = message(ApiError::Store(StoreError::Dynamo("secret table arn:aws:...".into())));
         assert_eq!((status, text.as_str()), (500, "internal error"));
         let (status, text) = message(ApiError::Unauthorized("kid abc unknown".into()));
         assert_eq!((status, text.as_str()), (401, "invalid or expired token"));
@@ -312,8 +299,7 @@ mod tests {
     #[test]
     fn the_cart_cookie_is_found_among_others_and_checked() {
         let id = "6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e";
-        let found =
-            cart_cookie_owner(&request("", Some(&format!("theme=dark; cartId={id}")))).unwrap();
+        let found = cart_cookie_owner(&request("", Some(&format!("theme=dark; cartId={id}")))).unwrap();
         assert_eq!(found, Some(CartOwner::anonymous_from_cookie(id).unwrap()));
         assert_eq!(cart_cookie_owner(&request("", None)).unwrap(), None);
         assert!(cart_cookie_owner(&request("", Some("cartId=../../etc"))).is_err());
@@ -324,10 +310,7 @@ mod tests {
         let id = Uuid::new_v4();
         let caller = Caller::Anonymous(CartOwner::Anonymous(id));
         let response = caller.finish(json_response(StatusCode::OK, &serde_json::json!({}), "*"));
-        let cookie = response.headers()[header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
         assert!(cookie.starts_with(&format!("cartId={id}")));
         for attr in ["HttpOnly", "Secure", "SameSite=None", "Path=/"] {
             assert!(cookie.contains(attr), "{cookie}");

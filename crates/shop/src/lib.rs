@@ -8,9 +8,11 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod cursor;
 pub mod domain;
 pub mod http;
 pub mod model;
+pub mod payments;
 pub mod queue;
 pub mod store;
 pub mod telemetry;
@@ -27,6 +29,7 @@ pub struct App {
     pub store: store::Store,
     pub cleanup_queue: Option<queue::CleanupQueue>,
     pub verifier: auth::TokenVerifier,
+    pub payments: payments::SandboxPayments,
 }
 
 impl App {
@@ -39,36 +42,54 @@ impl App {
     }
 
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
-        let store = store::Store::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            config.table_name.clone(),
-        );
+        let store = store::Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
         let cleanup_queue = config
             .cleanup_queue_url
             .as_ref()
             .map(|url| queue::CleanupQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone()));
         let verifier = auth::TokenVerifier::new(config.cognito.clone());
-        Self {
-            config,
-            store,
-            cleanup_queue,
-            verifier,
-        }
+        let payments = payments::SandboxPayments::new(store.clone());
+        Self { config, store, cleanup_queue, verifier, payments }
     }
 }
 
 pub fn now_epoch_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The workers need only the table: `TABLE_NAME` and the SDK's defaults.
 pub async fn store_from_env() -> Result<store::Store, ConfigError> {
     let table = std::env::var("TABLE_NAME").map_err(|_| ConfigError("TABLE_NAME"))?;
     let sdk = aws_config::load_from_env().await;
-    Ok(store::Store::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        table,
-    ))
+    Ok(store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table))
+}
+
+/// RFC 3339 UTC timestamp of an epoch second, without a date crate.
+pub fn rfc3339(epoch_secs: i64) -> String {
+    let (y, m, d) = civil_from_days(epoch_secs.div_euclid(86_400));
+    let rem = epoch_secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::rfc3339(1_795_262_461), "2026-11-21T12:01:01Z");
+    }
 }

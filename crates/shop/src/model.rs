@@ -72,6 +72,10 @@ pub struct CartLineItem {
     /// Set when the line was merged into a user's cart; the cleanup worker deletes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrated_to: Option<String>,
+    /// The pending order this line was checked out into; a second checkout of
+    /// the unchanged cart finds it and returns that order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout_order: Option<String>,
 }
 
 impl CartLineItem {
@@ -120,11 +124,7 @@ pub struct CartLineView {
 
 impl From<CartLineItem> for CartLineView {
     fn from(item: CartLineItem) -> Self {
-        Self {
-            sk: item.sk,
-            quantity: item.quantity,
-            product_detail: item.product_detail,
-        }
+        Self { sk: item.sk, quantity: item.quantity, product_detail: item.product_detail }
     }
 }
 
@@ -136,4 +136,86 @@ pub struct CleanupMessage {
     pub pk: String,
     pub sk: String,
     pub version: u64,
+}
+
+/// The `product#<id>` / `stock` item. `bestsellerList` puts it in the sparse
+/// best-seller index, sorted by `sold`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockItem {
+    pub pk: String,
+    pub sk: String,
+    pub product_id: String,
+    pub bestseller_list: String,
+    #[serde(flatten)]
+    pub levels: crate::domain::StockLevels,
+}
+
+pub const STOCK_SK: &str = "stock";
+pub const BESTSELLER_PARTITION: &str = "stock";
+pub const ORDER_PARTITION: &str = "order";
+pub const PENDING_PARTITION: &str = "pending";
+pub const ORDER_PREFIX: &str = "order#";
+pub const CHECKOUT_KEY_PREFIX: &str = "checkout#";
+
+/// An order: `user#<sub>` / `order#<id>`. Order ids are UUIDv7, so the sort
+/// key orders a user's orders by time. `orderList` feeds the index admins use
+/// to find any order; `pendingList` is present only while payment is awaited
+/// and feeds the expiry sweeper's index (sorted by `expiresAt`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderItem {
+    pub pk: String,
+    pub sk: String,
+    pub order_id: String,
+    pub owner: String,
+    pub status: crate::domain::OrderStatus,
+    pub lines: Vec<crate::domain::OrderLine>,
+    /// Cents.
+    pub total: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: i64,
+    pub order_list: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_list: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+/// An order as the API returns it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    pub order_id: String,
+    pub status: crate::domain::OrderStatus,
+    pub lines: Vec<crate::domain::OrderLine>,
+    pub total: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+impl From<OrderItem> for OrderView {
+    fn from(o: OrderItem) -> Self {
+        Self {
+            order_id: o.order_id,
+            status: o.status,
+            lines: o.lines,
+            total: o.total,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            expires_at: o.expires_at,
+            charge_id: o.charge_id,
+            failure_reason: o.failure_reason,
+        }
+    }
 }

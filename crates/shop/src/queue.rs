@@ -24,10 +24,7 @@ pub struct CleanupQueue {
 
 impl CleanupQueue {
     pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Self {
-            client,
-            url: url.into(),
-        }
+        Self { client, url: url.into() }
     }
 
     /// Sends one message per line, ten per request. Messages that SQS refuses
@@ -48,12 +45,7 @@ impl CleanupQueue {
                 }
                 let entries = pending
                     .iter()
-                    .map(|(id, body)| {
-                        SendMessageBatchRequestEntry::builder()
-                            .id(id)
-                            .message_body(body)
-                            .build()
-                    })
+                    .map(|(id, body)| SendMessageBatchRequestEntry::builder().id(id).message_body(body).build())
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| QueueError::Sqs(e.to_string()))?;
                 let out = self
@@ -70,10 +62,7 @@ impl CleanupQueue {
             failed += pending.len();
         }
         if failed > 0 {
-            return Err(QueueError::PartlySent {
-                failed,
-                total: messages.len(),
-            });
+            return Err(QueueError::PartlySent { failed, total: messages.len() });
         }
         Ok(())
     }

@@ -6,9 +6,7 @@ use tracing_subscriber::EnvFilter;
 pub fn init() {
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_target(false)
         .with_current_span(false)
         .with_writer(std::io::stderr)

@@ -29,13 +29,8 @@ pub async fn cleanup_migrated_lines(store: &Store, event: SqsEvent) -> SqsBatchR
             let body = message.body.as_deref().unwrap_or_default();
             let order: CleanupMessage =
                 serde_json::from_str(body).map_err(|e| WorkerError::Malformed(e.to_string()))?;
-            if !CartOwner::is_cart_partition_key(&order.pk)
-                || ProductId::from_key(&order.sk).is_none()
-            {
-                return Err(WorkerError::Malformed(format!(
-                    "not a cart line: {}/{}",
-                    order.pk, order.sk
-                )));
+            if !CartOwner::is_cart_partition_key(&order.pk) || ProductId::from_key(&order.sk).is_none() {
+                return Err(WorkerError::Malformed(format!("not a cart line: {}/{}", order.pk, order.sk)));
             }
             let deleted = store.delete_migrated_line(&order).await?;
             tracing::info!(pk = %order.pk, sk = %order.sk, deleted, "cleanup");
@@ -85,9 +80,7 @@ pub fn cart_total_change(record: &EventRecord) -> Result<Option<(ProductId, i64)
         if item.is_empty() {
             return Ok(None);
         }
-        serde_dynamo::from_item(item.clone())
-            .map(Some)
-            .map_err(|e| WorkerError::Malformed(e.to_string()))
+        serde_dynamo::from_item(item.clone()).map(Some).map_err(|e| WorkerError::Malformed(e.to_string()))
     };
     let keys: KeyImage = serde_dynamo::from_item(record.change.keys.clone())
         .map_err(|e| WorkerError::Malformed(format!("keys: {e}")))?;
@@ -109,20 +102,67 @@ struct KeyImage {
     sk: String,
 }
 
+/// What one sweep of the expiry worker did.
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ExpiryReport {
+    pub expired: usize,
+    /// Due orders another transition settled first (paid, cancelled) or that
+    /// the index still listed after they left it.
+    pub skipped: usize,
+}
+
+/// Pages of due orders one sweep works through; the next run takes the rest.
+const EXPIRY_PAGES: usize = 20;
+
+/// Expires every order whose hold has run out and releases its reservation.
+/// Each expiry is conditional on the order still awaiting payment, so a
+/// payment or cancel that wins the race is never undone, and a re-run (the
+/// schedule fires again, Lambda retries) changes nothing twice.
+pub async fn expire_overdue_orders(store: &Store, now: i64) -> Result<ExpiryReport, WorkerError> {
+    let mut report = ExpiryReport::default();
+    for _ in 0..EXPIRY_PAGES {
+        let due = store.orders_due_for_expiry(now, 100).await?;
+        let mut progressed = false;
+        for order in due {
+            if order.status != crate::domain::OrderStatus::PendingPayment {
+                report.skipped += 1;
+                continue;
+            }
+            match store.expire_order(&order, now).await {
+                Ok(()) => {
+                    report.expired += 1;
+                    progressed = true;
+                }
+                Err(crate::store::StoreError::Conflict) => report.skipped += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    if report.expired > 0 {
+        tracing::info!(expired = report.expired, skipped = report.skipped, "orders expired");
+    }
+    Ok(report)
+}
+
 /// The event-driven functions, by the binary that runs each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Worker {
     CartCleanup,
     CartTotals,
+    OrderExpiry,
 }
 
 impl Worker {
-    pub const ALL: [Worker; 2] = [Self::CartCleanup, Self::CartTotals];
+    pub const ALL: [Worker; 3] = [Self::CartCleanup, Self::CartTotals, Self::OrderExpiry];
 
     pub fn binary_name(self) -> &'static str {
         match self {
             Self::CartCleanup => "cart-cleanup",
             Self::CartTotals => "cart-totals",
+            Self::OrderExpiry => "order-expiry",
         }
     }
 
@@ -181,7 +221,8 @@ mod tests {
         assert_eq!(change(Some(line(2, false)), Some(line(2, true))), Some(-2));
         assert_eq!(change(Some(line(2, true)), None), None);
         // The emulator's quirks: a keys-only INSERT, a no-op MODIFY.
-        let keys_only = json!({ "pk": { "S": "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e" }, "sk": { "S": "product#p1" } });
+        let keys_only =
+            json!({ "pk": { "S": "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e" }, "sk": { "S": "product#p1" } });
         assert_eq!(change(None, Some(keys_only)), None);
         assert_eq!(change(Some(line(2, false)), Some(line(2, false))), None);
     }
@@ -190,8 +231,7 @@ mod tests {
     fn records_of_other_items_are_ignored_and_broken_ones_reported() {
         let mut other = record(None, Some(line(1, false)));
         other.change.keys =
-            serde_json::from_value(json!({ "pk": { "S": "product#p1" }, "sk": { "S": "meta" } }))
-                .unwrap();
+            serde_json::from_value(json!({ "pk": { "S": "product#p1" }, "sk": { "S": "meta" } })).unwrap();
         assert!(cart_total_change(&other).unwrap().is_none());
         let mut broken = line(1, false);
         broken["quantity"] = json!({ "S": "many" });

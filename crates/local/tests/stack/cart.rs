@@ -10,11 +10,7 @@ async fn new_cart() -> String {
 }
 
 async fn add(cart: &str, product: &str, quantity: i64) -> Reply {
-    call(Method::POST, "/cart")
-        .cookie(cart)
-        .json(json!({ "productId": product, "quantity": quantity }))
-        .send()
-        .await
+    call(Method::POST, "/cart").cookie(cart).json(json!({ "productId": product, "quantity": quantity })).send().await
 }
 
 async fn cart_of(cart: &str) -> Reply {
@@ -65,24 +61,12 @@ async fn put_sets_a_line_and_zero_removes_it() {
     let cart = new_cart().await;
     let product = product_for(22).await;
     let path = format!("/cart/{product}");
-    let reply = call(Method::PUT, &path)
-        .cookie(&cart)
-        .json(json!({ "quantity": 4 }))
-        .send()
-        .await;
+    let reply = call(Method::PUT, &path).cookie(&cart).json(json!({ "quantity": 4 })).send().await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(line_quantity(&cart_of(&cart).await, &product), Some(4));
-    call(Method::PUT, &path)
-        .cookie(&cart)
-        .json(json!({ "quantity": 1 }))
-        .send()
-        .await;
+    call(Method::PUT, &path).cookie(&cart).json(json!({ "quantity": 1 })).send().await;
     assert_eq!(line_quantity(&cart_of(&cart).await, &product), Some(1));
-    let reply = call(Method::PUT, &path)
-        .cookie(&cart)
-        .json(json!({ "quantity": 0 }))
-        .send()
-        .await;
+    let reply = call(Method::PUT, &path).cookie(&cart).json(json!({ "quantity": 0 })).send().await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(lines(&cart_of(&cart).await), vec![]);
 }
@@ -93,94 +77,33 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     let product = product_for(23).await;
     add(&cart, &product, 3).await;
     let before = lines(&cart_of(&cart).await);
-    let huge = format!(
-        r#"{{"productId":"{product}","quantity":1,"pad":"{}"}}"#,
-        "x".repeat(20_000)
-    );
+    let huge = format!(r#"{{"productId":"{product}","quantity":1,"pad":"{}"}}"#, "x".repeat(20_000));
     let posts: Vec<(&str, String, StatusCode)> = vec![
-        (
-            "malformed JSON",
-            r#"{"productId": "#.into(),
-            StatusCode::BAD_REQUEST,
-        ),
+        ("malformed JSON", r#"{"productId": "#.into(), StatusCode::BAD_REQUEST),
         ("empty body", "".into(), StatusCode::BAD_REQUEST),
         ("an array", "[]".into(), StatusCode::BAD_REQUEST),
-        (
-            "missing productId",
-            r#"{"quantity":1}"#.into(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "missing quantity",
-            format!(r#"{{"productId":"{product}"}}"#),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "quantity as text",
-            format!(r#"{{"productId":"{product}","quantity":"1"}}"#),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "fractional quantity",
-            format!(r#"{{"productId":"{product}","quantity":1.5}}"#),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "zero quantity",
-            format!(r#"{{"productId":"{product}","quantity":0}}"#),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "huge quantity",
-            format!(r#"{{"productId":"{product}","quantity":1000000}}"#),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "huge negative",
-            format!(r#"{{"productId":"{product}","quantity":-1000000}}"#),
-            StatusCode::BAD_REQUEST,
-        ),
+        ("missing productId", r#"{"quantity":1}"#.into(), StatusCode::BAD_REQUEST),
+        ("missing quantity", format!(r#"{{"productId":"{product}"}}"#), StatusCode::BAD_REQUEST),
+        ("quantity as text", format!(r#"{{"productId":"{product}","quantity":"1"}}"#), StatusCode::BAD_REQUEST),
+        ("fractional quantity", format!(r#"{{"productId":"{product}","quantity":1.5}}"#), StatusCode::BAD_REQUEST),
+        ("zero quantity", format!(r#"{{"productId":"{product}","quantity":0}}"#), StatusCode::BAD_REQUEST),
+        ("huge quantity", format!(r#"{{"productId":"{product}","quantity":1000000}}"#), StatusCode::BAD_REQUEST),
+        ("huge negative", format!(r#"{{"productId":"{product}","quantity":-1000000}}"#), StatusCode::BAD_REQUEST),
         (
             "overflowing quantity",
             format!(r#"{{"productId":"{product}","quantity":99999999999999999999}}"#),
             StatusCode::BAD_REQUEST,
         ),
-        (
-            "line over the limit",
-            format!(r#"{{"productId":"{product}","quantity":98}}"#),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "productId a number",
-            r#"{"productId":5,"quantity":1}"#.into(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "malformed productId",
-            r#"{"productId":"a#b","quantity":1}"#.into(),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            "unknown product",
-            r#"{"productId":"no-such-product","quantity":1}"#.into(),
-            StatusCode::NOT_FOUND,
-        ),
+        ("line over the limit", format!(r#"{{"productId":"{product}","quantity":98}}"#), StatusCode::BAD_REQUEST),
+        ("productId a number", r#"{"productId":5,"quantity":1}"#.into(), StatusCode::BAD_REQUEST),
+        ("malformed productId", r#"{"productId":"a#b","quantity":1}"#.into(), StatusCode::BAD_REQUEST),
+        ("unknown product", r#"{"productId":"no-such-product","quantity":1}"#.into(), StatusCode::NOT_FOUND),
         ("body over the limit", huge, StatusCode::PAYLOAD_TOO_LARGE),
     ];
     for (what, body, expected) in posts {
-        let reply = call(Method::POST, "/cart")
-            .cookie(&cart)
-            .raw(&body)
-            .send()
-            .await;
+        let reply = call(Method::POST, "/cart").cookie(&cart).raw(&body).send().await;
         assert_eq!(reply.status, expected, "{what}: {:?}", reply.body);
-        assert!(
-            reply.body["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
-            "{what}: {:?}",
-            reply.body
-        );
+        assert!(reply.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {:?}", reply.body);
     }
     let path = format!("/cart/{product}");
     for (what, body) in [
@@ -189,29 +112,14 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
         ("missing", r#"{}"#),
         ("text", r#"{"quantity":"two"}"#),
     ] {
-        let reply = call(Method::PUT, &path)
-            .cookie(&cart)
-            .raw(body)
-            .send()
-            .await;
+        let reply = call(Method::PUT, &path).cookie(&cart).raw(body).send().await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "PUT {what}");
     }
-    let reply = call(Method::PUT, "/cart/no-such-product")
-        .cookie(&cart)
-        .raw(r#"{"quantity":1}"#)
-        .send()
-        .await;
+    let reply = call(Method::PUT, "/cart/no-such-product").cookie(&cart).raw(r#"{"quantity":1}"#).send().await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        lines(&cart_of(&cart).await),
-        before,
-        "a rejected request changed the cart"
-    );
+    assert_eq!(lines(&cart_of(&cart).await), before, "a rejected request changed the cart");
 
-    let reply = call(Method::GET, "/cart")
-        .header("Cookie", "cartId=not-a-uuid")
-        .send()
-        .await;
+    let reply = call(Method::GET, "/cart").header("Cookie", "cartId=not-a-uuid").send().await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert!(reply.body["message"].as_str().unwrap().contains("cartId"));
 }
@@ -221,36 +129,17 @@ async fn a_user_never_sees_another_users_or_a_cookie_cart() {
     let product = product_for(24).await;
     let alice = new_user_token("alice").await;
     let bob = new_user_token("bob").await;
-    let reply = call(Method::POST, "/cart")
-        .token(&alice)
-        .json(json!({ "productId": product, "quantity": 2 }))
-        .send()
-        .await;
+    let reply =
+        call(Method::POST, "/cart").token(&alice).json(json!({ "productId": product, "quantity": 2 })).send().await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert!(
-        reply.set_cookie.is_none(),
-        "signed-in callers get no cart cookie"
-    );
-    assert_eq!(
-        lines(&call(Method::GET, "/cart").token(&bob).send().await),
-        vec![]
-    );
-    assert_eq!(
-        line_quantity(
-            &call(Method::GET, "/cart").token(&alice).send().await,
-            &product
-        ),
-        Some(2)
-    );
+    assert!(reply.set_cookie.is_none(), "signed-in callers get no cart cookie");
+    assert_eq!(lines(&call(Method::GET, "/cart").token(&bob).send().await), vec![]);
+    assert_eq!(line_quantity(&call(Method::GET, "/cart").token(&alice).send().await, &product), Some(2));
 
     // A signed-in request uses the user's cart, whatever cookie it carries.
     let cart = new_cart().await;
     add(&cart, &product, 1).await;
-    let reply = call(Method::GET, "/cart")
-        .token(&bob)
-        .cookie(&cart)
-        .send()
-        .await;
+    let reply = call(Method::GET, "/cart").token(&bob).cookie(&cart).send().await;
     assert_eq!(lines(&reply), vec![]);
 }
 
@@ -260,22 +149,12 @@ async fn concurrent_adds_to_one_line_are_never_lost_or_doubled() {
     let product = product_for(25).await;
     let adds = (0..16).map(|_| add(&cart, &product, 1));
     let replies = futures::future::join_all(adds).await;
-    let applied = replies
-        .iter()
-        .filter(|r| r.status == StatusCode::OK)
-        .count() as i64;
+    let applied = replies.iter().filter(|r| r.status == StatusCode::OK).count() as i64;
     for reply in &replies {
-        assert!(
-            reply.status == StatusCode::OK || reply.status == StatusCode::CONFLICT,
-            "unexpected {:?}",
-            reply
-        );
+        assert!(reply.status == StatusCode::OK || reply.status == StatusCode::CONFLICT, "unexpected {:?}", reply);
     }
     assert!(applied > 0);
-    assert_eq!(
-        line_quantity(&cart_of(&cart).await, &product),
-        Some(applied)
-    );
+    assert_eq!(line_quantity(&cart_of(&cart).await, &product), Some(applied));
 }
 
 #[tokio::test]
@@ -288,10 +167,7 @@ async fn lines_carry_the_ttl_of_their_cart_and_expired_lines_are_never_shown() {
     let key = |pk: String| {
         std::collections::HashMap::from([
             ("pk".to_owned(), AttributeValue::S(pk)),
-            (
-                "sk".to_owned(),
-                AttributeValue::S(format!("product#{product}")),
-            ),
+            ("sk".to_owned(), AttributeValue::S(format!("product#{product}"))),
         ])
     };
     let item = db
@@ -304,22 +180,11 @@ async fn lines_carry_the_ttl_of_their_cart_and_expired_lines_are_never_shown() {
         .item
         .unwrap();
     let expires: i64 = item["expirationTime"].as_n().unwrap().parse().unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    assert!(
-        (expires - (now + 86_400)).abs() < 120,
-        "anonymous line expires in {} s",
-        expires - now
-    );
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!((expires - (now + 86_400)).abs() < 120, "anonymous line expires in {} s", expires - now);
 
     let user = new_user_token("ttl").await;
-    call(Method::POST, "/cart")
-        .token(&user)
-        .json(json!({ "productId": product, "quantity": 1 }))
-        .send()
-        .await;
+    call(Method::POST, "/cart").token(&user).json(json!({ "productId": product, "quantity": 1 })).send().await;
     let sub = sub_of(&user);
     let item = db
         .get_item()
@@ -331,11 +196,7 @@ async fn lines_carry_the_ttl_of_their_cart_and_expired_lines_are_never_shown() {
         .item
         .unwrap();
     let expires: i64 = item["expirationTime"].as_n().unwrap().parse().unwrap();
-    assert!(
-        (expires - (now + 7 * 86_400)).abs() < 120,
-        "user line expires in {} s",
-        expires - now
-    );
+    assert!((expires - (now + 7 * 86_400)).abs() < 120, "user line expires in {} s", expires - now);
 
     // Past its expirationTime, a line is gone for the shopper even before TTL deletes it.
     db.update_item()
@@ -354,11 +215,7 @@ async fn lines_carry_the_ttl_of_their_cart_and_expired_lines_are_never_shown() {
 pub fn sub_of(token: &str) -> String {
     use base64::Engine;
     let payload = token.split('.').nth(1).unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     claims["sub"].as_str().unwrap().to_owned()
 }

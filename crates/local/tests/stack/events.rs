@@ -7,19 +7,13 @@ use crate::support::*;
 
 async fn invoke(function: &str, event: &Value) -> (reqwest::StatusCode, Option<String>, Value) {
     let response = http()
-        .post(format!(
-            "{}/2015-03-31/functions/{function}/invocations",
-            stack().invoke
-        ))
+        .post(format!("{}/2015-03-31/functions/{function}/invocations", stack().invoke))
         .json(event)
         .send()
         .await
         .expect("invoke");
     let status = response.status();
-    let error = response
-        .headers()
-        .get("x-amz-function-error")
-        .map(|v| v.to_str().unwrap().to_owned());
+    let error = response.headers().get("x-amz-function-error").map(|v| v.to_str().unwrap().to_owned());
     (status, error, response.json().await.expect("json"))
 }
 
@@ -36,13 +30,7 @@ fn body_of(result: &Value) -> Value {
 async fn every_event_file_runs_through_its_function() {
     let mut names: Vec<String> = std::fs::read_dir(workspace_root().join("events"))
         .unwrap()
-        .map(|e| {
-            e.unwrap()
-                .file_name()
-                .to_string_lossy()
-                .trim_end_matches(".json")
-                .to_owned()
-        })
+        .map(|e| e.unwrap().file_name().to_string_lossy().trim_end_matches(".json").to_owned())
         .collect();
     names.sort();
     assert_eq!(names.len(), 9, "one event per function: {names:?}");
@@ -84,8 +72,7 @@ async fn every_event_file_runs_through_its_function() {
 
 #[tokio::test]
 async fn functions_are_found_by_logical_id_and_bad_events_are_function_errors() {
-    let (status, error, result) =
-        invoke("ListProductsFunction", &event_file("list-products")).await;
+    let (status, error, result) = invoke("ListProductsFunction", &event_file("list-products")).await;
     assert_eq!((status.as_u16(), error), (200, None));
     assert_eq!(result["statusCode"], 200);
 
@@ -134,9 +121,6 @@ async fn the_totals_worker_stops_at_the_first_bad_record_and_reports_it() {
     other["dynamodb"]["SequenceNumber"] = json!("111100000000000000000000");
     event["Records"] = json!([other, bad, after]);
     let (_, _, result) = invoke("cart-totals", &event).await;
-    assert_eq!(
-        result,
-        json!({ "batchItemFailures": [{ "itemIdentifier": "111100000000000000000002" }] })
-    );
+    assert_eq!(result, json!({ "batchItemFailures": [{ "itemIdentifier": "111100000000000000000002" }] }));
     assert_eq!(items_under("product#never-applied").await, 0);
 }

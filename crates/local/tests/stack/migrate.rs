@@ -4,10 +4,7 @@ use serde_json::json;
 use crate::support::*;
 
 async fn anonymous_cart_with(product: &str, quantity: i64) -> String {
-    let reply = call(Method::POST, "/cart")
-        .json(json!({ "productId": product, "quantity": quantity }))
-        .send()
-        .await;
+    let reply = call(Method::POST, "/cart").json(json!({ "productId": product, "quantity": quantity })).send().await;
     assert_eq!(reply.status, StatusCode::OK);
     cart_id_from(&reply)
 }
@@ -24,84 +21,43 @@ async fn migrating_twice_gives_the_same_cart() {
     let cart = anonymous_cart_with(&product, 2).await;
     let token = new_user_token("twice").await;
     for _ in 0..2 {
-        let reply = call(Method::POST, "/cart/migrate")
-            .cookie(&cart)
-            .token(&token)
-            .send()
-            .await;
+        let reply = call(Method::POST, "/cart/migrate").cookie(&cart).token(&token).send().await;
         assert_eq!(reply.status, StatusCode::OK);
     }
-    assert_eq!(
-        user_cart(&token).await,
-        vec![(format!("product#{product}"), 2)]
-    );
+    assert_eq!(user_cart(&token).await, vec![(format!("product#{product}"), 2)]);
 }
 
 #[tokio::test]
 async fn concurrent_migrations_merge_each_line_once() {
     let (a, b) = (product_for(31).await, product_for(32).await);
     let cart = anonymous_cart_with(&a, 2).await;
-    call(Method::POST, "/cart")
-        .cookie(&cart)
-        .json(json!({ "productId": b, "quantity": 5 }))
-        .send()
-        .await;
+    call(Method::POST, "/cart").cookie(&cart).json(json!({ "productId": b, "quantity": 5 })).send().await;
     let token = new_user_token("race").await;
-    call(Method::POST, "/cart")
-        .token(&token)
-        .json(json!({ "productId": a, "quantity": 1 }))
-        .send()
-        .await;
+    call(Method::POST, "/cart").token(&token).json(json!({ "productId": a, "quantity": 1 })).send().await;
 
-    let migrations = (0..8).map(|_| {
-        call(Method::POST, "/cart/migrate")
-            .cookie(&cart)
-            .token(&token)
-            .send()
-    });
+    let migrations = (0..8).map(|_| call(Method::POST, "/cart/migrate").cookie(&cart).token(&token).send());
     let replies = futures::future::join_all(migrations).await;
     for reply in &replies {
-        assert!(
-            reply.status == StatusCode::OK || reply.status == StatusCode::CONFLICT,
-            "unexpected {reply:?}"
-        );
+        assert!(reply.status == StatusCode::OK || reply.status == StatusCode::CONFLICT, "unexpected {reply:?}");
     }
     let mut expected = vec![(format!("product#{a}"), 3), (format!("product#{b}"), 5)];
     expected.sort();
     assert_eq!(user_cart(&token).await, expected);
-    assert_eq!(
-        lines(&call(Method::GET, "/cart").cookie(&cart).send().await),
-        vec![]
-    );
+    assert_eq!(lines(&call(Method::GET, "/cart").cookie(&cart).send().await), vec![]);
 }
 
 #[tokio::test]
 async fn migration_without_a_cookie_or_with_an_empty_cart_changes_nothing() {
     let product = product_for(33).await;
     let token = new_user_token("nocookie").await;
-    call(Method::POST, "/cart")
-        .token(&token)
-        .json(json!({ "productId": product, "quantity": 1 }))
-        .send()
-        .await;
-    let reply = call(Method::POST, "/cart/migrate")
-        .token(&token)
-        .send()
-        .await;
+    call(Method::POST, "/cart").token(&token).json(json!({ "productId": product, "quantity": 1 })).send().await;
+    let reply = call(Method::POST, "/cart/migrate").token(&token).send().await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(lines(&reply), vec![(format!("product#{product}"), 1)]);
     let empty = uuid::Uuid::new_v4().to_string();
-    let reply = call(Method::POST, "/cart/migrate")
-        .token(&token)
-        .cookie(&empty)
-        .send()
-        .await;
+    let reply = call(Method::POST, "/cart/migrate").token(&token).cookie(&empty).send().await;
     assert_eq!(lines(&reply), vec![(format!("product#{product}"), 1)]);
-    let reply = call(Method::POST, "/cart/migrate")
-        .token(&token)
-        .header("Cookie", "cartId=garbage")
-        .send()
-        .await;
+    let reply = call(Method::POST, "/cart/migrate").token(&token).header("Cookie", "cartId=garbage").send().await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
 }
 
@@ -110,16 +66,8 @@ async fn a_merged_line_is_capped_not_refused() {
     let product = product_for(34).await;
     let cart = anonymous_cart_with(&product, 80).await;
     let token = new_user_token("cap").await;
-    call(Method::POST, "/cart")
-        .token(&token)
-        .json(json!({ "productId": product, "quantity": 50 }))
-        .send()
-        .await;
-    let reply = call(Method::POST, "/cart/migrate")
-        .cookie(&cart)
-        .token(&token)
-        .send()
-        .await;
+    call(Method::POST, "/cart").token(&token).json(json!({ "productId": product, "quantity": 50 })).send().await;
+    let reply = call(Method::POST, "/cart/migrate").cookie(&cart).token(&token).send().await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(lines(&reply), vec![(format!("product#{product}"), 100)]);
 }
@@ -141,11 +89,7 @@ async fn expired_anonymous_lines_are_not_migrated() {
         .await
         .unwrap();
     let token = new_user_token("expired").await;
-    let reply = call(Method::POST, "/cart/migrate")
-        .cookie(&cart)
-        .token(&token)
-        .send()
-        .await;
+    let reply = call(Method::POST, "/cart/migrate").cookie(&cart).token(&token).send().await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(lines(&reply), vec![]);
 }

@@ -10,9 +10,7 @@ async fn sqs() -> aws_sdk_sqs::Client {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&stack().emulator)
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "tests"))
         .load()
         .await;
     aws_sdk_sqs::Client::new(&sdk)
@@ -36,10 +34,7 @@ async fn a_poison_stream_record_is_retried_then_parked_and_never_blocks_the_rest
 
     // Records after it still reach the worker: this cart's total moves.
     let later = product.clone();
-    let reply = call(Method::POST, "/cart")
-        .json(json!({ "productId": later, "quantity": 2 }))
-        .send()
-        .await;
+    let reply = call(Method::POST, "/cart").json(json!({ "productId": later, "quantity": 2 })).send().await;
     assert_eq!(reply.status, reqwest::StatusCode::OK);
     let admin = admin_token().await;
     let path = format!("/cart/{later}/total");
@@ -56,13 +51,7 @@ async fn a_poison_stream_record_is_retried_then_parked_and_never_blocks_the_rest
     let message: Value = eventually(
         "an on-failure message",
         || async {
-            let out = sqs
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
+            let out = sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await.unwrap();
             out.messages
                 .unwrap_or_default()
                 .into_iter()
@@ -74,15 +63,9 @@ async fn a_poison_stream_record_is_retried_then_parked_and_never_blocks_the_rest
     .await
     .unwrap();
     assert!(message["DDBStreamBatchInfo"]["startSequenceNumber"].is_string());
-    assert_eq!(
-        message["requestContext"]["condition"],
-        "RetryAttemptsExhausted"
-    );
+    assert_eq!(message["requestContext"]["condition"], "RetryAttemptsExhausted");
 }
 
 fn stack_queue_url(logical_id: &str) -> String {
-    stack().queue_urls[logical_id]
-        .as_str()
-        .expect("queue url")
-        .to_owned()
+    stack().queue_urls[logical_id].as_str().expect("queue url").to_owned()
 }

@@ -28,17 +28,11 @@ static CHILD: OnceLock<Mutex<(Child, ChildStdin)>> = OnceLock::new();
 static STACK: OnceLock<Stack> = OnceLock::new();
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 pub fn stack() -> &'static Stack {
@@ -66,11 +60,7 @@ pub fn stack() -> &'static Stack {
 fn start_stack() -> PathBuf {
     let root = workspace_root();
     let python = root.join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "no {}: run `make venv` (or `make test`) first",
-        python.display()
-    );
+    assert!(python.exists(), "no {}: run `make venv` (or `make test`) first", python.display());
     let dir = std::env::temp_dir().join(format!("shop-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("stack.json");
@@ -94,14 +84,10 @@ fn start_stack() -> PathBuf {
     while !file.exists() {
         if let Ok(Some(status)) = child.try_wait() {
             let mut log = String::new();
-            let _ = std::fs::File::open(dir.join("stack.log"))
-                .and_then(|mut f| f.read_to_string(&mut log));
+            let _ = std::fs::File::open(dir.join("stack.log")).and_then(|mut f| f.read_to_string(&mut log));
             panic!("shop-local exited ({status}) before it was ready:\n{log}");
         }
-        assert!(
-            Instant::now() < deadline,
-            "the local stack did not come up in 120 s"
-        );
+        assert!(Instant::now() < deadline, "the local stack did not come up in 120 s");
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = CHILD.set(Mutex::new((child, stdin)));
@@ -111,10 +97,7 @@ fn start_stack() -> PathBuf {
 /// A client per call: each test has its own runtime, and a pooled connection
 /// must not outlive the runtime that opened it.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
 /// A response reduced to what the tests look at.
@@ -134,12 +117,7 @@ pub struct Call {
 }
 
 pub fn call(method: Method, path: &str) -> Call {
-    Call {
-        method,
-        path: path.to_owned(),
-        body: None,
-        headers: Vec::new(),
-    }
+    Call { method, path: path.to_owned(), body: None, headers: Vec::new() }
 }
 
 impl Call {
@@ -167,59 +145,35 @@ impl Call {
             request = request.header(name, value);
         }
         if let Some(body) = self.body {
-            request = request
-                .header("Content-Type", "application/json")
-                .body(body);
+            request = request.header("Content-Type", "application/json").body(body);
         }
         let response = request.send().await.expect("request");
         let status = response.status();
         let headers = response.headers().clone();
-        let set_cookie = headers
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let set_cookie = headers.get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let text = response.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(json!({ "raw": text }))
-        };
-        Reply {
-            status,
-            body,
-            set_cookie,
-            headers,
-        }
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(json!({ "raw": text })) };
+        Reply { status, body, set_cookie, headers }
     }
 }
 
 /// The `cartId` a response set.
 pub fn cart_id_from(reply: &Reply) -> String {
     let cookie = reply.set_cookie.as_deref().expect("a cartId cookie");
-    cookie
-        .split(';')
-        .next()
-        .and_then(|kv| kv.strip_prefix("cartId="))
-        .expect("cartId=...")
-        .to_owned()
+    cookie.split(';').next().and_then(|kv| kv.strip_prefix("cartId=")).expect("cartId=...").to_owned()
 }
 
 /// Signs in through Cognito's USER_PASSWORD_AUTH, as the frontend does; the ID token.
 pub async fn sign_in(username: &str, password: &str) -> String {
-    tokens(username, password).await["IdToken"]
-        .as_str()
-        .expect("IdToken")
-        .to_owned()
+    tokens(username, password).await["IdToken"].as_str().expect("IdToken").to_owned()
 }
 
 pub async fn tokens(username: &str, password: &str) -> Value {
     let reply: Value = http()
         .post(&stack().emulator)
         .header("Content-Type", "application/x-amz-json-1.1")
-        .header(
-            "X-Amz-Target",
-            "AWSCognitoIdentityProviderService.InitiateAuth",
-        )
+        .header("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth")
         .body(
             json!({
                 "AuthFlow": "USER_PASSWORD_AUTH",
@@ -310,16 +264,8 @@ jwk = json.loads(raw)
 key = RSAKey.import_key(jwk)
 print(json.dumps([key.as_pem(private=True).decode(), key.as_pem(private=False).decode(), jwk["kid"]]))
 "#;
-    let out = Command::new(workspace_root().join(".venv/bin/python"))
-        .arg("-c")
-        .arg(script)
-        .output()
-        .expect("python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(workspace_root().join(".venv/bin/python")).arg("-c").arg(script).output().expect("python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let parts: Vec<String> = serde_json::from_slice(&out.stdout).expect("pem json");
     (parts[0].clone(), parts[1].clone(), parts[2].clone())
 }
@@ -337,10 +283,7 @@ where
         if check(&value) {
             return value;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: still {value:?} after 30 s"
-        );
+        assert!(Instant::now() < deadline, "{what}: still {value:?} after 30 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -350,20 +293,12 @@ pub fn lines(reply: &Reply) -> Vec<(String, i64)> {
         .as_array()
         .expect("products")
         .iter()
-        .map(|l| {
-            (
-                l["sk"].as_str().unwrap().to_owned(),
-                l["quantity"].as_i64().unwrap(),
-            )
-        })
+        .map(|l| (l["sk"].as_str().unwrap().to_owned(), l["quantity"].as_i64().unwrap()))
         .collect()
 }
 
 pub fn line_quantity(reply: &Reply, product_id: &str) -> Option<i64> {
-    lines(reply)
-        .into_iter()
-        .find(|(sk, _)| sk == &format!("product#{product_id}"))
-        .map(|(_, q)| q)
+    lines(reply).into_iter().find(|(sk, _)| sk == &format!("product#{product_id}")).map(|(_, q)| q)
 }
 
 /// DynamoDB, straight: for checks a user cannot make through the API.
@@ -371,9 +306,7 @@ pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&stack().emulator)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "tests",
-        ))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
         .load()
         .await;
     aws_sdk_dynamodb::Client::new(&sdk)
@@ -386,10 +319,7 @@ pub async fn items_under(pk: &str) -> usize {
         .query()
         .table_name(&stack().table)
         .key_condition_expression("pk = :pk")
-        .expression_attribute_values(
-            ":pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()),
-        )
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()))
         .consistent_read(true)
         .send()
         .await

@@ -9,10 +9,7 @@ use serde_json::{json, Value};
 use crate::support::*;
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 fn claims() -> Value {
@@ -33,12 +30,7 @@ fn sign(claims: &Value, kid: &str) -> String {
     let (private_pem, _, _) = pool_signing_key();
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_owned());
-    encode(
-        &header,
-        claims,
-        &EncodingKey::from_rsa_pem(private_pem.as_bytes()).unwrap(),
-    )
-    .unwrap()
+    encode(&header, claims, &EncodingKey::from_rsa_pem(private_pem.as_bytes()).unwrap()).unwrap()
 }
 
 fn b64(value: &[u8]) -> String {
@@ -91,49 +83,26 @@ async fn bad_claims_are_refused() {
 async fn forged_and_broken_tokens_are_refused() {
     let (_, public_pem, kid) = pool_signing_key();
     let payload = b64(claims().to_string().as_bytes());
-    let alg_none = format!(
-        "{}.{payload}.",
-        b64(json!({ "alg": "none", "typ": "JWT", "kid": kid })
-            .to_string()
-            .as_bytes())
-    );
+    let alg_none =
+        format!("{}.{payload}.", b64(json!({ "alg": "none", "typ": "JWT", "kid": kid }).to_string().as_bytes()));
     let mut hs_header = Header::new(Algorithm::HS256);
     hs_header.kid = Some(kid.clone());
-    let hs256_with_public_key = encode(
-        &hs_header,
-        &claims(),
-        &EncodingKey::from_secret(public_pem.as_bytes()),
-    )
-    .unwrap();
+    let hs256_with_public_key =
+        encode(&hs_header, &claims(), &EncodingKey::from_secret(public_pem.as_bytes())).unwrap();
     let unknown_kid = sign(&claims(), "not-a-pool-key");
 
     let real = customer_token().await;
     let parts: Vec<&str> = real.split('.').collect();
-    let mut tampered_claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(parts[1])
-            .unwrap(),
-    )
-    .unwrap();
+    let mut tampered_claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     tampered_claims["sub"] = json!("someone-else");
-    let tampered = format!(
-        "{}.{}.{}",
-        parts[0],
-        b64(tampered_claims.to_string().as_bytes()),
-        parts[2]
-    );
+    let tampered = format!("{}.{}.{}", parts[0], b64(tampered_claims.to_string().as_bytes()), parts[2]);
     let truncated = real[..real.len() - 10].to_owned();
-    let access_token = tokens("customer", "Customer-Pass1").await["AccessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let access_token = tokens("customer", "Customer-Pass1").await["AccessToken"].as_str().unwrap().to_owned();
 
     for (what, token) in [
         ("alg none", alg_none.as_str()),
-        (
-            "HS256 signed with the public key",
-            hs256_with_public_key.as_str(),
-        ),
+        ("HS256 signed with the public key", hs256_with_public_key.as_str()),
         ("unknown kid", unknown_kid.as_str()),
         ("tampered payload", tampered.as_str()),
         ("truncated", truncated.as_str()),
@@ -144,10 +113,7 @@ async fn forged_and_broken_tokens_are_refused() {
         let reply = call(Method::GET, "/cart").token(token).send().await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{what}");
         assert_eq!(reply.body["message"], "invalid or expired token", "{what}");
-        assert!(
-            reply.set_cookie.is_none(),
-            "{what}: fell back to an anonymous cart"
-        );
+        assert!(reply.set_cookie.is_none(), "{what}: fell back to an anonymous cart");
     }
 }
 
@@ -160,17 +126,11 @@ async fn signed_in_routes_need_a_token_and_admin_routes_the_admin_group() {
     let reply = call(Method::POST, "/cart/migrate").send().await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 
-    let reply = call(Method::GET, &total)
-        .token(&customer_token().await)
-        .send()
-        .await;
+    let reply = call(Method::GET, &total).token(&customer_token().await).send().await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert!(reply.body["message"].as_str().unwrap().contains("admin"));
 
-    let reply = call(Method::GET, &total)
-        .token(&admin_token().await)
-        .send()
-        .await;
+    let reply = call(Method::GET, &total).token(&admin_token().await).send().await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body["product"], product);
 }

@@ -12,14 +12,19 @@ use std::collections::HashMap;
 
 use crate::domain::{CartOwner, ProductId};
 use crate::model::{
-    CartLineItem, CleanupMessage, Product, ProductItem, CATALOG_PARTITION, PRODUCT_META_SK,
-    TOTAL_QUANTITY_SK,
+    CartLineItem, CleanupMessage, Product, ProductItem, CATALOG_PARTITION, PRODUCT_META_SK, TOTAL_QUANTITY_SK,
 };
 
 /// GSI over product items only (sparse): every product, by id.
 pub const CATALOG_INDEX: &str = "catalog-index";
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+mod inventory;
+mod orders;
+
+pub use inventory::{CategoryPage, PageKey};
+pub use orders::{CartAdjustment, CheckoutOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -41,9 +46,7 @@ where
             match service.code() {
                 Some("ConditionalCheckFailedException") => return Self::Conflict,
                 Some("TransactionCanceledException")
-                    if service
-                        .message()
-                        .is_some_and(|m| m.contains("ConditionalCheckFailed")) =>
+                    if service.message().is_some_and(|m| m.contains("ConditionalCheckFailed")) =>
                 {
                     return Self::Conflict
                 }
@@ -54,34 +57,35 @@ where
     }
 }
 
-#[derive(Clone)]
-pub struct Store {
-    client: Client,
-    table: String,
+pub(crate) fn build_error(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Dynamo(format!("request: {err}"))
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) client: Client,
+    pub(crate) table: String,
+}
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: impl ToString) -> AttributeValue {
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 
-fn item_of<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+pub(crate) fn item_of<T: Serialize>(value: &T) -> Result<Item, StoreError> {
     Ok(to_item(value)?)
 }
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn table_name(&self) -> &str {
@@ -98,9 +102,7 @@ impl Store {
             .set_key(Some(key(id.partition_key(), PRODUCT_META_SK)))
             .send()
             .await?;
-        out.item
-            .map(|item| Ok(from_item::<_, ProductItem>(item)?.product))
-            .transpose()
+        out.item.map(|item| Ok(from_item::<_, ProductItem>(item)?.product)).transpose()
     }
 
     /// Every product, by id, through the sparse catalog index (no table scan).
@@ -113,17 +115,6 @@ impl Store {
             })
             .await?;
         Ok(items.into_iter().map(|i| i.product).collect())
-    }
-
-    pub async fn put_product(&self, product: Product) -> Result<(), StoreError> {
-        let item = ProductItem::new(product).map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item_of(&item)?))
-            .send()
-            .await?;
-        Ok(())
     }
 
     // ---- carts ----
@@ -141,31 +132,20 @@ impl Store {
         .await
     }
 
-    pub async fn cart_line(
-        &self,
-        owner: &CartOwner,
-        product: &ProductId,
-    ) -> Result<Option<CartLineItem>, StoreError> {
+    pub async fn cart_line(&self, owner: &CartOwner, product: &ProductId) -> Result<Option<CartLineItem>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .consistent_read(true)
-            .set_key(Some(key(
-                owner.partition_key(),
-                product.cart_line_sort_key(),
-            )))
+            .set_key(Some(key(owner.partition_key(), product.cart_line_sort_key())))
             .send()
             .await?;
         Ok(out.item.map(from_item).transpose()?)
     }
 
     /// Writes `line` if the stored line is still at `read_version` (None: absent).
-    pub async fn put_cart_line(
-        &self,
-        line: &CartLineItem,
-        read_version: Option<u64>,
-    ) -> Result<(), StoreError> {
+    pub async fn put_cart_line(&self, line: &CartLineItem, read_version: Option<u64>) -> Result<(), StoreError> {
         let (condition, values) = version_condition(read_version);
         self.client
             .put_item()
@@ -179,12 +159,7 @@ impl Store {
     }
 
     /// Deletes a line if it is still at `read_version`.
-    pub async fn delete_cart_line(
-        &self,
-        pk: &str,
-        sk: &str,
-        read_version: u64,
-    ) -> Result<(), StoreError> {
+    pub async fn delete_cart_line(&self, pk: &str, sk: &str, read_version: u64) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -254,11 +229,7 @@ impl Store {
 
     // ---- cart totals ----
 
-    pub async fn add_to_cart_total(
-        &self,
-        product: &ProductId,
-        delta: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn add_to_cart_total(&self, product: &ProductId, delta: i64) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -283,15 +254,12 @@ impl Store {
             .as_ref()
             .and_then(|i| i.get("quantity"))
             .and_then(|v| v.as_n().ok())
-            .map(|q| {
-                q.parse::<i64>()
-                    .map_err(|e| StoreError::Dynamo(e.to_string()))
-            })
+            .map(|q| q.parse::<i64>().map_err(|e| StoreError::Dynamo(e.to_string())))
             .transpose()?;
         Ok(quantity.unwrap_or(0))
     }
 
-    async fn query_all<T, F>(&self, build: F) -> Result<Vec<T>, StoreError>
+    pub(crate) async fn query_all<T, F>(&self, build: F) -> Result<Vec<T>, StoreError>
     where
         T: DeserializeOwned,
         F: Fn(
@@ -301,10 +269,8 @@ impl Store {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let page = build(self.client.query().table_name(&self.table))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await?;
+            let page =
+                build(self.client.query().table_name(&self.table)).set_exclusive_start_key(start.take()).send().await?;
             out.extend(from_items::<_, T>(page.items.unwrap_or_default())?);
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
@@ -314,12 +280,9 @@ impl Store {
     }
 }
 
-fn version_condition(read_version: Option<u64>) -> (String, Option<Item>) {
+pub(crate) fn version_condition(read_version: Option<u64>) -> (String, Option<Item>) {
     match read_version {
         None => ("attribute_not_exists(pk)".into(), None),
-        Some(v) => (
-            "version = :v".into(),
-            Some(HashMap::from([(":v".to_owned(), n(v))])),
-        ),
+        Some(v) => ("version = :v".into(), Some(HashMap::from([(":v".to_owned(), n(v))]))),
     }
 }

@@ -1,0 +1,202 @@
+//! Cart endpoints: the anonymous (cookie) and signed-in carts, migration on
+//! sign-in, and the admin's per-product cart totals.
+
+use http::StatusCode;
+use lambda_http::Request;
+use serde::Deserialize;
+use serde_json::{json, Map};
+
+use super::{known_product, Reply, WRITE_ATTEMPTS};
+use crate::domain::{apply_delta, merge_quantities, validate_delta, validate_target, CartOwner, ProductId};
+use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
+use crate::model::{CartLineItem, CartLineView, CleanupMessage, Product};
+use crate::store::StoreError;
+use crate::{now_epoch_secs, App};
+
+/// A cart line may not ask for more than is available: 409 with the amount.
+/// (Only checkout reserves; this keeps shoppers from filling carts that can
+/// never be bought.)
+async fn ensure_available(app: &App, id: &ProductId, wanted: i64) -> Result<(), ApiError> {
+    let available = app.store.stock(id).await?.map_or(0, |s| s.available);
+    if wanted <= available {
+        return Ok(());
+    }
+    let mut details = Map::new();
+    details.insert("productId".into(), json!(id));
+    details.insert("available".into(), json!(available));
+    Err(ApiError::Detailed { status: StatusCode::CONFLICT, message: format!("only {available} available"), details })
+}
+
+pub(super) async fn cart_view(app: &App, owner: &CartOwner) -> Result<Vec<CartLineView>, ApiError> {
+    let now = now_epoch_secs();
+    let lines = app.store.cart_lines(owner).await?;
+    Ok(lines.into_iter().filter(|l| l.state().is_live(now)).map(CartLineView::from).collect())
+}
+
+pub(super) async fn get_cart(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let caller = app.caller(req).await?;
+    let lines = cart_view(app, &caller.cart_owner()?).await?;
+    Ok(Reply::for_caller(caller, json!({ "products": lines })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddToCartBody {
+    product_id: String,
+    quantity: i64,
+}
+
+#[derive(Deserialize)]
+struct SetQuantityBody {
+    quantity: i64,
+}
+
+/// How a line changes: by a delta (POST) or to a target (PUT).
+#[derive(Clone, Copy)]
+enum LineChange {
+    By(i64),
+    To(i64),
+}
+
+pub(super) async fn add_to_cart(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let body: AddToCartBody = json_body(req)?;
+    let delta = validate_delta(body.quantity)?;
+    let caller = app.caller(req).await?;
+    let (id, product) = known_product(app, &body.product_id).await?;
+    let quantity = change_line(app, &caller.cart_owner()?, &id, product, LineChange::By(delta)).await?;
+    Ok(Reply::for_caller(caller, json!({ "productId": id, "quantity": quantity, "message": "product added to cart" })))
+}
+
+pub(super) async fn update_cart_line(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let raw_id = path_param(req, "product_id")?;
+    let body: SetQuantityBody = json_body(req)?;
+    let target = validate_target(body.quantity)?;
+    let caller = app.caller(req).await?;
+    let (id, product) = known_product(app, &raw_id).await?;
+    let quantity = change_line(app, &caller.cart_owner()?, &id, product, LineChange::To(target)).await?;
+    Ok(Reply::for_caller(caller, json!({ "productId": id, "quantity": quantity, "message": "cart updated" })))
+}
+
+/// Read, compute, write-if-unchanged; retried when another request won the race.
+/// Returns the line's quantity afterwards.
+async fn change_line(
+    app: &App,
+    owner: &CartOwner,
+    id: &ProductId,
+    product: Product,
+    change: LineChange,
+) -> Result<i64, ApiError> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let now = now_epoch_secs();
+        let stored = app.store.cart_line(owner, id).await?;
+        // An expired or migrated line counts as empty; writing revives it.
+        let current = stored.as_ref().filter(|l| l.state().is_live(now)).map_or(0, |l| l.quantity);
+        let next = match change {
+            LineChange::By(delta) => apply_delta(current, delta)?,
+            LineChange::To(target) => target,
+        };
+        if next > current {
+            ensure_available(app, id, next).await?;
+        }
+        let written = match (&stored, next) {
+            (None, 0) => Ok(()),
+            (Some(line), 0) => app.store.delete_cart_line(&line.pk, &line.sk, line.version).await,
+            (_, quantity) => {
+                let line = CartLineItem {
+                    pk: owner.partition_key(),
+                    sk: id.cart_line_sort_key(),
+                    product_id: id.to_string(),
+                    quantity,
+                    product_detail: product.clone(),
+                    expiration_time: owner.line_expiration(now),
+                    version: stored.as_ref().map_or(1, |l| l.version + 1),
+                    migrated_to: None,
+                    checkout_order: None,
+                };
+                app.store.put_cart_line(&line, stored.as_ref().map(|l| l.version)).await
+            }
+        };
+        match written {
+            Ok(()) => return Ok(next),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+pub(super) async fn migrate_cart(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let identity = app.signed_in(req).await?;
+    let user = CartOwner::user(&identity.sub)?;
+    if let Some(anonymous) = cart_cookie_owner(req)? {
+        let moved = merge_cart(app, &anonymous, &user).await?;
+        if !moved.is_empty() {
+            hand_over_for_cleanup(app, &moved).await;
+        }
+    }
+    let lines = cart_view(app, &user).await?;
+    Ok(Reply::ok(json!({ "products": lines })))
+}
+
+/// Moves every live anonymous line into the user's cart, one transaction per
+/// line. Returns what the cleanup worker must delete.
+async fn merge_cart(app: &App, anonymous: &CartOwner, user: &CartOwner) -> Result<Vec<CleanupMessage>, ApiError> {
+    let mut moved = Vec::new();
+    for line in app.store.cart_lines(anonymous).await? {
+        let Some(id) = ProductId::from_key(&line.sk) else {
+            continue;
+        };
+        let mut anon_line = Some(line);
+        let mut attempts = 0;
+        while let Some(line) = anon_line.take() {
+            let now = now_epoch_secs();
+            if !line.state().is_live(now) {
+                break;
+            }
+            attempts += 1;
+            if attempts > WRITE_ATTEMPTS {
+                return Err(StoreError::Conflict.into());
+            }
+            let user_line = app.store.cart_line(user, &id).await?;
+            let user_quantity = user_line.as_ref().filter(|l| l.state().is_live(now)).map_or(0, |l| l.quantity);
+            let merged = CartLineItem {
+                pk: user.partition_key(),
+                sk: line.sk.clone(),
+                product_id: id.to_string(),
+                quantity: merge_quantities(user_quantity, line.quantity),
+                product_detail: line.product_detail.clone(),
+                expiration_time: user.line_expiration(now),
+                version: user_line.as_ref().map_or(1, |l| l.version + 1),
+                migrated_to: None,
+                checkout_order: None,
+            };
+            match app.store.migrate_line(&line, &merged, user_line.as_ref().map(|l| l.version)).await {
+                Ok(()) => moved.push(CleanupMessage { pk: line.pk, sk: line.sk, version: line.version + 1 }),
+                // Someone changed either line: look again (a concurrent
+                // migration leaves the anonymous line migrated, ending the loop).
+                Err(StoreError::Conflict) => anon_line = app.store.cart_line(anonymous, &id).await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// The merge is already committed and the lines are hidden; a failure to queue
+/// their deletion only leaves them for TTL, so it is logged, not returned.
+async fn hand_over_for_cleanup(app: &App, moved: &[CleanupMessage]) {
+    let Some(queue) = &app.cleanup_queue else {
+        tracing::error!("CLEANUP_QUEUE_URL is not set; migrated lines are left to TTL");
+        return;
+    };
+    if let Err(e) = queue.send(moved).await {
+        tracing::error!(error = %e, "cleanup messages not sent; migrated lines are left to TTL");
+    }
+}
+
+pub(super) async fn get_cart_total(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    app.admin(req).await?;
+    let (id, _) = known_product(app, &path_param(req, "product_id")?).await?;
+    let quantity = app.store.cart_total(&id).await?;
+    Ok(Reply::ok(json!({ "product": id, "quantity": quantity })))
+}

@@ -1,0 +1,272 @@
+//! Catalog endpoints: browsing (all, by category, paged), product pages with
+//! live stock, categories, best sellers, and the admin's create, edit, restock.
+
+use http::StatusCode;
+use lambda_http::Request;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{known_product, page_limit, query_param, Reply};
+use crate::domain::{validate_restock_delta, CartOwner, ProductId};
+use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
+use crate::model::{Package, Product};
+use crate::store::StoreError;
+use crate::{cursor, now_epoch_secs, App};
+
+const MAX_PAGE: i32 = 100;
+const DEFAULT_PAGE: i32 = 20;
+const MAX_INITIAL_STOCK: i64 = 1_000_000;
+
+pub(super) async fn list_products(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let category = query_param(req, "category");
+    let raw_cursor = query_param(req, "cursor");
+    if category.is_none() && raw_cursor.is_none() && query_param(req, "limit").is_none() {
+        // The sample's call: the whole catalog.
+        let products = app.store.all_products().await?;
+        return Ok(Reply::ok(json!({ "products": products })));
+    }
+    if let Some(c) = &category {
+        validate_category(c)?;
+    }
+    let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE)?;
+    let index_key = if category.is_some() { "category" } else { "catalog" };
+    let start = raw_cursor
+        .map(|raw| {
+            cursor::decode(&raw, &["pk", "sk", index_key, "productId"], |name, value| match name {
+                "pk" => ProductId::from_key(value).is_some(),
+                "sk" => value == crate::model::PRODUCT_META_SK,
+                "category" => Some(value) == category.as_deref(),
+                "catalog" => value == crate::model::CATALOG_PARTITION,
+                _ => ProductId::parse(value).is_ok(),
+            })
+        })
+        .transpose()?;
+    let page = app.store.product_page(category.as_deref(), limit, start.as_ref()).await?;
+    let mut body = json!({ "products": page.products });
+    if let Some(next) = page.next.as_ref() {
+        body["nextCursor"] = json!(cursor::encode(next));
+    }
+    Ok(Reply::ok(body))
+}
+
+pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let (id, product) = known_product(app, &path_param(req, "product_id")?).await?;
+    let stock = app.store.stock(&id).await?.unwrap_or_default();
+    let in_all_carts = app.store.cart_total(&id).await?;
+    // "In other shoppers' carts": the caller's own units do not count.
+    let own = match caller_cart(app, req).await? {
+        Some(owner) => app
+            .store
+            .cart_line(&owner, &id)
+            .await?
+            .filter(|l| l.state().is_live(now_epoch_secs()))
+            .map_or(0, |l| l.quantity),
+        None => 0,
+    };
+    let mut view = serde_json::to_value(&product).map_err(|e| ApiError::Store(StoreError::Dynamo(e.to_string())))?;
+    view["stock"] = json!({ "available": stock.available });
+    view["inCarts"] = json!((in_all_carts - own).max(0));
+    Ok(Reply::ok(json!({ "product": view })))
+}
+
+/// The caller's cart, if the request says whose it is (never creates one).
+async fn caller_cart(app: &App, req: &Request) -> Result<Option<CartOwner>, ApiError> {
+    if req.headers().contains_key(http::header::AUTHORIZATION) {
+        let identity = app.signed_in(req).await?;
+        return Ok(Some(CartOwner::user(&identity.sub)?));
+    }
+    cart_cookie_owner(req)
+}
+
+pub(super) async fn list_categories(app: &App, _req: &Request) -> Result<Reply, ApiError> {
+    Ok(Reply::ok(json!({ "categories": app.store.categories().await? })))
+}
+
+pub(super) async fn bestsellers(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let limit = page_limit(req, 10, 50)?;
+    let ranked = app.store.bestsellers(limit).await?;
+    let products: Vec<Value> = ranked
+        .into_iter()
+        .filter(|(_, sold)| *sold > 0)
+        .map(|(product, sold)| {
+            let mut view = serde_json::to_value(product).unwrap_or_default();
+            view["unitsSold"] = json!(sold);
+            view
+        })
+        .collect();
+    Ok(Reply::ok(json!({ "products": products })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewProduct {
+    product_id: Option<String>,
+    name: String,
+    category: String,
+    #[serde(default)]
+    description: String,
+    price: u64,
+    package: Option<Package>,
+    #[serde(default)]
+    pictures: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    initial_stock: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ProductChanges {
+    name: Option<String>,
+    category: Option<String>,
+    description: Option<String>,
+    price: Option<u64>,
+    package: Option<Package>,
+    pictures: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Restock {
+    delta: i64,
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(message.into())
+}
+
+fn validate_category(category: &str) -> Result<(), ApiError> {
+    let ok = (1..=40).contains(&category.len())
+        && category.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    ok.then_some(()).ok_or_else(|| bad("category must be 1 to 40 lowercase letters, digits or '-'"))
+}
+
+/// Catalog fields an admin may set, within sane bounds.
+fn validate_product(p: &Product) -> Result<(), ApiError> {
+    if p.name.trim().is_empty() || p.name.len() > 200 {
+        return Err(bad("name must be 1 to 200 characters"));
+    }
+    validate_category(&p.category)?;
+    if p.description.len() > 2000 {
+        return Err(bad("description must be at most 2000 characters"));
+    }
+    if !(1..=10_000_000).contains(&p.price) {
+        return Err(bad("price must be 1 to 10000000 cents"));
+    }
+    if p.pictures.len() > 10 || p.pictures.iter().any(|u| u.is_empty() || u.len() > 500) {
+        return Err(bad("at most 10 pictures, each a URL of at most 500 characters"));
+    }
+    if p.tags.len() > 20 || p.tags.iter().any(|t| t.is_empty() || t.len() > 40) {
+        return Err(bad("at most 20 tags of 1 to 40 characters"));
+    }
+    Ok(())
+}
+
+fn today() -> String {
+    crate::rfc3339(now_epoch_secs())
+}
+
+pub(super) async fn create_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    app.admin(req).await?;
+    let body: NewProduct = json_body(req)?;
+    let id = match &body.product_id {
+        Some(raw) => ProductId::parse(raw)?,
+        None => ProductId::parse(&uuid::Uuid::new_v4().to_string())?,
+    };
+    if !(0..=MAX_INITIAL_STOCK).contains(&body.initial_stock) {
+        return Err(bad(format!("initialStock must be 0 to {MAX_INITIAL_STOCK}")));
+    }
+    let now = today();
+    let product = Product {
+        product_id: id.to_string(),
+        category: body.category,
+        name: body.name,
+        description: body.description,
+        price: body.price,
+        created_date: now.clone(),
+        modified_date: now,
+        package: body.package.unwrap_or(Package { height: 0, length: 0, weight: 0, width: 0 }),
+        pictures: body.pictures,
+        tags: body.tags,
+    };
+    validate_product(&product)?;
+    match app.store.create_product(product.clone(), body.initial_stock).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => return Err(ApiError::Conflict(format!("product {id} already exists"))),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(Reply::created(json!({ "product": product, "stock": { "available": body.initial_stock } })))
+}
+
+pub(super) async fn update_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    app.admin(req).await?;
+    let raw_id = path_param(req, "product_id")?;
+    let changes: ProductChanges = json_body(req)?;
+    let (id, mut product) = known_product(app, &raw_id).await?;
+    if let Some(v) = changes.name {
+        product.name = v;
+    }
+    if let Some(v) = changes.category {
+        product.category = v;
+    }
+    if let Some(v) = changes.description {
+        product.description = v;
+    }
+    if let Some(v) = changes.price {
+        product.price = v;
+    }
+    if let Some(v) = changes.package {
+        product.package = v;
+    }
+    if let Some(v) = changes.pictures {
+        product.pictures = v;
+    }
+    if let Some(v) = changes.tags {
+        product.tags = v;
+    }
+    product.modified_date = today();
+    validate_product(&product)?;
+    match app.store.update_product(product.clone()).await {
+        Ok(()) => Ok(Reply::ok(json!({ "product": product }))),
+        Err(StoreError::Conflict) => Err(ApiError::NotFound(format!("product {id} not found"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    app.admin(req).await?;
+    let raw_id = path_param(req, "product_id")?;
+    let body: Restock = json_body(req)?;
+    let delta = validate_restock_delta(body.delta)?;
+    let (id, _) = known_product(app, &raw_id).await?;
+    match app.store.restock(&id, delta).await {
+        Ok(levels) => Ok(Reply::ok(json!({ "productId": id, "stock": levels }))),
+        Err(StoreError::Conflict) => {
+            let available = app.store.stock(&id).await?.unwrap_or_default().available;
+            let mut details = Map::new();
+            details.insert("available".into(), json!(available));
+            Err(ApiError::Detailed {
+                status: StatusCode::CONFLICT,
+                message: format!("cannot remove {} units: only {available} available", -delta),
+                details,
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn categories_are_slugs() {
+        assert!(validate_category("sweet").is_ok());
+        assert!(validate_category("gift-boxes-2").is_ok());
+        for bad in ["", "Sweet", "a b", "x#y", &"a".repeat(41)] {
+            assert!(validate_category(bad).is_err(), "{bad}");
+        }
+    }
+}

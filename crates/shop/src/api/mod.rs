@@ -1,0 +1,135 @@
+//! The HTTP endpoints. Each Lambda binary serves one [`Endpoint`]; the local
+//! stack serves them all, routed as `template.yaml` declares.
+
+use std::convert::Infallible;
+
+use http::StatusCode;
+use lambda_http::{Body, Request, Response};
+
+use crate::domain::ProductId;
+use crate::http::{json_response, ApiError, Caller};
+use crate::model::Product;
+use crate::App;
+
+mod cart;
+mod catalog;
+mod orders;
+
+/// Optimistic writes retried this often before the caller gets a 409.
+const WRITE_ATTEMPTS: usize = 5;
+
+macro_rules! endpoints {
+    ($($variant:ident => $binary:literal => $handler:path,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Endpoint {
+            $($variant,)*
+        }
+
+        impl Endpoint {
+            pub const ALL: &'static [Endpoint] = &[$(Self::$variant,)*];
+
+            /// The binary (`BuildProperties.Binary` in `template.yaml`) serving this endpoint.
+            pub fn binary_name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $binary,)*
+                }
+            }
+
+            async fn handle(self, app: &App, req: &Request) -> Result<Reply, ApiError> {
+                match self {
+                    $(Self::$variant => $handler(app, req).await,)*
+                }
+            }
+        }
+    };
+}
+
+endpoints! {
+    ListProducts => "list-products" => catalog::list_products,
+    GetProduct => "get-product" => catalog::get_product,
+    CreateProduct => "create-product" => catalog::create_product,
+    UpdateProduct => "update-product" => catalog::update_product,
+    Restock => "restock-product" => catalog::restock,
+    ListCategories => "list-categories" => catalog::list_categories,
+    Bestsellers => "list-bestsellers" => catalog::bestsellers,
+    GetCart => "get-cart" => cart::get_cart,
+    AddToCart => "add-to-cart" => cart::add_to_cart,
+    UpdateCartLine => "update-cart-line" => cart::update_cart_line,
+    MigrateCart => "migrate-cart" => cart::migrate_cart,
+    GetCartTotal => "get-cart-total" => cart::get_cart_total,
+    Checkout => "checkout" => orders::checkout,
+    ListOrders => "list-orders" => orders::list_orders,
+    GetOrder => "get-order" => orders::get_order,
+    PayOrder => "pay-order" => orders::pay_order,
+    CancelOrder => "cancel-order" => orders::cancel_order,
+}
+
+impl Endpoint {
+    pub fn from_binary_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|e| e.binary_name() == name)
+    }
+
+    /// Serves one request; every error becomes its response here.
+    pub async fn serve(self, app: &App, req: Request) -> Result<Response<Body>, Infallible> {
+        let origin = app.config.allowed_origin.as_str();
+        Ok(match self.handle(app, &req).await {
+            Ok(reply) => reply.into_response(origin),
+            Err(err) => err.into_response(origin),
+        })
+    }
+}
+
+/// A successful answer: a JSON body, and the caller when a cookie must be set.
+struct Reply {
+    status: StatusCode,
+    body: serde_json::Value,
+    caller: Option<Caller>,
+}
+
+impl Reply {
+    fn ok(body: serde_json::Value) -> Self {
+        Self { status: StatusCode::OK, body, caller: None }
+    }
+
+    fn created(body: serde_json::Value) -> Self {
+        Self { status: StatusCode::CREATED, body, caller: None }
+    }
+
+    fn for_caller(caller: Caller, body: serde_json::Value) -> Self {
+        Self { status: StatusCode::OK, body, caller: Some(caller) }
+    }
+
+    fn into_response(self, origin: &str) -> Response<Body> {
+        let response = json_response(self.status, &self.body, origin);
+        match self.caller {
+            Some(caller) => caller.finish(response),
+            None => response,
+        }
+    }
+}
+
+async fn known_product(app: &App, raw_id: &str) -> Result<(ProductId, Product), ApiError> {
+    let id = ProductId::parse(raw_id)?;
+    match app.store.product(&id).await? {
+        Some(product) => Ok((id, product)),
+        None => Err(ApiError::NotFound(format!("product {id} not found"))),
+    }
+}
+
+/// `?name=value` from the query string, if present.
+fn query_param(req: &Request, name: &str) -> Option<String> {
+    use lambda_http::RequestExt;
+    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
+}
+
+/// `limit` between 1 and `max` (default `default`).
+fn page_limit(req: &Request, default: i32, max: i32) -> Result<i32, ApiError> {
+    match query_param(req, "limit") {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<i32>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| ApiError::BadRequest(format!("limit must be a whole number from 1 to {max}"))),
+    }
+}

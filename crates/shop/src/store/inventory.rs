@@ -1,0 +1,257 @@
+//! Catalog administration, stock counters, categories and best sellers.
+//! Every stock change is a conditional write: no counter goes below zero and
+//! `available + reserved + sold == added` holds after each one.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update};
+use serde_dynamo::{from_item, to_item};
+
+use super::{build_error, key, n, s, Item, Store, StoreError};
+use crate::domain::{ProductId, StockLevels};
+use crate::model::{
+    Product, ProductItem, StockItem, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK,
+};
+
+/// GSI over product items by category (sparse), sorted by product id.
+pub const CATEGORY_INDEX: &str = "category-index";
+/// GSI over stock items (sparse), sorted by units sold.
+pub const BESTSELLER_INDEX: &str = "bestseller-index";
+const CATEGORIES_PK: &str = "catalog";
+const CATEGORIES_SK: &str = "categories";
+/// BatchGetItem reads at most 100 keys per request.
+const BATCH_GET_LIMIT: usize = 100;
+
+/// A page of a category and the key to continue from.
+pub struct CategoryPage {
+    pub products: Vec<Product>,
+    pub next: Option<PageKey>,
+}
+
+/// The last evaluated key of a product-index query, as plain strings.
+pub type PageKey = HashMap<String, String>;
+
+fn page_key_of(item: Item) -> PageKey {
+    item.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect()
+}
+
+fn item_of_page_key(key: &PageKey) -> Item {
+    key.iter().map(|(k, v)| (k.clone(), AttributeValue::S(v.clone()))).collect()
+}
+
+fn add_category(table: &str, category: &str) -> Result<Update, StoreError> {
+    Update::builder()
+        .table_name(table)
+        .set_key(Some(key(CATEGORIES_PK, CATEGORIES_SK)))
+        .update_expression("ADD #names :c")
+        .expression_attribute_names("#names", "names")
+        .expression_attribute_values(":c", AttributeValue::Ss(vec![category.to_owned()]))
+        .build()
+        .map_err(build_error)
+}
+
+impl Store {
+    /// Creates a product with its stock counters (`initial_stock` available).
+    /// Fails with `Conflict` if the id exists.
+    pub async fn create_product(&self, product: Product, initial_stock: i64) -> Result<(), StoreError> {
+        let category = product.category.clone();
+        let item = ProductItem::new(product).map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let id = ProductId::parse(&item.product.product_id).map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let stock = StockItem {
+            pk: id.partition_key(),
+            sk: STOCK_SK.to_owned(),
+            product_id: id.to_string(),
+            bestseller_list: BESTSELLER_PARTITION.to_owned(),
+            levels: StockLevels { available: initial_stock, reserved: 0, sold: 0, added: initial_stock },
+        };
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_error)
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put(to_item(&item)?)?).build())
+            .transact_items(TransactWriteItem::builder().put(put(to_item(&stock)?)?).build())
+            .transact_items(TransactWriteItem::builder().update(add_category(&self.table, &category)?).build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Replaces an existing product's catalog fields. Fails with `Conflict` if
+    /// the product does not exist.
+    pub async fn update_product(&self, product: Product) -> Result<(), StoreError> {
+        let category = product.category.clone();
+        let item = ProductItem::new(product).map_err(|e| StoreError::Dynamo(e.to_string()))?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(add_category(&self.table, &category)?).build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn categories(&self) -> Result<Vec<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(CATEGORIES_PK, CATEGORIES_SK)))
+            .send()
+            .await?;
+        let mut names: Vec<String> =
+            out.item.and_then(|mut i| i.remove("names")).and_then(|v| v.as_ss().ok().cloned()).unwrap_or_default();
+        names.sort();
+        Ok(names)
+    }
+
+    /// One page of products, of a category (through the category index) or of
+    /// the whole catalog (through the catalog index).
+    pub async fn product_page(
+        &self,
+        category: Option<&str>,
+        limit: i32,
+        start: Option<&PageKey>,
+    ) -> Result<CategoryPage, StoreError> {
+        let query = self.client.query().table_name(&self.table).limit(limit);
+        let query = match category {
+            Some(c) => query
+                .index_name(CATEGORY_INDEX)
+                .key_condition_expression("category = :c")
+                .expression_attribute_values(":c", s(c)),
+            None => query
+                .index_name(super::CATALOG_INDEX)
+                .key_condition_expression("catalog = :c")
+                .expression_attribute_values(":c", s(CATALOG_PARTITION)),
+        };
+        let out = query.set_exclusive_start_key(start.map(item_of_page_key)).send().await?;
+        let products = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<_, ProductItem>(i).map(|p| p.product))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CategoryPage { products, next: out.last_evaluated_key.filter(|k| !k.is_empty()).map(page_key_of) })
+    }
+
+    pub async fn stock(&self, id: &ProductId) -> Result<Option<StockLevels>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_key(Some(key(id.partition_key(), STOCK_SK)))
+            .send()
+            .await?;
+        Ok(out.item.map(from_item::<_, StockItem>).transpose()?.map(|s| s.levels))
+    }
+
+    /// Adds (or, negative, removes) available units. Removing more than is
+    /// available fails with `Conflict`; the counters never go below zero.
+    pub async fn restock(&self, id: &ProductId, delta: i64) -> Result<StockLevels, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id.partition_key(), STOCK_SK)))
+            .update_expression("SET available = available + :d, added = added + :d")
+            .expression_attribute_values(":d", n(delta))
+            .return_values(ReturnValue::AllNew);
+        request = if delta < 0 {
+            request
+                .condition_expression("attribute_exists(pk) AND available >= :take")
+                .expression_attribute_values(":take", n(-delta))
+        } else {
+            request.condition_expression("attribute_exists(pk)")
+        };
+        let out = request.send().await?;
+        let item = out.attributes.ok_or_else(|| StoreError::Dynamo("restock returned nothing".into()))?;
+        Ok(from_item::<_, StockItem>(item)?.levels)
+    }
+
+    /// Products by units sold, most first.
+    pub async fn bestsellers(&self, limit: i32) -> Result<Vec<(Product, i64)>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BESTSELLER_INDEX)
+            .key_condition_expression("bestsellerList = :b")
+            .expression_attribute_values(":b", s(BESTSELLER_PARTITION))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await?;
+        let stocks: Vec<StockItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+        let ids: Vec<ProductId> = stocks.iter().filter_map(|s| ProductId::parse(&s.product_id).ok()).collect();
+        let products = self.products(&ids).await?;
+        Ok(stocks.into_iter().filter_map(|s| products.get(&s.product_id).map(|p| (p.clone(), s.levels.sold))).collect())
+    }
+
+    /// Catalog entries by id (missing ids are simply absent).
+    pub async fn products(&self, ids: &[ProductId]) -> Result<HashMap<String, Product>, StoreError> {
+        let items = self.batch_get(ids, PRODUCT_META_SK).await?;
+        items
+            .into_iter()
+            .map(|i| from_item::<_, ProductItem>(i).map(|p| (p.product.product_id.clone(), p.product)))
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
+
+    /// Stock counters by product id, strongly consistent.
+    pub async fn stocks(&self, ids: &[ProductId]) -> Result<HashMap<String, StockLevels>, StoreError> {
+        let items = self.batch_get(ids, STOCK_SK).await?;
+        items
+            .into_iter()
+            .map(|i| from_item::<_, StockItem>(i).map(|s| (s.product_id, s.levels)))
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+    }
+
+    async fn batch_get(&self, ids: &[ProductId], sk: &str) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(BATCH_GET_LIMIT) {
+            let mut keys: Vec<Item> = chunk.iter().map(|id| key(id.partition_key(), sk)).collect();
+            keys.dedup();
+            // Unprocessed keys come back under throttling: ask again for them.
+            for _attempt in 0..5 {
+                if keys.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(build_error)?;
+                let out = self.client.batch_get_item().request_items(&self.table, request).send().await?;
+                found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+                keys = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+            }
+            if !keys.is_empty() {
+                return Err(StoreError::Dynamo(format!("{} keys left unprocessed", keys.len())));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every stock item, for the invariant audit.
+    pub async fn all_stock(&self) -> Result<Vec<StockItem>, StoreError> {
+        self.query_all(|q| {
+            q.index_name(BESTSELLER_INDEX)
+                .key_condition_expression("bestsellerList = :b")
+                .expression_attribute_values(":b", s(BESTSELLER_PARTITION))
+        })
+        .await
+    }
+}

@@ -1,0 +1,329 @@
+//! Checkout, order transitions and order queries. Checkout reserves every
+//! line in one transaction with the order; each later transition is guarded
+//! by a condition on the current status and moves the stock in the same
+//! transaction, so a retry or a race moves stock at most once.
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use serde_dynamo::{from_item, to_item};
+
+use super::{build_error, key, n, s, Item, Store, StoreError};
+use crate::domain::{OrderStatus, ProductId};
+use crate::model::{
+    CartLineItem, OrderItem, CHECKOUT_KEY_PREFIX, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION, STOCK_SK,
+};
+
+/// GSI over orders by id, newest first (admins find any order through it).
+pub const ORDERS_INDEX: &str = "orders-index";
+/// Sparse GSI over orders awaiting payment, by `expiresAt`.
+pub const PENDING_INDEX: &str = "pending-index";
+
+/// How a checkout transaction ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CheckoutOutcome {
+    Created,
+    /// The idempotency key was used before: the earlier order stands.
+    KeyUsed,
+    /// These lines (indexes into the checked-out lines) lacked stock.
+    Short(Vec<usize>),
+    /// A cart line changed since it was read (another checkout, an edit).
+    CartChanged,
+}
+
+/// What a paid order does to a cart line: units bought leave the cart.
+#[derive(Debug, Clone)]
+pub struct CartAdjustment {
+    pub line: CartLineItem,
+    pub quantity_after: i64,
+}
+
+fn transact_error(err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>) -> Result<Vec<bool>, StoreError> {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+        let failed: Vec<bool> =
+            e.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect();
+        if failed.iter().any(|f| *f) {
+            return Ok(failed);
+        }
+    }
+    Err(err.into())
+}
+
+impl Store {
+    /// Reserves every line's stock and records the order (and the idempotency
+    /// key) in one transaction; the cart lines are marked as checked out into
+    /// it, on condition that they are unchanged.
+    pub async fn checkout(
+        &self,
+        order: &OrderItem,
+        cart_lines: &[CartLineItem],
+        idempotency_key: Option<&str>,
+    ) -> Result<CheckoutOutcome, StoreError> {
+        let mut items = vec![TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(order)?))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(build_error)?,
+            )
+            .build()];
+        if let Some(k) = idempotency_key {
+            let mut record = key(&order.pk, format!("{CHECKOUT_KEY_PREFIX}{k}"));
+            record.insert("orderId".into(), s(&order.order_id));
+            items.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(record))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        }
+        let header = items.len();
+        for (line, ordered) in cart_lines.iter().zip(&order.lines) {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(format!("product#{}", ordered.product_id), STOCK_SK)))
+                            .update_expression("SET available = available - :n, reserved = reserved + :n")
+                            .condition_expression("available >= :n")
+                            .expression_attribute_values(":n", n(ordered.quantity))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+            items.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(&line.pk, &line.sk)))
+                            .update_expression("SET checkoutOrder = :o, version = :next")
+                            .condition_expression("version = :v")
+                            .expression_attribute_values(":o", s(&order.order_id))
+                            .expression_attribute_values(":v", n(line.version))
+                            .expression_attribute_values(":next", n(line.version + 1))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        }
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(CheckoutOutcome::Created),
+            Err(e) => {
+                let failed = transact_error(e)?;
+                if idempotency_key.is_some() && failed.get(1) == Some(&true) {
+                    return Ok(CheckoutOutcome::KeyUsed);
+                }
+                let lines = &failed[header.min(failed.len())..];
+                if lines.iter().skip(1).step_by(2).any(|f| *f) {
+                    return Ok(CheckoutOutcome::CartChanged);
+                }
+                let short: Vec<usize> =
+                    lines.iter().step_by(2).enumerate().filter(|(_, f)| **f).map(|(i, _)| i).collect();
+                if short.is_empty() {
+                    // The order id itself collided: vanishingly rare; retry.
+                    Ok(CheckoutOutcome::CartChanged)
+                } else {
+                    Ok(CheckoutOutcome::Short(short))
+                }
+            }
+        }
+    }
+
+    /// The order an idempotency key created, if it was used.
+    pub async fn order_for_key(&self, owner_pk: &str, idempotency_key: &str) -> Result<Option<String>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_key(Some(key(owner_pk, format!("{CHECKOUT_KEY_PREFIX}{idempotency_key}"))))
+            .send()
+            .await?;
+        Ok(out.item.and_then(|i| i.get("orderId").and_then(|v| v.as_s().ok().cloned())))
+    }
+
+    pub async fn order(&self, owner_pk: &str, order_id: &str) -> Result<Option<OrderItem>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .set_key(Some(key(owner_pk, format!("{ORDER_PREFIX}{order_id}"))))
+            .send()
+            .await?;
+        Ok(out.item.map(from_item).transpose()?)
+    }
+
+    /// Any user's order, by id (admins).
+    pub async fn order_by_id(&self, order_id: &str) -> Result<Option<OrderItem>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ORDERS_INDEX)
+            .key_condition_expression("orderList = :o AND orderId = :id")
+            .expression_attribute_values(":o", s(ORDER_PARTITION))
+            .expression_attribute_values(":id", s(order_id))
+            .send()
+            .await?;
+        let Some(found) = out.items.unwrap_or_default().into_iter().next() else { return Ok(None) };
+        let found: OrderItem = from_item(found)?;
+        // The index lags; the table has the current status.
+        self.order(&found.pk, order_id).await
+    }
+
+    /// One page of orders, newest first: a user's (by partition) or everyone's.
+    pub async fn order_page(
+        &self,
+        owner_pk: Option<&str>,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<OrderItem>, Option<Item>), StoreError> {
+        let query = self.client.query().table_name(&self.table).scan_index_forward(false).limit(limit);
+        let query = match owner_pk {
+            Some(pk) => query
+                .consistent_read(true)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :o)")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":o", s(ORDER_PREFIX)),
+            None => query
+                .index_name(ORDERS_INDEX)
+                .key_condition_expression("orderList = :o")
+                .expression_attribute_values(":o", s(ORDER_PARTITION)),
+        };
+        let out = query.set_exclusive_start_key(start).send().await?;
+        let orders = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+        Ok((orders, out.last_evaluated_key.filter(|k| !k.is_empty())))
+    }
+
+    /// Moves a pending order to `to` and settles its reservation in the same
+    /// transaction: committed as sold for PAID, released otherwise. Fails with
+    /// `Conflict` if the order is no longer pending (or a cart line changed).
+    pub async fn settle_order(
+        &self,
+        order: &OrderItem,
+        to: OrderStatus,
+        now: i64,
+        charge_id: Option<&str>,
+        failure_reason: Option<&str>,
+        cart: &[CartAdjustment],
+    ) -> Result<(), StoreError> {
+        let mut set = String::from("SET #status = :to, updatedAt = :now");
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&order.pk, &order.sk)))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":pending", s(OrderStatus::PendingPayment.as_str()))
+            .condition_expression("#status = :pending");
+        if let Some(c) = charge_id {
+            set.push_str(", chargeId = :charge");
+            update = update.expression_attribute_values(":charge", s(c));
+        }
+        if let Some(r) = failure_reason {
+            set.push_str(", failureReason = :reason");
+            update = update.expression_attribute_values(":reason", s(r));
+        }
+        let update = update.update_expression(format!("{set} REMOVE pendingList")).build().map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        let stock_move = if to.settles_stock_as_sold() {
+            "SET reserved = reserved - :n, sold = sold + :n"
+        } else {
+            "SET reserved = reserved - :n, available = available + :n"
+        };
+        for line in &order.lines {
+            let id = ProductId::parse(&line.product_id).map_err(|e| StoreError::Dynamo(e.to_string()))?;
+            items.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(id.partition_key(), STOCK_SK)))
+                            .update_expression(stock_move)
+                            .condition_expression("reserved >= :n")
+                            .expression_attribute_values(":n", n(line.quantity))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        }
+        for adjustment in cart {
+            let line = &adjustment.line;
+            let item = if adjustment.quantity_after == 0 {
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(&line.pk, &line.sk)))
+                            .condition_expression("version = :v")
+                            .expression_attribute_values(":v", n(line.version))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build()
+            } else {
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(&line.pk, &line.sk)))
+                            .update_expression("SET quantity = :q, version = :next REMOVE checkoutOrder")
+                            .condition_expression("version = :v")
+                            .expression_attribute_values(":q", n(adjustment.quantity_after))
+                            .expression_attribute_values(":v", n(line.version))
+                            .expression_attribute_values(":next", n(line.version + 1))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build()
+            };
+            items.push(item);
+        }
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await?;
+        Ok(())
+    }
+
+    /// Releases the reservation of a pending order whose hold ran out.
+    pub async fn expire_order(&self, order: &OrderItem, now: i64) -> Result<(), StoreError> {
+        self.settle_order(order, OrderStatus::Expired, now, None, Some("payment not received in time"), &[]).await
+    }
+
+    /// Orders still awaiting payment whose hold ended at or before `now`.
+    pub async fn orders_due_for_expiry(&self, now: i64, limit: i32) -> Result<Vec<OrderItem>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(PENDING_INDEX)
+            .key_condition_expression("pendingList = :p AND expiresAt <= :now")
+            .expression_attribute_values(":p", s(PENDING_PARTITION))
+            .expression_attribute_values(":now", n(now))
+            .limit(limit)
+            .send()
+            .await?;
+        Ok(serde_dynamo::from_items(out.items.unwrap_or_default())?)
+    }
+
+    /// Every order awaiting payment, for the audit (reserved == pending units).
+    pub async fn pending_orders(&self) -> Result<Vec<OrderItem>, StoreError> {
+        self.query_all(|q| {
+            q.index_name(PENDING_INDEX)
+                .key_condition_expression("pendingList = :p")
+                .expression_attribute_values(":p", s(PENDING_PARTITION))
+        })
+        .await
+    }
+}
