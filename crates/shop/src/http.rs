@@ -103,7 +103,12 @@ impl ApiError {
         } else {
             tracing::info!(error = %self, status = status.as_u16(), "request refused");
         }
-        json_response(status, &json!({ "message": self.public_message() }), cors_origin)
+        let mut body = serde_json::Map::new();
+        body.insert("message".into(), json!(self.public_message()));
+        if let Self::Detailed { details, .. } = self {
+            body.extend(details);
+        }
+        json_response(status, &body, cors_origin)
     }
 }
 

@@ -10,4 +10,5 @@ mod events;
 mod journey;
 mod migrate;
 mod pollers;
+mod store;
 mod tokens;

@@ -73,6 +73,8 @@ fn start_stack() -> PathBuf {
         .env("SHOP_STACK_FILE", &file)
         .env("SHOP_PYTHON", &python)
         .env("SHOP_STOP_ON_STDIN_EOF", "1")
+        // The expiry sweeper runs every second here (the template says every minute).
+        .env("SHOP_SCHEDULE_SECONDS", "1")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -325,4 +327,88 @@ pub async fn items_under(pk: &str) -> usize {
         .await
         .expect("query");
     out.items.unwrap_or_default().len()
+}
+
+/// A product of the test's own (admin API), with `stock` units available.
+pub async fn new_product(stock: i64, price: u64) -> String {
+    let reply = call(Method::POST, "/product")
+        .token(&admin_token().await)
+        .json(json!({
+            "name": format!("test product {}", uuid::Uuid::new_v4().simple()),
+            "category": "test-goods",
+            "description": "made by a test",
+            "price": price,
+            "initialStock": stock,
+        }))
+        .send()
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    reply.body["product"]["productId"].as_str().unwrap().to_owned()
+}
+
+/// The stock counters as stored (strongly consistent).
+pub async fn stock_of(product: &str) -> (i64, i64, i64, i64) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let item = dynamodb()
+        .await
+        .get_item()
+        .table_name(&stack().table)
+        .key("pk", AttributeValue::S(format!("product#{product}")))
+        .key("sk", AttributeValue::S("stock".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("stock item");
+    let n = |k: &str| item[k].as_n().unwrap().parse::<i64>().unwrap();
+    let (available, reserved, sold, added) = (n("available"), n("reserved"), n("sold"), n("added"));
+    assert_eq!(available + reserved + sold, added, "stock invariant broken for {product}");
+    assert!(available >= 0 && reserved >= 0 && sold >= 0, "negative stock for {product}");
+    (available, reserved, sold, added)
+}
+
+pub async fn add_as(token: &str, product: &str, quantity: i64) -> Reply {
+    call(Method::POST, "/cart").token(token).json(json!({ "productId": product, "quantity": quantity })).send().await
+}
+
+pub async fn checkout_as(token: &str, idempotency_key: Option<&str>) -> Reply {
+    let mut request = call(Method::POST, "/cart/checkout").token(token);
+    if let Some(k) = idempotency_key {
+        request = request.header("Idempotency-Key", k);
+    }
+    request.send().await
+}
+
+pub async fn pay(token: &str, order_id: &str, card: &str) -> Reply {
+    call(Method::POST, &format!("/orders/{order_id}/payment"))
+        .token(token)
+        .json(json!({ "cardToken": card }))
+        .send()
+        .await
+}
+
+pub async fn order_of(token: &str, order_id: &str) -> Reply {
+    call(Method::GET, &format!("/orders/{order_id}")).token(token).send().await
+}
+
+/// Moves an order's hold end, as if time had passed.
+pub async fn set_expiry(token: &str, order_id: &str, expires_at: i64) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let sub = crate::cart::sub_of(token);
+    dynamodb()
+        .await
+        .update_item()
+        .table_name(&stack().table)
+        .key("pk", AttributeValue::S(format!("user#{sub}")))
+        .key("sk", AttributeValue::S(format!("order#{order_id}")))
+        .update_expression("SET expiresAt = :t")
+        .expression_attribute_values(":t", AttributeValue::N(expires_at.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }

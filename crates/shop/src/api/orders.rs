@@ -65,7 +65,7 @@ pub(super) async fn checkout(app: &App, req: &Request) -> Result<Reply, ApiError
     let key = idempotency_key(req)?;
     if let Some(k) = &key {
         if let Some(order) = order_for_key(app, &user, k).await? {
-            return Ok(checkout_reply(app, &user, order, StatusCode::OK).await?);
+            return checkout_reply(app, &user, order, StatusCode::OK).await;
         }
     }
     for _ in 0..WRITE_ATTEMPTS {
@@ -82,15 +82,15 @@ pub(super) async fn checkout(app: &App, req: &Request) -> Result<Reply, ApiError
             )));
         }
         if let Some(order) = pending_checkout_of(app, &user, &lines, now).await? {
-            return Ok(checkout_reply(app, &user, order, StatusCode::OK).await?);
+            return checkout_reply(app, &user, order, StatusCode::OK).await;
         }
         let order = new_order(app, &user, &identity.sub, &lines, key.clone(), now).await?;
         match app.store.checkout(&order, &lines, key.as_deref()).await? {
-            CheckoutOutcome::Created => return Ok(checkout_reply(app, &user, order, StatusCode::CREATED).await?),
+            CheckoutOutcome::Created => return checkout_reply(app, &user, order, StatusCode::CREATED).await,
             CheckoutOutcome::KeyUsed => {
                 let k = key.as_deref().unwrap_or_default();
                 if let Some(order) = order_for_key(app, &user, k).await? {
-                    return Ok(checkout_reply(app, &user, order, StatusCode::OK).await?);
+                    return checkout_reply(app, &user, order, StatusCode::OK).await;
                 }
             }
             CheckoutOutcome::Short(indexes) => {
