@@ -89,12 +89,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let invoke_listener = TcpListener::bind(("127.0.0.1", options.invoke_port)).await?;
     let (mut emulator, endpoint) = start_emulator(&options).await?;
 
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(&endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "shop-local"))
-        .load()
-        .await;
+    let sdk = emulator_sdk(&endpoint).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
@@ -258,4 +253,30 @@ async fn wait_for_stop_signal(stop_on_stdin_eof: bool) {
         _ = terminated => {}
         _ = stdin_closed => {}
     }
+}
+
+/// A store on the running local stack, from its coordinates file
+/// (SHOP_STACK_FILE, default `.local/stack.json`).
+pub async fn local_store() -> Result<shop::store::Store, LocalError> {
+    let file = env_or("SHOP_STACK_FILE", PathBuf::from(".local/stack.json"));
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| LocalError::Setup(format!("{}: {e} (is `make local` running?)", file.display())))?;
+    let coordinates: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| LocalError::Setup(format!("{}: {e}", file.display())))?;
+    let field = |name: &str| coordinates[name].as_str().map(str::to_owned);
+    let (Some(endpoint), Some(table)) = (field("emulatorEndpoint"), field("tableName")) else {
+        return Err(LocalError::Setup(format!("{} lacks emulatorEndpoint or tableName", file.display())));
+    };
+    let sdk = emulator_sdk(&endpoint).await;
+    Ok(shop::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table))
+}
+
+/// AWS SDK settings for the emulator (it takes any credentials).
+pub async fn emulator_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "shop-local"))
+        .load()
+        .await
 }

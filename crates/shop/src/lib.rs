@@ -6,6 +6,7 @@
 //! binary builds one [`App`] per container and runs one handler from here.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod cursor;

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod admin;
 mod cart;
 mod catalog;
 mod events;

@@ -7,13 +7,7 @@ use serde_json::{json, Value};
 use crate::support::*;
 
 async fn sqs() -> aws_sdk_sqs::Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&stack().emulator)
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await;
-    aws_sdk_sqs::Client::new(&sdk)
+    aws_sdk_sqs::Client::new(&shop_local::stack::emulator_sdk(&stack().emulator).await)
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 pub struct Stack {
+    pub file: PathBuf,
     pub api: String,
     pub invoke: String,
     pub emulator: String,
@@ -45,6 +46,7 @@ pub fn stack() -> &'static Stack {
         let c: Value = serde_json::from_str(&text).expect("stack json");
         let s = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
         Stack {
+            file,
             api: s("apiUrl"),
             invoke: s("invokeUrl"),
             emulator: s("emulatorEndpoint"),
@@ -305,13 +307,7 @@ pub fn line_quantity(reply: &Reply, product_id: &str) -> Option<i64> {
 
 /// DynamoDB, straight: for checks a user cannot make through the API.
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&stack().emulator)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await;
-    aws_sdk_dynamodb::Client::new(&sdk)
+    aws_sdk_dynamodb::Client::new(&shop_local::stack::emulator_sdk(&stack().emulator).await)
 }
 
 /// How many items the table holds under a partition key.

@@ -1,0 +1,173 @@
+//! The admin's catalog: create, edit, restock; categories and paging.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn admins_create_and_edit_products_and_others_cannot() {
+    let admin = admin_token().await;
+    let customer = customer_token().await;
+    let body = json!({ "name": "gift box", "category": "gifts", "price": 1999, "initialStock": 7, "tags": ["new"] });
+    assert_eq!(
+        call(Method::POST, "/product").token(&customer).json(body.clone()).send().await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(call(Method::POST, "/product").json(body.clone()).send().await.status, StatusCode::UNAUTHORIZED);
+
+    let created = call(Method::POST, "/product").token(&admin).json(body).send().await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let id = created.body["product"]["productId"].as_str().unwrap().to_owned();
+    let page = call(Method::GET, &format!("/product/{id}")).send().await;
+    assert_eq!(page.body["product"]["name"], "gift box");
+    assert_eq!(page.body["product"]["stock"]["available"], 7);
+    let categories = call(Method::GET, "/categories").send().await;
+    assert!(categories.body["categories"].as_array().unwrap().contains(&json!("gifts")));
+
+    let path = format!("/product/{id}");
+    let edited = call(Method::PUT, &path).token(&admin).json(json!({ "price": 1499 })).send().await;
+    assert_eq!(edited.status, StatusCode::OK, "{:?}", edited.body);
+    assert_eq!(call(Method::GET, &path).send().await.body["product"]["price"], 1499);
+    assert_eq!(
+        call(Method::PUT, &path).token(&customer).json(json!({ "price": 1 })).send().await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let duplicate = json!({ "productId": id, "name": "again", "category": "gifts", "price": 5 });
+    assert_eq!(call(Method::POST, "/product").token(&admin).json(duplicate).send().await.status, StatusCode::CONFLICT);
+    for bad in [
+        json!({ "name": "", "category": "gifts", "price": 5 }),
+        json!({ "name": "x", "category": "Not A Slug", "price": 5 }),
+        json!({ "name": "x", "category": "gifts", "price": 0 }),
+        json!({ "name": "x", "category": "gifts", "price": -5 }),
+        json!({ "name": "x", "category": "gifts", "price": 5, "initialStock": -1 }),
+        json!({ "name": "x", "category": "gifts", "price": 5, "color": "red" }),
+        json!({ "name": "x", "category": "gifts" }),
+    ] {
+        let reply = call(Method::POST, "/product").token(&admin).json(bad.clone()).send().await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}: {:?}", reply.body);
+    }
+    let unknown = call(Method::PUT, "/product/no-such-product").token(&admin).json(json!({ "price": 5 })).send().await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn restocking_moves_available_and_never_below_zero() {
+    let admin = admin_token().await;
+    let product = new_product(5, 100).await;
+    let path = format!("/product/{product}/stock");
+    let reply = call(Method::POST, &path).token(&admin).json(json!({ "delta": 10 })).send().await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body["stock"], json!({ "available": 15, "reserved": 0, "sold": 0, "added": 15 }));
+    let reply = call(Method::POST, &path).token(&admin).json(json!({ "delta": -4 })).send().await;
+    assert_eq!(reply.body["stock"]["available"], 11);
+    let reply = call(Method::POST, &path).token(&admin).json(json!({ "delta": -12 })).send().await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    assert_eq!(reply.body["available"], 11);
+    for bad in [json!({ "delta": 0 }), json!({ "delta": 1.5 }), json!({ "delta": "5" }), json!({})] {
+        assert_eq!(call(Method::POST, &path).token(&admin).json(bad).send().await.status, StatusCode::BAD_REQUEST);
+    }
+    let customer = customer_token().await;
+    assert_eq!(
+        call(Method::POST, &path).token(&customer).json(json!({ "delta": 1 })).send().await.status,
+        StatusCode::FORBIDDEN
+    );
+    let missing =
+        call(Method::POST, "/product/no-such-product/stock").token(&admin).json(json!({ "delta": 1 })).send().await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(stock_of(&product).await, (11, 0, 0, 11));
+
+    // Concurrent removals never take more than there is.
+    let takes = futures::future::join_all(
+        (0..6).map(|_| call(Method::POST, &path).token(&admin).json(json!({ "delta": -3 })).send()),
+    )
+    .await;
+    let taken = takes.iter().filter(|r| r.status == StatusCode::OK).count() as i64;
+    assert_eq!(taken, 3, "11 units allow three removals of 3");
+    assert_eq!(stock_of(&product).await, (2, 0, 0, 2));
+}
+
+#[tokio::test]
+async fn a_category_pages_with_a_stable_cursor() {
+    let all = catalog().await;
+    let sweet: Vec<String> =
+        all.iter().filter(|p| p["category"] == "sweet").map(|p| p["productId"].as_str().unwrap().to_owned()).collect();
+    assert!(sweet.len() >= 5);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/product?category=sweet&limit=3&cursor={c}"),
+            None => "/product?category=sweet&limit=3".to_owned(),
+        };
+        let page = call(Method::GET, &path).send().await;
+        assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+        let products = page.body["products"].as_array().unwrap();
+        assert!(products.len() <= 3);
+        assert!(products.iter().all(|p| p["category"] == "sweet"));
+        seen.extend(products.iter().map(|p| p["productId"].as_str().unwrap().to_owned()));
+        pages += 1;
+        match page.body["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+        assert!(pages < 10);
+    }
+    let mut expected = sweet.clone();
+    expected.sort();
+    assert_eq!(seen, expected, "every product of the category once, in order");
+
+    // A cursor is checked: garbage, another category's, a bad limit.
+    let first = call(Method::GET, "/product?category=sweet&limit=2").send().await;
+    let c = first.body["nextCursor"].as_str().unwrap();
+    let other = call(Method::GET, &format!("/product?category=salty&limit=2&cursor={c}")).send().await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+    for bad in
+        ["/product?category=sweet&cursor=abc", "/product?limit=0", "/product?limit=x", "/product?category=Bad%20One"]
+    {
+        let reply = call(Method::GET, bad).send().await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(reply.body["message"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn the_stock_audit_reports_a_broken_product_and_passes_otherwise() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let audit = |expect_ok: bool| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_stock-audit"))
+            .env("SHOP_STACK_FILE", &stack().file)
+            .output()
+            .expect("stock-audit");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.success(), expect_ok, "{text}{}", String::from_utf8_lossy(&out.stderr));
+        text
+    };
+    let text = audit(true);
+    assert!(text.contains("stock invariant holds"), "{text}");
+
+    let product = new_product(5, 100).await;
+    let db = dynamodb().await;
+    let key = |db: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder| {
+        db.table_name(&stack().table)
+            .key("pk", AttributeValue::S(format!("product#{product}")))
+            .key("sk", AttributeValue::S("stock".into()))
+    };
+    key(db.update_item())
+        .update_expression("SET available = :a")
+        .expression_attribute_values(":a", AttributeValue::N("9".into()))
+        .send()
+        .await
+        .unwrap();
+    let text = audit(false);
+    assert!(text.contains(&format!("VIOLATION {product}")), "{text}");
+    key(db.update_item())
+        .update_expression("SET available = :a")
+        .expression_attribute_values(":a", AttributeValue::N("5".into()))
+        .send()
+        .await
+        .unwrap();
+    audit(true);
+}
