@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: local test lint build deploy invoke venv tools clean
+.PHONY: local test lint build deploy invoke bench audit venv tools clean
 
 ## The emulator's venv (moto, pinned).
 $(VENV)/.installed: crates/local/emulator/requirements.txt
@@ -31,6 +31,15 @@ local: venv
 ## Unit tests, then integration tests against a local stack the tests start themselves.
 test: venv
 	cargo test --workspace
+
+## Flash sale on a fresh local stack: BUYERS concurrent buyers of UNITS units (500 and 50).
+bench: venv
+	cargo build --quiet -p shop-local --bins
+	./target/debug/flash-sale
+
+## Check the stock invariant over the running local stack's table.
+audit:
+	cargo run --quiet -p shop-local --bin stock-audit
 
 lint: tools
 	cargo fmt --all -- --check

@@ -6,6 +6,11 @@ writes per item, so this wrapper holds one lock around each DynamoDB and
 DynamoDB Streams request. Everything else (SQS long polls above all) stays
 concurrent.
 
+moto also deep-copies every table a TransactWriteItems touches, to roll back a
+cancelled transaction. That copy grows with the table and its stream and, under
+a flash sale, took gigabytes. Here a transaction snapshots only the items it
+names (and the stream's length) and restores those on failure instead.
+
 Usage: serialized_moto.py PORT   (binds 127.0.0.1 only)
 """
 
@@ -14,10 +19,86 @@ import sys
 import threading
 import time
 
+import copy
+
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 _dynamodb_lock = threading.Lock()
+
+
+class _CopyWithoutTables:
+    """Stands in for the `copy` module inside moto's transaction code: tables
+    are not copied; `transact_write_items` below rolls back what it touched."""
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+_moto_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _key_of(table, op):
+    attrs = op["Item"] if "Item" in op else op["Key"]
+    hash_value = DynamoType(attrs[table.hash_key_attr])
+    range_value = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+    return hash_value, range_value
+
+
+def _put_back(table, hash_value, range_value, item):
+    if range_value is None:
+        if item is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = item
+    else:
+        bucket = table.items[hash_value]
+        if item is None:
+            bucket.pop(range_value, None)
+            if not bucket:
+                table.items.pop(hash_value, None)
+        else:
+            bucket[range_value] = item
+
+
+def transact_write_items(self, transact_items):
+    try:
+        touched = []
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            table = self.get_table(op["TableName"])
+            hash_value, range_value = _key_of(table, op)
+            item = table.get_item(hash_value, range_value)
+            touched.append((table, hash_value, range_value, copy.deepcopy(item)))
+    except Exception:
+        # Malformed request: let moto answer it its own way.
+        return _moto_transact_write_items(self, transact_items)
+    stream_lengths = {
+        id(table): (table, len(table.stream_shard.items))
+        for table, _, _, _ in touched
+        if table.stream_shard is not None
+    }
+    dynamodb_models.copy = _CopyWithoutTables
+    try:
+        return _moto_transact_write_items(self, transact_items)
+    except Exception:
+        for table, hash_value, range_value, item in reversed(touched):
+            _put_back(table, hash_value, range_value, item)
+        for table, length in stream_lengths.values():
+            del table.stream_shard.items[length:]
+        raise
+    finally:
+        dynamodb_models.copy = copy
+
+
+DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def serialize_dynamodb(app):

@@ -3,6 +3,7 @@
 //! API on 127.0.0.1 with the Lambdas' own handlers, the Lambda Invoke API, and
 //! the queue and stream pollers.
 
+pub mod bench;
 pub mod functions;
 pub mod gateway;
 pub mod pollers;

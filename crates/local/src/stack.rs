@@ -267,8 +267,13 @@ pub async fn local_store() -> Result<shop::store::Store, LocalError> {
     let (Some(endpoint), Some(table)) = (field("emulatorEndpoint"), field("tableName")) else {
         return Err(LocalError::Setup(format!("{} lacks emulatorEndpoint or tableName", file.display())));
     };
-    let sdk = emulator_sdk(&endpoint).await;
-    Ok(shop::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table))
+    Ok(store_at(&endpoint, &table).await)
+}
+
+/// A store on the emulator at `endpoint`.
+pub async fn store_at(endpoint: &str, table: &str) -> shop::store::Store {
+    let sdk = emulator_sdk(endpoint).await;
+    shop::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table)
 }
 
 /// AWS SDK settings for the emulator (it takes any credentials).
@@ -279,4 +284,61 @@ pub async fn emulator_sdk(endpoint: &str) -> aws_config::SdkConfig {
         .credentials_provider(Credentials::new("test", "test", None, None, "shop-local"))
         .load()
         .await
+}
+
+/// A local stack started as a child process on free ports. It stops when this
+/// value (and so the child's standard input) is dropped, or when this
+/// process exits.
+pub struct ChildStack {
+    pub coordinates_file: PathBuf,
+    _child: std::process::Child,
+    _stdin: std::process::ChildStdin,
+}
+
+/// Starts `shop-local` (the binary at `binary`) from the workspace root with
+/// extra environment settings, and waits until it has written its coordinates.
+pub fn spawn_child_stack(
+    binary: &std::path::Path,
+    workspace_root: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Result<ChildStack, LocalError> {
+    let python = workspace_root.join(".venv/bin/python");
+    if !python.exists() {
+        return Err(LocalError::Setup(format!("no {}: run `make venv` first", python.display())));
+    }
+    let dir = std::env::temp_dir().join(format!("shop-stack-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("stack.json");
+    let log_path = dir.join("stack.log");
+    let emulator_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut command = std::process::Command::new(binary);
+    command
+        .current_dir(workspace_root)
+        .env("SHOP_API_PORT", "0")
+        .env("SHOP_INVOKE_PORT", "0")
+        .env("SHOP_EMULATOR_PORT", emulator_port.to_string())
+        .env("SHOP_STACK_FILE", &file)
+        .env("SHOP_PYTHON", &python)
+        .env("SHOP_STOP_ON_STDIN_EOF", "1")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path)?);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn()?;
+    let stdin = child.stdin.take().ok_or_else(|| LocalError::Setup("no stdin".into()))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !file.exists() {
+        if let Some(status) = child.try_wait()? {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(LocalError::Setup(format!("shop-local exited ({status}) before it was ready:\n{log}")));
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(LocalError::Setup(format!("the stack did not come up in 120 s; see {}", log_path.display())));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(ChildStack { coordinates_file: file, _child: child, _stdin: stdin })
 }

@@ -187,35 +187,16 @@ pub struct OrderItem {
     pub failure_reason: Option<String>,
 }
 
-/// An order as the API returns it.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OrderView {
-    pub order_id: String,
-    pub status: crate::domain::OrderStatus,
-    pub lines: Vec<crate::domain::OrderLine>,
-    pub total: u64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub expires_at: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub charge_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure_reason: Option<String>,
-}
-
-impl From<OrderItem> for OrderView {
-    fn from(o: OrderItem) -> Self {
-        Self {
-            order_id: o.order_id,
-            status: o.status,
-            lines: o.lines,
-            total: o.total,
-            created_at: o.created_at,
-            updated_at: o.updated_at,
-            expires_at: o.expires_at,
-            charge_id: o.charge_id,
-            failure_reason: o.failure_reason,
+impl OrderItem {
+    /// The order as the API returns it: the stored item without its keys and
+    /// index attributes.
+    pub fn view(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(fields) = value.as_object_mut() {
+            for internal in ["pk", "sk", "owner", "orderList", "pendingList", "idempotencyKey"] {
+                fields.remove(internal);
+            }
         }
+        value
     }
 }

@@ -170,32 +170,20 @@ async fn lines_carry_the_ttl_of_their_cart_and_expired_lines_are_never_shown() {
             ("sk".to_owned(), AttributeValue::S(format!("product#{product}"))),
         ])
     };
-    let item = db
-        .get_item()
-        .table_name(&stack().table)
-        .set_key(Some(key(format!("cart#{cart}"))))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
-    let expires: i64 = item["expirationTime"].as_n().unwrap().parse().unwrap();
+    let expiry_of = |pk: String| {
+        let request = db.get_item().table_name(&stack().table).set_key(Some(key(pk)));
+        async move {
+            let item = request.send().await.unwrap().item.unwrap();
+            item["expirationTime"].as_n().unwrap().parse::<i64>().unwrap()
+        }
+    };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let expires = expiry_of(format!("cart#{cart}")).await;
     assert!((expires - (now + 86_400)).abs() < 120, "anonymous line expires in {} s", expires - now);
 
     let user = new_user_token("ttl").await;
     call(Method::POST, "/cart").token(&user).json(json!({ "productId": product, "quantity": 1 })).send().await;
-    let sub = sub_of(&user);
-    let item = db
-        .get_item()
-        .table_name(&stack().table)
-        .set_key(Some(key(format!("user#{sub}"))))
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
-    let expires: i64 = item["expirationTime"].as_n().unwrap().parse().unwrap();
+    let expires = expiry_of(format!("user#{}", sub_of(&user))).await;
     assert!((expires - (now + 7 * 86_400)).abs() < 120, "user line expires in {} s", expires - now);
 
     // Past its expirationTime, a line is gone for the shopper even before TTL deletes it.

@@ -63,7 +63,7 @@ async fn migration_without_a_cookie_or_with_an_empty_cart_changes_nothing() {
 
 #[tokio::test]
 async fn a_merged_line_is_capped_not_refused() {
-    let product = product_for(34).await;
+    let product = new_product(200, 100).await;
     let cart = anonymous_cart_with(&product, 80).await;
     let token = new_user_token("cap").await;
     call(Method::POST, "/cart").token(&token).json(json!({ "productId": product, "quantity": 50 })).send().await;

@@ -1,10 +1,8 @@
 //! Starts one local stack for the whole test binary (or uses the one named by
 //! SHOP_STACK_FILE) and offers what a frontend does: HTTP calls, Cognito sign-in.
 
-use std::io::Read;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -23,17 +21,13 @@ pub struct Stack {
     pub queue_urls: Value,
 }
 
-/// Keeps the child's stdin open while this process lives: when the test
-/// binary exits, the pipe closes and the stack shuts itself down.
-static CHILD: OnceLock<Mutex<(Child, ChildStdin)>> = OnceLock::new();
+/// The stack this test binary started; it lives until the process exits,
+/// then its closed stdin takes it down.
+static CHILD: OnceLock<Mutex<shop_local::stack::ChildStack>> = OnceLock::new();
 static STACK: OnceLock<Stack> = OnceLock::new();
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 pub fn stack() -> &'static Stack {
@@ -60,41 +54,15 @@ pub fn stack() -> &'static Stack {
 }
 
 fn start_stack() -> PathBuf {
-    let root = workspace_root();
-    let python = root.join(".venv/bin/python");
-    assert!(python.exists(), "no {}: run `make venv` (or `make test`) first", python.display());
-    let dir = std::env::temp_dir().join(format!("shop-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join("stack.json");
-    let log = std::fs::File::create(dir.join("stack.log")).expect("log file");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shop-local"))
-        .current_dir(&root)
-        .env("SHOP_API_PORT", "0")
-        .env("SHOP_INVOKE_PORT", "0")
-        .env("SHOP_EMULATOR_PORT", free_port().to_string())
-        .env("SHOP_STACK_FILE", &file)
-        .env("SHOP_PYTHON", &python)
-        .env("SHOP_STOP_ON_STDIN_EOF", "1")
+    let child = shop_local::stack::spawn_child_stack(
+        Path::new(env!("CARGO_BIN_EXE_shop-local")),
+        &workspace_root(),
         // The expiry sweeper runs every second here (the template says every minute).
-        .env("SHOP_SCHEDULE_SECONDS", "1")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start shop-local");
-    let stdin = child.stdin.take().expect("stdin");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !file.exists() {
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut log = String::new();
-            let _ = std::fs::File::open(dir.join("stack.log")).and_then(|mut f| f.read_to_string(&mut log));
-            panic!("shop-local exited ({status}) before it was ready:\n{log}");
-        }
-        assert!(Instant::now() < deadline, "the local stack did not come up in 120 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = CHILD.set(Mutex::new((child, stdin)));
+        &[("SHOP_SCHEDULE_SECONDS", "1")],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let file = child.coordinates_file.clone();
+    let _ = CHILD.set(Mutex::new(child));
     file
 }
 

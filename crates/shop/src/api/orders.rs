@@ -16,7 +16,7 @@ use crate::domain::{
     MAX_CHECKOUT_LINES,
 };
 use crate::http::{json_body, path_param, ApiError};
-use crate::model::{CartLineItem, OrderItem, OrderView, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION};
+use crate::model::{CartLineItem, OrderItem, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION};
 use crate::payments::{ChargeOutcome, PaymentError};
 use crate::store::{CartAdjustment, CheckoutOutcome, StoreError};
 use crate::{cursor, now_epoch_secs, App};
@@ -24,7 +24,7 @@ use crate::{cursor, now_epoch_secs, App};
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 fn order_json(order: OrderItem) -> Value {
-    serde_json::to_value(OrderView::from(order)).unwrap_or_default()
+    order.view()
 }
 
 fn refusal(status: StatusCode, message: impl Into<String>, order: Option<OrderItem>) -> ApiError {

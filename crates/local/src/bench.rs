@@ -1,0 +1,212 @@
+//! The flash-sale benchmark: many buyers, one product, little stock, all at
+//! once, through the local stack's real HTTP API and Cognito sign-in.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, MessageActionType};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+
+use crate::stack::emulator_sdk;
+use crate::LocalError;
+
+pub struct FlashSale {
+    pub buyers: usize,
+    pub units: i64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlashSaleReport {
+    pub buyers: usize,
+    pub units: i64,
+    pub orders_created: usize,
+    pub orders_paid: usize,
+    pub refused_short: usize,
+    pub errors: usize,
+    pub units_sold: i64,
+    pub oversold: i64,
+    pub stock_invariant_holds: bool,
+    pub elapsed_secs: f64,
+    pub orders_per_sec: f64,
+    pub checkouts_per_sec: f64,
+    pub checkout_p50_ms: f64,
+    pub checkout_p99_ms: f64,
+}
+
+fn setup_error(what: &str) -> impl Fn(String) -> LocalError + '_ {
+    move |e| LocalError::Setup(format!("{what}: {e}"))
+}
+
+/// Signs in (Cognito USER_PASSWORD_AUTH) and returns the ID token.
+async fn sign_in(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<String, LocalError> {
+    let out = cognito
+        .initiate_auth()
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .map_err(|e| setup_error("sign in")(format!("{e:?}")))?;
+    out.authentication_result.and_then(|r| r.id_token).ok_or_else(|| LocalError::Setup("no id token".into()))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+pub async fn run(coordinates: &Value, sale: &FlashSale) -> Result<FlashSaleReport, LocalError> {
+    let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
+    let (api, endpoint, pool, client_id) =
+        (field("apiUrl"), field("emulatorEndpoint"), field("userPoolId"), field("clientId"));
+    let sdk = emulator_sdk(&endpoint).await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|e| setup_error("http")(e.to_string()))?;
+
+    let admin = sign_in(&cognito, &client_id, "admin", "Admin-Pass1").await?;
+    let created: Value = http
+        .post(format!("{api}/product"))
+        .header("Authorization", &admin)
+        .json(
+            &json!({ "name": "flash sale item", "category": "flash-sale", "price": 4999, "initialStock": sale.units }),
+        )
+        .send()
+        .await
+        .map_err(|e| setup_error("create product")(e.to_string()))?
+        .json()
+        .await
+        .map_err(|e| setup_error("create product")(e.to_string()))?;
+    let product =
+        created["product"]["productId"].as_str().ok_or_else(|| LocalError::Setup(format!("{created}")))?.to_owned();
+
+    // Set-up, not measured: buyers sign up, sign in, and put one unit in their cart.
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let limit = Arc::new(Semaphore::new(16));
+    let mut setups = Vec::new();
+    for i in 0..sale.buyers {
+        let (cognito, http, pool, client_id, api, product, limit) = (
+            cognito.clone(),
+            http.clone(),
+            pool.clone(),
+            client_id.clone(),
+            api.clone(),
+            product.clone(),
+            limit.clone(),
+        );
+        let username = format!("buyer-{}-{i}", &run_id[..8]);
+        setups.push(tokio::spawn(async move {
+            let _permit = limit.acquire().await;
+            let password = "Buyer-Pass1";
+            cognito
+                .admin_create_user()
+                .user_pool_id(&pool)
+                .username(&username)
+                .message_action(MessageActionType::Suppress)
+                .send()
+                .await
+                .map_err(|e| setup_error("create user")(format!("{e:?}")))?;
+            cognito
+                .admin_set_user_password()
+                .user_pool_id(&pool)
+                .username(&username)
+                .password(password)
+                .permanent(true)
+                .send()
+                .await
+                .map_err(|e| setup_error("set password")(format!("{e:?}")))?;
+            let token = sign_in(&cognito, &client_id, &username, password).await?;
+            let added = http
+                .post(format!("{api}/cart"))
+                .header("Authorization", &token)
+                .json(&json!({ "productId": product, "quantity": 1 }))
+                .send()
+                .await
+                .map_err(|e| setup_error("add to cart")(e.to_string()))?;
+            if !added.status().is_success() {
+                return Err(LocalError::Setup(format!("add to cart: {}", added.status())));
+            }
+            Ok::<_, LocalError>(token)
+        }));
+    }
+    let mut tokens = Vec::new();
+    for setup in setups {
+        tokens.push(setup.await.map_err(|e| LocalError::Setup(e.to_string()))??);
+    }
+
+    // The sale: every buyer checks out at once and pays if they got stock.
+    let started = Instant::now();
+    let mut buyers = Vec::new();
+    for token in tokens {
+        let (http, api) = (http.clone(), api.clone());
+        buyers.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            let checkout = http.post(format!("{api}/cart/checkout")).header("Authorization", &token).send().await;
+            let latency = t0.elapsed();
+            let Ok(checkout) = checkout else { return (latency, 0u16, false) };
+            let status = checkout.status().as_u16();
+            if status != 201 {
+                return (latency, status, false);
+            }
+            let body: Value = checkout.json().await.unwrap_or_default();
+            let order = body["order"]["orderId"].as_str().unwrap_or_default().to_owned();
+            let paid = http
+                .post(format!("{api}/orders/{order}/payment"))
+                .header("Authorization", &token)
+                .json(&json!({ "cardToken": "tok_visa" }))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            (latency, status, paid)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let (mut created_orders, mut paid, mut short, mut errors) = (0, 0, 0, 0);
+    for buyer in buyers {
+        let (latency, status, was_paid) = buyer.await.map_err(|e| LocalError::Setup(e.to_string()))?;
+        latencies.push(latency);
+        match status {
+            201 => created_orders += 1,
+            409 => short += 1,
+            _ => errors += 1,
+        }
+        paid += usize::from(was_paid);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+
+    let store = crate::stack::store_at(&endpoint, &field("tableName")).await;
+    let id = shop::domain::ProductId::parse(&product).map_err(|e| LocalError::Setup(e.to_string()))?;
+    let levels = store.stock(&id).await.map_err(|e| LocalError::Setup(e.to_string()))?.unwrap_or_default();
+    let audit = shop::audit::audit_stock(&store).await.map_err(|e| LocalError::Setup(e.to_string()))?;
+    Ok(FlashSaleReport {
+        buyers: sale.buyers,
+        units: sale.units,
+        orders_created: created_orders,
+        orders_paid: paid,
+        refused_short: short,
+        errors,
+        units_sold: levels.sold,
+        oversold: (levels.sold - sale.units).max(0) + (paid as i64 - sale.units).max(0),
+        stock_invariant_holds: audit.violations.is_empty() && levels.violation().is_none(),
+        elapsed_secs: elapsed,
+        orders_per_sec: paid as f64 / elapsed,
+        checkouts_per_sec: sale.buyers as f64 / elapsed,
+        checkout_p50_ms: percentile(&latencies, 0.50),
+        checkout_p99_ms: percentile(&latencies, 0.99),
+    })
+}
