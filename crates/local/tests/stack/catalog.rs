@@ -18,8 +18,8 @@ async fn the_catalog_is_seeded_data_in_several_categories() {
 #[tokio::test]
 async fn a_product_is_served_by_id() {
     let products = catalog().await;
-    let wanted = &products[3];
-    let id = wanted["productId"].as_str().unwrap();
+    let id = seeded_product_ids()[3].clone();
+    let wanted = products.iter().find(|p| p["productId"] == id.as_str()).expect("a seeded product");
     let reply = call(Method::GET, &format!("/product/{id}")).send().await;
     assert_eq!(reply.status, StatusCode::OK);
     let served = reply.body["product"].as_object().unwrap();

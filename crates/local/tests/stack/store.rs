@@ -167,8 +167,7 @@ async fn checkout_needs_a_cart_and_a_user() {
 #[tokio::test]
 async fn a_cart_too_large_for_one_transaction_is_refused_clearly() {
     let token = new_user_token("bulk").await;
-    let products = catalog().await;
-    let mut ids: Vec<String> = products.iter().map(|p| p["productId"].as_str().unwrap().to_owned()).collect();
+    let mut ids = seeded_product_ids();
     while ids.len() < 50 {
         ids.push(new_product(5, 100).await);
     }

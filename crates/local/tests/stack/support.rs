@@ -209,15 +209,18 @@ pub async fn catalog() -> Vec<Value> {
     reply.body["products"].as_array().expect("products").clone()
 }
 
-/// A product id no other test uses: tests run in parallel on one stack, and
-/// per-product totals are only checkable on a product nobody else touches.
+/// The seeded catalog's product ids, in a fixed order. Tests create products
+/// of their own too, so the live catalog is not a stable list.
+pub fn seeded_product_ids() -> Vec<String> {
+    let seed = std::fs::read_to_string(workspace_root().join("crates/local/seed/products.json")).expect("seed file");
+    let products: Vec<Value> = serde_json::from_str(&seed).expect("seed json");
+    products.iter().map(|p| p["productId"].as_str().unwrap().to_owned()).collect()
+}
+
+/// A seeded product no other test uses: tests run in parallel on one stack,
+/// and per-product totals are only checkable on a product nobody else touches.
 pub async fn product_for(test_slot: usize) -> String {
-    let ids: Vec<String> = catalog()
-        .await
-        .iter()
-        .map(|p| p["productId"].as_str().unwrap().to_owned())
-        .filter(|id| id != EVENTS_PRODUCT)
-        .collect();
+    let ids: Vec<String> = seeded_product_ids().into_iter().filter(|id| id != EVENTS_PRODUCT).collect();
     ids[test_slot % ids.len()].clone()
 }
 
