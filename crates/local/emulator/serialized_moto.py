@@ -14,7 +14,10 @@ names (and the stream's length) and restores those on failure instead.
 Usage: serialized_moto.py PORT   (binds 127.0.0.1 only)
 """
 
+import io
+import json
 import os
+import re
 import sys
 import threading
 import time
@@ -101,11 +104,72 @@ def transact_write_items(self, transact_items):
 DynamoDBBackend.transact_write_items = transact_write_items
 
 
+_RESERVED = frozenset(
+    line.strip().upper()
+    for line in open(os.path.join(os.path.dirname(dynamodb_models.__file__), "..", "parsing", "reserved_keywords.txt"))
+    if line.strip()
+)
+# Words of the expression grammar itself, which are reserved too.
+_SYNTAX = frozenset(
+    "AND OR NOT BETWEEN IN SET REMOVE ADD DELETE ATTRIBUTE_EXISTS ATTRIBUTE_NOT_EXISTS ATTRIBUTE_TYPE "
+    "BEGINS_WITH CONTAINS SIZE IF_NOT_EXISTS LIST_APPEND".split()
+)
+_NAME = re.compile(r"(?<![#:\w.])([A-Za-z_][A-Za-z0-9_]*)")
+_EXPRESSIONS = (
+    "KeyConditionExpression",
+    "FilterExpression",
+    "ConditionExpression",
+    "ProjectionExpression",
+    "UpdateExpression",
+)
+
+
+def _expression_error(request):
+    """What real DynamoDB would refuse in the request's expressions: a reserved
+    word used as a bare name, or an unused expression attribute name or value."""
+    operations = [request] + [
+        op for entry in request.get("TransactItems", []) if isinstance(entry, dict) for op in entry.values()
+    ]
+    for op in operations:
+        if not isinstance(op, dict):
+            continue
+        used = ""
+        for field in _EXPRESSIONS:
+            expression = op.get(field)
+            if not isinstance(expression, str):
+                continue
+            used += " " + expression
+            for word in _NAME.findall(expression):
+                if word.upper() in _RESERVED and word.upper() not in _SYNTAX:
+                    return f"Invalid {field}: Attribute name is a reserved keyword; reserved keyword: {word}"
+        tokens = set(re.findall(r"[#:][A-Za-z0-9_]+", used))
+        for placeholder in list(op.get("ExpressionAttributeNames") or {}) + list(op.get("ExpressionAttributeValues") or {}):
+            if placeholder not in tokens:
+                kind = "names" if placeholder.startswith("#") else "values"
+                return f"Value provided in ExpressionAttribute{kind.capitalize()} unused in expressions: keys: {{{placeholder}}}"
+    return None
+
+
+def _refuse(start_response, message):
+    body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ValidationException", "message": message})
+    start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")])
+    return [body.encode()]
+
+
 def serialize_dynamodb(app):
     def wrapped(environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.startswith("DynamoDB"):
             return app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        try:
+            problem = _expression_error(json.loads(raw or b"{}"))
+        except ValueError:
+            problem = None
+        if problem:
+            return _refuse(start_response, problem)
         with _dynamodb_lock:
             # Drain the body inside the lock: the work may happen lazily.
             return [b"".join(app(environ, start_response))]

@@ -58,7 +58,7 @@ pub async fn invoke(app: &Arc<App>, handler: Handler, payload: Value) -> Result<
         }
         Handler::Worker(Worker::OrderExpiry) => {
             let _: CloudWatchEvent = serde_json::from_value(payload).map_err(bad_event)?;
-            let report = shop::workers::expire_overdue_orders(&app.store, shop::now_epoch_secs())
+            let report = shop::workers::expire_overdue_orders(&app.store, &app.payments, shop::now_epoch_secs())
                 .await
                 .map_err(|e| LocalError::Handler(e.to_string()))?;
             serde_json::to_value(report).map_err(|e| LocalError::Handler(e.to_string()))

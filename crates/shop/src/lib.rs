@@ -13,6 +13,7 @@ pub mod cursor;
 pub mod domain;
 pub mod http;
 pub mod model;
+pub mod orders;
 pub mod payments;
 pub mod queue;
 pub mod store;

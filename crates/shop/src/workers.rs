@@ -118,7 +118,11 @@ const EXPIRY_PAGES: usize = 20;
 /// Each expiry is conditional on the order still awaiting payment, so a
 /// payment or cancel that wins the race is never undone, and a re-run (the
 /// schedule fires again, Lambda retries) changes nothing twice.
-pub async fn expire_overdue_orders(store: &Store, now: i64) -> Result<ExpiryReport, WorkerError> {
+pub async fn expire_overdue_orders(
+    store: &Store,
+    payments: &crate::payments::SandboxPayments,
+    now: i64,
+) -> Result<ExpiryReport, WorkerError> {
     let mut report = ExpiryReport::default();
     for _ in 0..EXPIRY_PAGES {
         let due = store.orders_due_for_expiry(now, 100).await?;
@@ -128,7 +132,15 @@ pub async fn expire_overdue_orders(store: &Store, now: i64) -> Result<ExpiryRepo
                 report.skipped += 1;
                 continue;
             }
-            match store.expire_order(&order, now).await {
+            let expired = crate::orders::release_order(
+                store,
+                payments,
+                &order,
+                crate::domain::OrderStatus::Expired,
+                crate::orders::EXPIRED_REASON,
+                now,
+            );
+            match expired.await {
                 Ok(()) => {
                     report.expired += 1;
                     progressed = true;

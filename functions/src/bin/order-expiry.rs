@@ -7,8 +7,9 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     shop::telemetry::init();
     let store = shop::store_from_env().await?;
+    let payments = shop::payments::SandboxPayments::new(store.clone());
     lambda_runtime::run(service_fn(|_: LambdaEvent<CloudWatchEvent>| async {
-        Ok::<_, Error>(shop::workers::expire_overdue_orders(&store, shop::now_epoch_secs()).await?)
+        Ok::<_, Error>(shop::workers::expire_overdue_orders(&store, &payments, shop::now_epoch_secs()).await?)
     }))
     .await
 }

@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod cart;
 mod catalog;
+mod emulator;
 mod events;
 mod journey;
 mod migrate;

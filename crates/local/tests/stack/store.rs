@@ -342,3 +342,56 @@ async fn order_history_is_newest_first_and_paged() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(call(Method::GET, "/orders?limit=0").token(&token).send().await.status, StatusCode::BAD_REQUEST);
 }
+
+/// A charge recorded for an order that then ends unsold (as when a payment
+/// crashed after charging, before recording the sale) is refunded.
+#[tokio::test]
+async fn a_charge_left_behind_is_refunded_when_the_order_is_released() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let product = new_product(5, 100).await;
+    let token = new_user_token("crashed").await;
+    let db = dynamodb().await;
+    let ledger = |order: String| {
+        let db = db.clone();
+        async move {
+            db.get_item()
+                .table_name(&stack().table)
+                .key("pk", AttributeValue::S(format!("charge#{order}")))
+                .key("sk", AttributeValue::S("charge".into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+        }
+    };
+    let mut orders = Vec::new();
+    for _ in 0..2 {
+        add_as(&token, &product, 1).await;
+        let id = order_id(&checkout_as(&token, None).await);
+        // The charge the crashed payment made.
+        db.put_item()
+            .table_name(&stack().table)
+            .item("pk", AttributeValue::S(format!("charge#{id}")))
+            .item("sk", AttributeValue::S("charge".into()))
+            .item("outcome", AttributeValue::S("APPROVED".into()))
+            .item("charge_id", AttributeValue::S("ch_crashed".into()))
+            .item("amount", AttributeValue::N("100".into()))
+            .item("cardToken", AttributeValue::S("tok_visa".into()))
+            .item("refunded", AttributeValue::Bool(false))
+            .send()
+            .await
+            .unwrap();
+        orders.push(id);
+    }
+    // One is cancelled by the buyer, the other expires.
+    let cancelled = call(Method::POST, &format!("/orders/{}/cancel", orders[0])).token(&token).send().await;
+    assert_eq!(cancelled.status, StatusCode::OK);
+    set_expiry(&token, &orders[1], now() - 1).await;
+    eventually("expiry", || order_of(&token, &orders[1]), |r| r.body["order"]["status"] == "EXPIRED").await;
+    for id in &orders {
+        let record = ledger(id.clone()).await.expect("ledger entry");
+        assert_eq!(record["refunded"], AttributeValue::Bool(true), "{id}");
+    }
+    assert_eq!(stock_of(&product).await, (5, 0, 0, 5));
+}

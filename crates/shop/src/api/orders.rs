@@ -371,18 +371,16 @@ pub(super) async fn cancel_order(app: &App, req: &Request) -> Result<Reply, ApiE
     let order = owned_order(app, &user, &order_id).await?;
     let current = match order.status {
         OrderStatus::PendingPayment => {
-            let settled = app
-                .store
-                .settle_order(
-                    &order,
-                    OrderStatus::Cancelled,
-                    now_epoch_secs(),
-                    None,
-                    Some("cancelled by the buyer"),
-                    &[],
-                )
-                .await;
-            after_settle(app, &user, &order, settled).await?
+            let released = crate::orders::release_order(
+                &app.store,
+                &app.payments,
+                &order,
+                OrderStatus::Cancelled,
+                crate::orders::CANCELLED_REASON,
+                now_epoch_secs(),
+            )
+            .await;
+            after_settle(app, &user, &order, released).await?
         }
         _ => order,
     };
@@ -396,6 +394,14 @@ pub(super) async fn cancel_order(app: &App, req: &Request) -> Result<Reply, ApiE
 /// order as it stands afterwards (another transition may have won).
 async fn expire_order(app: &App, order: OrderItem, now: i64) -> Result<OrderItem, ApiError> {
     let user = CartOwner::user(&order.owner)?;
-    let settled = app.store.expire_order(&order, now).await;
-    after_settle(app, &user, &order, settled).await
+    let released = crate::orders::release_order(
+        &app.store,
+        &app.payments,
+        &order,
+        OrderStatus::Expired,
+        crate::orders::EXPIRED_REASON,
+        now,
+    )
+    .await;
+    after_settle(app, &user, &order, released).await
 }

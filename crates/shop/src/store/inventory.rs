@@ -132,7 +132,8 @@ impl Store {
                 .expression_attribute_values(":c", s(c)),
             None => query
                 .index_name(super::CATALOG_INDEX)
-                .key_condition_expression("catalog = :c")
+                .key_condition_expression("#catalog = :c")
+                .expression_attribute_names("#catalog", "catalog")
                 .expression_attribute_values(":c", s(CATALOG_PARTITION)),
         };
         let out = query.set_exclusive_start_key(start.map(item_of_page_key)).send().await?;

@@ -110,7 +110,8 @@ impl Store {
         let items: Vec<ProductItem> = self
             .query_all(|q| {
                 q.index_name(CATALOG_INDEX)
-                    .key_condition_expression("catalog = :c")
+                    .key_condition_expression("#catalog = :c")
+                    .expression_attribute_names("#catalog", "catalog")
                     .expression_attribute_values(":c", s(CATALOG_PARTITION))
             })
             .await?;

@@ -296,11 +296,6 @@ impl Store {
         Ok(())
     }
 
-    /// Releases the reservation of a pending order whose hold ran out.
-    pub async fn expire_order(&self, order: &OrderItem, now: i64) -> Result<(), StoreError> {
-        self.settle_order(order, OrderStatus::Expired, now, None, Some("payment not received in time"), &[]).await
-    }
-
     /// Orders still awaiting payment whose hold ended at or before `now`.
     pub async fn orders_due_for_expiry(&self, now: i64, limit: i32) -> Result<Vec<OrderItem>, StoreError> {
         let out = self
