@@ -119,6 +119,13 @@ async fn a_category_pages_with_a_stable_cursor() {
     expected.sort();
     assert_eq!(seen, expected, "every product of the category once, in order");
 
+    // When the last page is full, it still carries no cursor.
+    let half = call(Method::GET, &format!("/product?category=sweet&limit={}", sweet.len() / 2)).send().await;
+    let c = half.body["nextCursor"].as_str().expect("a first page of two").to_owned();
+    let rest = call(Method::GET, &format!("/product?category=sweet&limit={}&cursor={c}", sweet.len() / 2)).send().await;
+    assert_eq!(rest.body["products"].as_array().unwrap().len(), sweet.len() / 2);
+    assert!(rest.body.get("nextCursor").is_none(), "{:?}", rest.body);
+
     // A cursor is checked: garbage, another category's, a bad limit.
     let first = call(Method::GET, "/product?category=sweet&limit=2").send().await;
     let c = first.body["nextCursor"].as_str().unwrap();

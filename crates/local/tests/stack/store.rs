@@ -338,6 +338,9 @@ async fn order_history_is_newest_first_and_paged() {
         }
     }
     assert_eq!(seen, ids);
+    let whole = call(Method::GET, "/orders?limit=3").token(&token).send().await;
+    assert_eq!(whole.body["orders"].as_array().unwrap().len(), 3);
+    assert!(whole.body.get("nextCursor").is_none(), "a full last page has no cursor");
     let bad = call(Method::GET, "/orders?cursor=garbage").token(&token).send().await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(call(Method::GET, "/orders?limit=0").token(&token).send().await.status, StatusCode::BAD_REQUEST);

@@ -124,26 +124,31 @@ impl Store {
         limit: i32,
         start: Option<&PageKey>,
     ) -> Result<CategoryPage, StoreError> {
-        let query = self.client.query().table_name(&self.table).limit(limit);
-        let query = match category {
-            Some(c) => query
-                .index_name(CATEGORY_INDEX)
-                .key_condition_expression("category = :c")
-                .expression_attribute_values(":c", s(c)),
-            None => query
-                .index_name(super::CATALOG_INDEX)
-                .key_condition_expression("#catalog = :c")
-                .expression_attribute_names("#catalog", "catalog")
-                .expression_attribute_values(":c", s(CATALOG_PARTITION)),
+        let query = self.client.query().table_name(&self.table);
+        let (query, index_key) = match category {
+            Some(c) => (
+                query
+                    .index_name(CATEGORY_INDEX)
+                    .key_condition_expression("category = :c")
+                    .expression_attribute_values(":c", s(c)),
+                "category",
+            ),
+            None => (
+                query
+                    .index_name(super::CATALOG_INDEX)
+                    .key_condition_expression("#catalog = :c")
+                    .expression_attribute_names("#catalog", "catalog")
+                    .expression_attribute_values(":c", s(CATALOG_PARTITION)),
+                "catalog",
+            ),
         };
-        let out = query.set_exclusive_start_key(start.map(item_of_page_key)).send().await?;
-        let products = out
-            .items
-            .unwrap_or_default()
+        let (items, next) =
+            self.page(query, limit, &["pk", "sk", index_key, "productId"], start.map(item_of_page_key)).await?;
+        let products = items
             .into_iter()
             .map(|i| from_item::<_, ProductItem>(i).map(|p| p.product))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(CategoryPage { products, next: out.last_evaluated_key.filter(|k| !k.is_empty()).map(page_key_of) })
+        Ok(CategoryPage { products, next: next.map(page_key_of) })
     }
 
     pub async fn stock(&self, id: &ProductId) -> Result<Option<StockLevels>, StoreError> {

@@ -260,6 +260,32 @@ impl Store {
         Ok(quantity.unwrap_or(0))
     }
 
+    /// One page of a query. It asks for one item more than `limit`, so the
+    /// returned cursor (the last item's `key_attributes`) is absent exactly
+    /// when nothing follows, not one empty page later.
+    pub(crate) async fn page(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        limit: i32,
+        key_attributes: &[&str],
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let out = query.limit(limit + 1).set_exclusive_start_key(start).send().await?;
+        let mut items = out.items.unwrap_or_default();
+        let more = items.len() > limit as usize || out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        items.truncate(limit as usize);
+        let next = match items.last() {
+            Some(last) if more => Some(
+                key_attributes
+                    .iter()
+                    .filter_map(|name| last.get(*name).map(|v| ((*name).to_owned(), v.clone())))
+                    .collect(),
+            ),
+            _ => None,
+        };
+        Ok((items, next))
+    }
+
     pub(crate) async fn query_all<T, F>(&self, build: F) -> Result<Vec<T>, StoreError>
     where
         T: DeserializeOwned,

@@ -190,21 +190,26 @@ impl Store {
         limit: i32,
         start: Option<Item>,
     ) -> Result<(Vec<OrderItem>, Option<Item>), StoreError> {
-        let query = self.client.query().table_name(&self.table).scan_index_forward(false).limit(limit);
-        let query = match owner_pk {
-            Some(pk) => query
-                .consistent_read(true)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :o)")
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":o", s(ORDER_PREFIX)),
-            None => query
-                .index_name(ORDERS_INDEX)
-                .key_condition_expression("orderList = :o")
-                .expression_attribute_values(":o", s(ORDER_PARTITION)),
+        let query = self.client.query().table_name(&self.table).scan_index_forward(false);
+        let (query, key_attributes): (_, &[&str]) = match owner_pk {
+            Some(pk) => (
+                query
+                    .consistent_read(true)
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :o)")
+                    .expression_attribute_values(":pk", s(pk))
+                    .expression_attribute_values(":o", s(ORDER_PREFIX)),
+                &["pk", "sk"],
+            ),
+            None => (
+                query
+                    .index_name(ORDERS_INDEX)
+                    .key_condition_expression("orderList = :o")
+                    .expression_attribute_values(":o", s(ORDER_PARTITION)),
+                &["pk", "sk", "orderList", "orderId"],
+            ),
         };
-        let out = query.set_exclusive_start_key(start).send().await?;
-        let orders = serde_dynamo::from_items(out.items.unwrap_or_default())?;
-        Ok((orders, out.last_evaluated_key.filter(|k| !k.is_empty())))
+        let (items, next) = self.page(query, limit, key_attributes, start).await?;
+        Ok((serde_dynamo::from_items(items)?, next))
     }
 
     /// Moves a pending order to `to` and settles its reservation in the same
