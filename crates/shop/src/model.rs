@@ -113,7 +113,8 @@ impl CartLineImage {
     }
 }
 
-/// One line as `GET /cart` returns it (sample shape).
+/// One line as `GET /cart` returns it (sample shape: `sk` is the product id,
+/// without the key's `product#` prefix; the sample frontend matches on it).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CartLineView {
@@ -124,7 +125,7 @@ pub struct CartLineView {
 
 impl From<CartLineItem> for CartLineView {
     fn from(item: CartLineItem) -> Self {
-        Self { sk: item.sk, quantity: item.quantity, product_detail: item.product_detail }
+        Self { sk: item.product_id, quantity: item.quantity, product_detail: item.product_detail }
     }
 }
 

@@ -34,7 +34,7 @@ async fn an_anonymous_shopper_gets_a_cart_cookie_and_keeps_their_lines() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body["quantity"], 2);
     let reply = cart_of(&cart).await;
-    assert_eq!(lines(&reply), vec![(format!("product#{product}"), 2)]);
+    assert_eq!(lines(&reply), vec![(product.clone(), 2)]);
     let line = &reply.body["products"][0];
     assert_eq!(line["productDetail"]["productId"], product.as_str());
     assert!(line["productDetail"]["price"].is_u64());

@@ -273,7 +273,7 @@ pub fn lines(reply: &Reply) -> Vec<(String, i64)> {
 }
 
 pub fn line_quantity(reply: &Reply, product_id: &str) -> Option<i64> {
-    lines(reply).into_iter().find(|(sk, _)| sk == &format!("product#{product_id}")).map(|(_, q)| q)
+    lines(reply).into_iter().find(|(sk, _)| sk == product_id).map(|(_, q)| q)
 }
 
 /// DynamoDB, straight: for checks a user cannot make through the API.
