@@ -105,17 +105,7 @@ impl SandboxPayments {
 
     async fn record(&self, order_id: &str) -> Result<Option<ChargeRecord>, StoreError> {
         let (pk, sk) = ledger_key(order_id);
-        let out = self
-            .store
-            .client
-            .get_item()
-            .table_name(&self.store.table)
-            .consistent_read(true)
-            .key("pk", AttributeValue::S(pk))
-            .key("sk", AttributeValue::S(sk))
-            .send()
-            .await?;
-        Ok(out.item.map(serde_dynamo::from_item).transpose()?)
+        Ok(self.store.get(pk, sk, true).await?.map(serde_dynamo::from_item).transpose()?)
     }
 
     /// Refunds an approved charge, once.

@@ -103,15 +103,9 @@ impl Store {
     }
 
     pub async fn categories(&self) -> Result<Vec<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(CATEGORIES_PK, CATEGORIES_SK)))
-            .send()
-            .await?;
+        let item = self.get(CATEGORIES_PK, CATEGORIES_SK, false).await?;
         let mut names: Vec<String> =
-            out.item.and_then(|mut i| i.remove("names")).and_then(|v| v.as_ss().ok().cloned()).unwrap_or_default();
+            item.and_then(|mut i| i.remove("names")).and_then(|v| v.as_ss().ok().cloned()).unwrap_or_default();
         names.sort();
         Ok(names)
     }
@@ -152,15 +146,8 @@ impl Store {
     }
 
     pub async fn stock(&self, id: &ProductId) -> Result<Option<StockLevels>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .set_key(Some(key(id.partition_key(), STOCK_SK)))
-            .send()
-            .await?;
-        Ok(out.item.map(from_item::<_, StockItem>).transpose()?.map(|s| s.levels))
+        let item = self.get(id.partition_key(), STOCK_SK, true).await?;
+        Ok(item.map(from_item::<_, StockItem>).transpose()?.map(|s| s.levels))
     }
 
     /// Adds (or, negative, removes) available units. Removing more than is

@@ -95,14 +95,8 @@ impl Store {
     // ---- catalog ----
 
     pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(id.partition_key(), PRODUCT_META_SK)))
-            .send()
-            .await?;
-        out.item.map(|item| Ok(from_item::<_, ProductItem>(item)?.product)).transpose()
+        let item = self.get(id.partition_key(), PRODUCT_META_SK, false).await?;
+        item.map(|item| Ok(from_item::<_, ProductItem>(item)?.product)).transpose()
     }
 
     /// Every product, by id, through the sparse catalog index (no table scan).
@@ -134,15 +128,8 @@ impl Store {
     }
 
     pub async fn cart_line(&self, owner: &CartOwner, product: &ProductId) -> Result<Option<CartLineItem>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .set_key(Some(key(owner.partition_key(), product.cart_line_sort_key())))
-            .send()
-            .await?;
-        Ok(out.item.map(from_item).transpose()?)
+        let item = self.get(owner.partition_key(), product.cart_line_sort_key(), true).await?;
+        Ok(item.map(from_item).transpose()?)
     }
 
     /// Writes `line` if the stored line is still at `read_version` (None: absent).
@@ -243,21 +230,32 @@ impl Store {
     }
 
     pub async fn cart_total(&self, product: &ProductId) -> Result<i64, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(product.partition_key(), TOTAL_QUANTITY_SK)))
-            .send()
-            .await?;
-        let quantity = out
-            .item
+        let item = self.get(product.partition_key(), TOTAL_QUANTITY_SK, false).await?;
+        let quantity = item
             .as_ref()
             .and_then(|i| i.get("quantity"))
             .and_then(|v| v.as_n().ok())
             .map(|q| q.parse::<i64>().map_err(|e| StoreError::Dynamo(e.to_string())))
             .transpose()?;
         Ok(quantity.unwrap_or(0))
+    }
+
+    /// One item by key; `consistent` for a caller that must read its own writes.
+    pub(crate) async fn get(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+        consistent: bool,
+    ) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(consistent)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await?;
+        Ok(out.item)
     }
 
     /// One page of a query. It asks for one item more than `limit`, so the

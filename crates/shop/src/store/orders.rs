@@ -142,27 +142,13 @@ impl Store {
 
     /// The order an idempotency key created, if it was used.
     pub async fn order_for_key(&self, owner_pk: &str, idempotency_key: &str) -> Result<Option<String>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .set_key(Some(key(owner_pk, format!("{CHECKOUT_KEY_PREFIX}{idempotency_key}"))))
-            .send()
-            .await?;
-        Ok(out.item.and_then(|i| i.get("orderId").and_then(|v| v.as_s().ok().cloned())))
+        let item = self.get(owner_pk, format!("{CHECKOUT_KEY_PREFIX}{idempotency_key}"), true).await?;
+        Ok(item.and_then(|i| i.get("orderId").and_then(|v| v.as_s().ok().cloned())))
     }
 
     pub async fn order(&self, owner_pk: &str, order_id: &str) -> Result<Option<OrderItem>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .set_key(Some(key(owner_pk, format!("{ORDER_PREFIX}{order_id}"))))
-            .send()
-            .await?;
-        Ok(out.item.map(from_item).transpose()?)
+        let item = self.get(owner_pk, format!("{ORDER_PREFIX}{order_id}"), true).await?;
+        Ok(item.map(from_item).transpose()?)
     }
 
     /// Any user's order, by id (admins).
