@@ -8,18 +8,18 @@ INVOKE_URL ?= http://127.0.0.1:3001
 
 .PHONY: local test lint build deploy invoke bench audit venv tools clean
 
-## The emulator's venv (moto, pinned).
-$(VENV)/.installed: crates/local/emulator/requirements.txt
+## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
+$(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $< -c crates/local/emulator/requirements.lock
 	touch $@
 
 venv: $(VENV)/.installed
 
 ## Lint and deploy tools (cfn-lint, SAM CLI, cargo-lambda, zig), pinned.
-$(TOOLS)/.installed: requirements-tools.txt
+$(TOOLS)/.installed: requirements-tools.txt requirements-tools.lock
 	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r $<
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check -r $< -c requirements-tools.lock
 	touch $@
 
 tools: $(TOOLS)/.installed
