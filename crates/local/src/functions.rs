@@ -49,24 +49,27 @@ pub async fn invoke(app: &Arc<App>, handler: Handler, payload: Value) -> Result<
                 .call(LambdaEvent::new(request, Context::default()))
                 .await
                 .map_err(|e| LocalError::Handler(e.to_string()))?;
-            serde_json::to_value(response).map_err(|e| LocalError::Handler(e.to_string()))
+            answer(response)
         }
         Handler::Worker(Worker::CartCleanup) => {
             let event: SqsEvent = serde_json::from_value(payload).map_err(bad_event)?;
-            let response = shop::workers::cleanup_migrated_lines(&app.store, event).await;
-            serde_json::to_value(response).map_err(|e| LocalError::Handler(e.to_string()))
+            answer(shop::workers::cleanup_migrated_lines(&app.store, event).await)
         }
         Handler::Worker(Worker::OrderExpiry) => {
             let _: CloudWatchEvent = serde_json::from_value(payload).map_err(bad_event)?;
             let report = shop::workers::expire_overdue_orders(&app.store, &app.payments, shop::now_epoch_secs())
                 .await
                 .map_err(|e| LocalError::Handler(e.to_string()))?;
-            serde_json::to_value(report).map_err(|e| LocalError::Handler(e.to_string()))
+            answer(report)
         }
         Handler::Worker(Worker::CartTotals) => {
             let event: StreamEvent = serde_json::from_value(payload).map_err(bad_event)?;
-            let response = shop::workers::apply_cart_totals(&app.store, event).await;
-            serde_json::to_value(response).map_err(|e| LocalError::Handler(e.to_string()))
+            answer(shop::workers::apply_cart_totals(&app.store, event).await)
         }
     }
+}
+
+/// A handler's answer as the JSON the runtime would send back.
+fn answer(response: impl serde::Serialize) -> Result<Value, LocalError> {
+    serde_json::to_value(response).map_err(|e| LocalError::Handler(e.to_string()))
 }

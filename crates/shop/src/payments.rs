@@ -132,9 +132,4 @@ impl SandboxPayments {
             Err(e) => Err(e.into()),
         }
     }
-
-    /// Whether the ledger holds a refund for the order (tests, support).
-    pub async fn refunded(&self, order_id: &str) -> Result<bool, PaymentError> {
-        Ok(self.record(order_id).await?.is_some_and(|r| r.refunded))
-    }
 }
