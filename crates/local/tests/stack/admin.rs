@@ -78,6 +78,22 @@ async fn restocking_moves_available_and_never_below_zero() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(stock_of(&product).await, (11, 0, 0, 11));
 
+    // A retried restock with the same Idempotency-Key adds once.
+    let key = uuid::Uuid::new_v4().to_string();
+    for replayed in [false, true] {
+        let reply = call(Method::POST, &path)
+            .token(&admin)
+            .header("Idempotency-Key", &key)
+            .json(json!({ "delta": 4 }))
+            .send()
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert_eq!(reply.body["replayed"], replayed);
+        assert_eq!(reply.body["stock"]["available"], 15);
+    }
+    let reply = call(Method::POST, &path).token(&admin).json(json!({ "delta": -4 })).send().await;
+    assert_eq!(reply.body["stock"]["available"], 11);
+
     // Concurrent removals never take more than there is.
     let takes = futures::future::join_all(
         (0..6).map(|_| call(Method::POST, &path).token(&admin).json(json!({ "delta": -3 })).send()),

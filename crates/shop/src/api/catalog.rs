@@ -51,18 +51,19 @@ pub(super) async fn list_products(app: &App, req: &Request) -> Result<Reply, Api
 
 pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let (id, product) = known_product(app, &path_param(req, "product_id")?).await?;
-    let stock = app.store.stock(&id).await?.unwrap_or_default();
-    let in_all_carts = app.store.cart_total(&id).await?;
-    // "In other shoppers' carts": the caller's own units do not count.
-    let own = match caller_cart(app, req).await? {
-        Some(owner) => app
-            .store
-            .cart_line(&owner, &id)
-            .await?
-            .filter(|l| l.state().is_live(now_epoch_secs()))
-            .map_or(0, |l| l.quantity),
-        None => 0,
+    let caller = caller_cart(app, req).await?;
+    // The three reads are independent: one round trip's latency, not three.
+    let own_line = async {
+        match &caller {
+            Some(owner) => app.store.cart_line(owner, &id).await,
+            None => Ok(None),
+        }
     };
+    let (stock, in_all_carts, own_line) =
+        futures::try_join!(app.store.stock(&id), app.store.cart_total(&id), own_line)?;
+    let stock = stock.unwrap_or_default();
+    // "In other shoppers' carts": the caller's own units do not count.
+    let own = own_line.filter(|l| l.state().is_live(now_epoch_secs())).map_or(0, |l| l.quantity);
     let mut view = serde_json::to_value(&product).map_err(|e| ApiError::Store(StoreError::Dynamo(e.to_string())))?;
     view["stock"] = json!({ "available": stock.available });
     view["inCarts"] = json!((in_all_carts - own).max(0));
@@ -241,8 +242,9 @@ pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError>
     let body: Restock = json_body(req)?;
     let delta = validate_restock_delta(body.delta)?;
     let (id, _) = known_product(app, &raw_id).await?;
-    match app.store.restock(&id, delta).await {
-        Ok(levels) => Ok(Reply::ok(json!({ "productId": id, "stock": levels }))),
+    let key = super::idempotency_key(req)?;
+    match app.store.restock(&id, delta, key.as_deref()).await {
+        Ok(done) => Ok(Reply::ok(json!({ "productId": id, "stock": done.levels, "replayed": done.replayed }))),
         Err(StoreError::Conflict) => {
             let available = app.store.stock(&id).await?.unwrap_or_default().available;
             let mut details = Map::new();

@@ -133,3 +133,17 @@ fn page_limit(req: &Request, default: i32, max: i32) -> Result<i32, ApiError> {
             .ok_or_else(|| ApiError::BadRequest(format!("limit must be a whole number from 1 to {max}"))),
     }
 }
+
+/// The `Idempotency-Key` header: a retried request with the same key has the
+/// effect of one.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+pub(crate) fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    match req.headers().get(IDEMPOTENCY_HEADER) {
+        None => Ok(None),
+        Some(v) => {
+            let text = v.to_str().map_err(|_| ApiError::BadRequest("unreadable Idempotency-Key".into()))?;
+            Ok(Some(crate::domain::validate_idempotency_key(text)?.to_owned()))
+        }
+    }
+}

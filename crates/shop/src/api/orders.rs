@@ -10,18 +10,15 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::cart::cart_view;
-use super::{page_limit, query_param, Reply, WRITE_ATTEMPTS};
+use super::{idempotency_key, page_limit, query_param, Reply, WRITE_ATTEMPTS};
 use crate::domain::{
-    order_total, units_left_after_purchase, validate_idempotency_key, CartOwner, OrderLine, OrderStatus, ProductId,
-    MAX_CHECKOUT_LINES,
+    order_total, units_left_after_purchase, CartOwner, OrderLine, OrderStatus, ProductId, MAX_CHECKOUT_LINES,
 };
 use crate::http::{json_body, path_param, ApiError};
 use crate::model::{CartLineItem, OrderItem, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION};
 use crate::payments::{ChargeOutcome, PaymentError};
 use crate::store::{CartAdjustment, CheckoutOutcome, StoreError};
 use crate::{cursor, now_epoch_secs, App};
-
-pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 fn order_json(order: OrderItem) -> Value {
     order.view()
@@ -40,16 +37,6 @@ fn order_id_param(req: &Request) -> Result<String, ApiError> {
     uuid::Uuid::parse_str(&raw)
         .map(|u| u.to_string())
         .map_err(|_| ApiError::BadRequest("order id must be a UUID".into()))
-}
-
-fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
-    match req.headers().get(IDEMPOTENCY_HEADER) {
-        None => Ok(None),
-        Some(v) => {
-            let text = v.to_str().map_err(|_| ApiError::BadRequest("unreadable Idempotency-Key".into()))?;
-            Ok(Some(validate_idempotency_key(text)?.to_owned()))
-        }
-    }
 }
 
 async fn owned_order(app: &App, owner: &CartOwner, order_id: &str) -> Result<OrderItem, ApiError> {

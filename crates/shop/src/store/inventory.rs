@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
-use super::{build_error, key, n, s, Item, Store, StoreError};
+use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
 use crate::domain::{ProductId, StockLevels};
 use crate::model::{
     Product, ProductItem, StockItem, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK,
@@ -21,6 +21,14 @@ const CATEGORIES_PK: &str = "catalog";
 const CATEGORIES_SK: &str = "categories";
 /// BatchGetItem reads at most 100 keys per request.
 const BATCH_GET_LIMIT: usize = 100;
+
+const RESTOCK_KEY_PREFIX: &str = "restock#";
+
+/// Stock after a restock, and whether the request was a retry of one already applied.
+pub struct Restocked {
+    pub levels: StockLevels,
+    pub replayed: bool,
+}
 
 /// A page of a category and the key to continue from.
 pub struct CategoryPage {
@@ -152,25 +160,47 @@ impl Store {
 
     /// Adds (or, negative, removes) available units. Removing more than is
     /// available fails with `Conflict`; the counters never go below zero.
-    pub async fn restock(&self, id: &ProductId, delta: i64) -> Result<StockLevels, StoreError> {
-        let mut request = self
-            .client
-            .update_item()
+    /// With an idempotency key the change is recorded with it in the same
+    /// transaction, so a retried request changes nothing twice (`replayed`).
+    pub async fn restock(
+        &self,
+        id: &ProductId,
+        delta: i64,
+        idempotency_key: Option<&str>,
+    ) -> Result<Restocked, StoreError> {
+        let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(id.partition_key(), STOCK_SK)))
             .update_expression("SET available = available + :d, added = added + :d")
-            .expression_attribute_values(":d", n(delta))
-            .return_values(ReturnValue::AllNew);
-        request = if delta < 0 {
-            request
+            .expression_attribute_values(":d", n(delta));
+        update = if delta < 0 {
+            update
                 .condition_expression("attribute_exists(pk) AND available >= :take")
                 .expression_attribute_values(":take", n(-delta))
         } else {
-            request.condition_expression("attribute_exists(pk)")
+            update.condition_expression("attribute_exists(pk)")
         };
-        let out = request.send().await?;
-        let item = out.attributes.ok_or_else(|| StoreError::Dynamo("restock returned nothing".into()))?;
-        Ok(from_item::<_, StockItem>(item)?.levels)
+        let mut items = vec![TransactWriteItem::builder().update(update.build().map_err(build_error)?).build()];
+        if let Some(k) = idempotency_key {
+            let mut record = key(id.partition_key(), format!("{RESTOCK_KEY_PREFIX}{k}"));
+            record.insert("delta".into(), n(delta));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(record))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let replayed = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => false,
+            Err(e) => match transact_error(e)?.as_slice() {
+                [_, true] => true,
+                _ => return Err(StoreError::Conflict),
+            },
+        };
+        let levels = self.stock(id).await?.unwrap_or_default();
+        Ok(Restocked { levels, replayed })
     }
 
     /// Products by units sold, most first.

@@ -23,7 +23,7 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 mod inventory;
 mod orders;
 
-pub use inventory::{CategoryPage, PageKey};
+pub use inventory::{CategoryPage, PageKey, Restocked};
 pub use orders::{CartAdjustment, CheckoutOutcome};
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +57,22 @@ where
     }
 }
 
+/// Which items' conditions cancelled a transaction (one flag per item), or the
+/// error itself when it was not a condition.
+pub(crate) fn transact_error(
+    err: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
+) -> Result<Vec<bool>, StoreError> {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+        let failed: Vec<bool> =
+            e.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect();
+        if failed.iter().any(|f| *f) {
+            return Ok(failed);
+        }
+    }
+    Err(err.into())
+}
+
 pub(crate) fn build_error(err: impl std::fmt::Display) -> StoreError {
     StoreError::Dynamo(format!("request: {err}"))
 }
@@ -86,10 +102,6 @@ pub(crate) fn item_of<T: Serialize>(value: &T) -> Result<Item, StoreError> {
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
-    }
-
-    pub fn table_name(&self) -> &str {
-        &self.table
     }
 
     // ---- catalog ----

@@ -3,11 +3,10 @@
 //! by a condition on the current status and moves the stock in the same
 //! transaction, so a retry or a race moves stock at most once.
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
-use super::{build_error, key, n, s, Item, Store, StoreError};
+use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
 use crate::domain::{OrderStatus, ProductId};
 use crate::model::{
     CartLineItem, OrderItem, CHECKOUT_KEY_PREFIX, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION, STOCK_SK,
@@ -35,17 +34,6 @@ pub enum CheckoutOutcome {
 pub struct CartAdjustment {
     pub line: CartLineItem,
     pub quantity_after: i64,
-}
-
-fn transact_error(err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>) -> Result<Vec<bool>, StoreError> {
-    if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
-        let failed: Vec<bool> =
-            e.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect();
-        if failed.iter().any(|f| *f) {
-            return Ok(failed);
-        }
-    }
-    Err(err.into())
 }
 
 impl Store {
