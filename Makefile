@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: local test lint build deploy invoke bench audit venv tools clean
+.PHONY: local test lint build deploy invoke bench reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -37,9 +37,9 @@ bench: venv
 	cargo build --quiet -p shop-local --bins
 	./target/debug/flash-sale
 
-## Check the stock invariant over the running local stack's table.
-audit:
-	cargo run --quiet -p shop-local --bin stock-audit
+## Recompute cart totals and stock counters over the running local stack's table and report drift (REPAIR=1 repairs it).
+reconcile audit:
+	cargo run --quiet -p shop-local --bin reconcile -- $(if $(REPAIR),--repair)
 
 lint: tools
 	cargo fmt --all -- --check

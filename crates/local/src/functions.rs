@@ -64,7 +64,7 @@ pub async fn invoke(app: &Arc<App>, handler: Handler, payload: Value) -> Result<
         }
         Handler::Worker(Worker::CartTotals) => {
             let event: StreamEvent = serde_json::from_value(payload).map_err(bad_event)?;
-            answer(shop::workers::apply_cart_totals(&app.store, event).await)
+            answer(shop::workers::apply_cart_totals(&app.store, event, shop::now_epoch_secs()).await)
         }
     }
 }

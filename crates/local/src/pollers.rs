@@ -119,7 +119,8 @@ pub async fn poll_queue(
     }
 }
 
-fn stream_record(record: &Record, stream_arn: &str) -> Value {
+/// A stream record as Lambda delivers it in a DynamoDB event.
+pub fn stream_record(record: &Record, stream_arn: &str) -> Value {
     let change = record.dynamodb.as_ref();
     let image = |m: Option<&std::collections::HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>| {
         m.map(|m| serde_json::to_value(serde_dynamo::Item::from(m.clone())).unwrap_or(Value::Null))
@@ -207,6 +208,17 @@ pub async fn poll_stream(
             }
             continue;
         }
+        if let Some(max_age) = source.maximum_record_age_secs {
+            let now = shop::now_epoch_secs();
+            let created = |r: &Value| r["dynamodb"]["ApproximateCreationDateTime"].as_i64().unwrap_or(now);
+            let stale = pending.iter().take_while(|r| now - created(r) > max_age).count();
+            if stale > 0 {
+                let old: Vec<Value> = pending.drain(..stale).collect();
+                send_to_on_failure(&sqs, &target, &old, "RecordAgeExceeded", 0).await;
+                attempts = 0;
+                continue;
+            }
+        }
         let size = pending.len().min(batch_limit.max(1));
         let batch: Vec<Value> = pending.iter().take(size).cloned().collect();
         let result = invoke(&app, handler, json!({ "Records": batch })).await;
@@ -242,7 +254,7 @@ pub async fn poll_stream(
                 if max >= 0 && attempts > max {
                     let parked = (size - position).min(batch_limit).min(pending.len());
                     let rest: Vec<Value> = pending.drain(..parked).collect();
-                    send_to_on_failure(&sqs, &target, &rest).await;
+                    send_to_on_failure(&sqs, &target, &rest, "RetryAttemptsExhausted", attempts).await;
                     attempts = 0;
                     batch_limit = source.batch_size;
                 } else {
@@ -299,7 +311,13 @@ async fn read_more(
 
 /// What Lambda sends to a stream's on-failure destination: where the records
 /// are, enough to replay them.
-async fn send_to_on_failure(sqs: &aws_sdk_sqs::Client, target: &StreamTarget, records: &[Value]) {
+async fn send_to_on_failure(
+    sqs: &aws_sdk_sqs::Client,
+    target: &StreamTarget,
+    records: &[Value],
+    condition: &str,
+    invocations: i64,
+) {
     let first = records.first().and_then(sequence_of);
     let last = records.last().and_then(sequence_of);
     tracing::error!(first = ?first, last = ?last, "stream records gave up on");
@@ -307,7 +325,7 @@ async fn send_to_on_failure(sqs: &aws_sdk_sqs::Client, target: &StreamTarget, re
         return;
     };
     let body = json!({
-        "requestContext": { "condition": "RetryAttemptsExhausted", "approximateInvokeCount": target.source.maximum_retry_attempts.unwrap_or(0) + 1 },
+        "requestContext": { "condition": condition, "approximateInvokeCount": invocations },
         "DDBStreamBatchInfo": {
             "startSequenceNumber": first,
             "endSequenceNumber": last,

@@ -76,12 +76,14 @@ fn key_schema(value: &Value) -> Result<Vec<KeySchemaElement>, LocalError> {
         .collect()
 }
 
+/// The template's table, as `name`; returns its name and stream ARN.
 pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     template: &Template,
+    name: &str,
 ) -> Result<(String, String), LocalError> {
-    let (logical_id, props) = &template.table;
-    let name = format!("shop-{logical_id}");
+    let (_, props) = &template.table;
+    let name = name.to_owned();
     let attributes = strings(props, "AttributeDefinitions")
         .map(|a| {
             AttributeDefinition::builder()

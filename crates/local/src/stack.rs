@@ -96,7 +96,8 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
 
     let users = demo_users();
-    let (table_name, stream_arn) = resources::create_table(&dynamodb, &template).await?;
+    let (table_name, stream_arn) =
+        resources::create_table(&dynamodb, &template, &format!("shop-{}", template.table.0)).await?;
     let queue_urls = resources::create_queues(&sqs, &template).await?;
     let (user_pool_id, client_id) = resources::create_user_pool(&cognito, &template, &users).await?;
     let queue_url = |variable: &str| template.env_ref(variable).and_then(|id| queue_urls.get(id)).cloned();

@@ -94,6 +94,8 @@ pub struct StreamSource {
     pub trim_horizon: bool,
     pub report_batch_item_failures: bool,
     pub maximum_retry_attempts: Option<i64>,
+    /// Records older than this go to the on-failure destination unprocessed (-1: never).
+    pub maximum_record_age_secs: Option<i64>,
     pub bisect_on_error: bool,
     /// Logical id of the on-failure SQS destination.
     pub on_failure_queue: Option<String>,
@@ -258,6 +260,7 @@ fn parse_function(id: String, resource: &Value, props: &Value) -> Result<Functio
                     trim_horizon: str_at(&ep, &["StartingPosition"]).as_deref() == Some("TRIM_HORIZON"),
                     report_batch_item_failures: reports,
                     maximum_retry_attempts: int_at(&ep, &["MaximumRetryAttempts"]),
+                    maximum_record_age_secs: int_at(&ep, &["MaximumRecordAgeInSeconds"]).filter(|s| *s >= 0),
                     bisect_on_error: get(&ep, &["BisectBatchOnFunctionError"])
                         .and_then(Value::as_bool)
                         .unwrap_or(false),

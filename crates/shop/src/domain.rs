@@ -189,11 +189,6 @@ impl LineState {
     }
 }
 
-/// Change in a product's cart total caused by one stream record.
-pub fn total_delta(old: Option<LineState>, new: Option<LineState>) -> i64 {
-    new.map_or(0, |s| s.counted_units()) - old.map_or(0, |s| s.counted_units())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,21 +261,6 @@ mod tests {
         assert!(!line(1, 100, false).is_live(100));
         assert!(!line(1, 101, true).is_live(100));
         assert!(!line(0, 101, false).is_live(100));
-    }
-
-    #[test]
-    fn totals_follow_counted_units() {
-        assert_eq!(total_delta(None, Some(line(3, 0, false))), 3);
-        assert_eq!(total_delta(Some(line(3, 0, false)), Some(line(1, 0, false))), -2);
-        assert_eq!(total_delta(Some(line(3, 0, false)), None), -3);
-        // migration moves units out of the anonymous line...
-        assert_eq!(total_delta(Some(line(3, 0, false)), Some(line(3, 0, true))), -3);
-        // ...and its later deletion changes nothing
-        assert_eq!(total_delta(Some(line(3, 0, true)), None), 0);
-        // a no-op write (the emulator reports one as MODIFY) changes nothing
-        assert_eq!(total_delta(Some(line(2, 0, false)), Some(line(2, 0, false))), 0);
-        // the emulator's keys-only first INSERT of an upsert counts nothing
-        assert_eq!(total_delta(None, Some(line(0, 0, false))), 0);
     }
 }
 

@@ -6,7 +6,6 @@
 //! binary builds one [`App`] per container and runs one handler from here.
 
 pub mod api;
-pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod cursor;
@@ -16,6 +15,7 @@ pub mod model;
 pub mod orders;
 pub mod payments;
 pub mod queue;
+pub mod reconcile;
 pub mod store;
 pub mod telemetry;
 pub mod workers;

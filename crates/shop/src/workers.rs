@@ -6,9 +6,11 @@ use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
-use crate::domain::{total_delta, CartOwner, ProductId};
+use std::collections::BTreeMap;
+
+use crate::domain::{CartOwner, ProductId};
 use crate::model::{CartLineImage, CleanupMessage};
-use crate::store::Store;
+use crate::store::{LineCount, SequenceNumber, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -48,40 +50,61 @@ pub async fn cleanup_migrated_lines(store: &Store, event: SqsEvent) -> SqsBatchR
 }
 
 /// Keeps `product#<id>` / `totalquantity` equal to the units of the product in
-/// all carts, from cart-line changes in order. On the first failure it stops
-/// and reports that record: Lambda retries the batch from there.
-pub async fn apply_cart_totals(store: &Store, event: StreamEvent) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
-    for record in &event.records {
-        if let Err(e) = apply_record(store, record).await {
-            tracing::error!(event_id = %record.event_id, error = %e, "cart total not applied");
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = record.change.sequence_number.clone();
-            response.batch_item_failures.push(failure);
-            break;
+/// all carts, exactly once per change however often Lambda delivers a record
+/// (see `store::totals`). Only the newest record of each cart line in the batch
+/// matters: the count is a state, not a delta. A record that cannot be read,
+/// or whose product could not be written, is reported; Lambda retries from the
+/// earliest one reported, and records already applied are recognised and
+/// skipped.
+pub async fn apply_cart_totals(store: &Store, event: StreamEvent, now: i64) -> DynamoDbEventResponse {
+    let mut first_failure: Option<usize> = None;
+    let mut fail = |index: usize| first_failure = Some(first_failure.map_or(index, |f| f.min(index)));
+    // Per product, per cart: the batch position of the line's first record and its newest count.
+    let mut newest: BTreeMap<String, BTreeMap<String, (usize, LineCount)>> = BTreeMap::new();
+    for (index, record) in event.records.iter().enumerate() {
+        match line_count(record) {
+            Ok(Some(count)) => {
+                let lines = newest.entry(count.product.as_str().to_owned()).or_default();
+                match lines.get_mut(&count.cart_pk) {
+                    Some(entry) => entry.1 = count,
+                    None => {
+                        lines.insert(count.cart_pk.clone(), (index, count));
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(event_id = %record.event_id, error = %e, "stream record unreadable");
+                fail(index);
+            }
         }
+    }
+    for lines in newest.into_values() {
+        let first = lines.values().map(|(index, _)| *index).min().unwrap_or_default();
+        let counts: Vec<LineCount> = lines.into_values().map(|(_, count)| count).collect();
+        let Some(product) = counts.first().map(|c| c.product.clone()) else { continue };
+        match store.apply_line_counts(&product, &counts, now).await {
+            Ok(done) => {
+                tracing::info!(product = %product.as_str(), applied = done.applied, replayed = done.replayed, "cart totals")
+            }
+            Err(e) => {
+                tracing::error!(product = %product.as_str(), error = %e, "cart total not applied");
+                fail(first);
+            }
+        }
+    }
+    let mut response = DynamoDbEventResponse::default();
+    if let Some(index) = first_failure {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = event.records[index].change.sequence_number.clone();
+        response.batch_item_failures.push(failure);
     }
     response
 }
 
-async fn apply_record(store: &Store, record: &EventRecord) -> Result<(), WorkerError> {
-    let Some((product, delta)) = cart_total_change(record)? else {
-        return Ok(());
-    };
-    store.add_to_cart_total(&product, delta).await?;
-    Ok(())
-}
-
-/// The product and delta a record implies, if it is a cart-line change that
-/// moves the total. Tolerates the emulator: a keys-only INSERT counts 0, a
-/// no-op MODIFY counts 0.
-pub fn cart_total_change(record: &EventRecord) -> Result<Option<(ProductId, i64)>, WorkerError> {
-    let image = |item: &serde_dynamo::Item| -> Result<Option<CartLineImage>, WorkerError> {
-        if item.is_empty() {
-            return Ok(None);
-        }
-        serde_dynamo::from_item(item.clone()).map(Some).map_err(|e| WorkerError::Malformed(e.to_string()))
-    };
+/// What a record says its cart line now counts, if it is a cart-line record.
+/// Tolerates the emulator: a keys-only image counts 0 (its full INSERT follows).
+pub fn line_count(record: &EventRecord) -> Result<Option<LineCount>, WorkerError> {
     let keys: KeyImage = serde_dynamo::from_item(record.change.keys.clone())
         .map_err(|e| WorkerError::Malformed(format!("keys: {e}")))?;
     if !CartOwner::is_cart_partition_key(&keys.pk) {
@@ -90,10 +113,18 @@ pub fn cart_total_change(record: &EventRecord) -> Result<Option<(ProductId, i64)
     let Some(product) = ProductId::from_key(&keys.sk) else {
         return Ok(None);
     };
-    let old = image(&record.change.old_image)?.map(|i| i.state());
-    let new = image(&record.change.new_image)?.map(|i| i.state());
-    let delta = total_delta(old, new);
-    Ok((delta != 0).then_some((product, delta)))
+    let raw_sequence = record.change.sequence_number.as_deref().unwrap_or_default();
+    let sequence = SequenceNumber::parse(raw_sequence)
+        .ok_or_else(|| WorkerError::Malformed(format!("sequence number {raw_sequence:?}")))?;
+    let image = &record.change.new_image;
+    let counted = if image.is_empty() {
+        0
+    } else {
+        let line: CartLineImage =
+            serde_dynamo::from_item(image.clone()).map_err(|e| WorkerError::Malformed(e.to_string()))?;
+        line.state().counted_units()
+    };
+    Ok(Some(LineCount { product, cart_pk: keys.pk, sequence, counted }))
 }
 
 #[derive(serde::Deserialize)]
@@ -218,25 +249,26 @@ mod tests {
         image
     }
 
-    fn change(old: Option<Value>, new: Option<Value>) -> Option<i64> {
-        cart_total_change(&record(old, new)).unwrap().map(|(p, d)| {
-            assert_eq!(p.as_str(), "p1");
-            d
-        })
+    fn counted(old: Option<Value>, new: Option<Value>) -> i64 {
+        let count = line_count(&record(old, new)).unwrap().unwrap();
+        assert_eq!(
+            (count.product.as_str(), count.cart_pk.as_str()),
+            ("p1", "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e")
+        );
+        assert_eq!(count.sequence, SequenceNumber::parse("100").unwrap());
+        count.counted
     }
 
     #[test]
-    fn stream_records_become_total_deltas() {
-        assert_eq!(change(None, Some(line(3, false))), Some(3));
-        assert_eq!(change(Some(line(3, false)), Some(line(1, false))), Some(-2));
-        assert_eq!(change(Some(line(2, false)), None), Some(-2));
-        assert_eq!(change(Some(line(2, false)), Some(line(2, true))), Some(-2));
-        assert_eq!(change(Some(line(2, true)), None), None);
-        // The emulator's quirks: a keys-only INSERT, a no-op MODIFY.
+    fn stream_records_become_line_counts() {
+        assert_eq!(counted(None, Some(line(3, false))), 3);
+        assert_eq!(counted(Some(line(3, false)), Some(line(1, false))), 1);
+        assert_eq!(counted(Some(line(2, false)), None), 0);
+        assert_eq!(counted(Some(line(2, false)), Some(line(2, true))), 0);
+        // The emulator's keys-only INSERT counts nothing; its full INSERT follows.
         let keys_only =
             json!({ "pk": { "S": "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e" }, "sk": { "S": "product#p1" } });
-        assert_eq!(change(None, Some(keys_only)), None);
-        assert_eq!(change(Some(line(2, false)), Some(line(2, false))), None);
+        assert_eq!(counted(None, Some(keys_only)), 0);
     }
 
     #[test]
@@ -244,9 +276,12 @@ mod tests {
         let mut other = record(None, Some(line(1, false)));
         other.change.keys =
             serde_json::from_value(json!({ "pk": { "S": "product#p1" }, "sk": { "S": "meta" } })).unwrap();
-        assert!(cart_total_change(&other).unwrap().is_none());
+        assert!(line_count(&other).unwrap().is_none());
         let mut broken = line(1, false);
         broken["quantity"] = json!({ "S": "many" });
-        assert!(cart_total_change(&record(None, Some(broken))).is_err());
+        assert!(line_count(&record(None, Some(broken))).is_err());
+        let mut unordered = record(None, Some(line(1, false)));
+        unordered.change.sequence_number = Some("not-a-number".into());
+        assert!(line_count(&unordered).is_err());
     }
 }

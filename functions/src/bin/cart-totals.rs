@@ -8,7 +8,7 @@ async fn main() -> Result<(), Error> {
     shop::telemetry::init();
     let store = shop::store_from_env().await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Event>| async {
-        Ok::<_, Error>(shop::workers::apply_cart_totals(&store, event.payload).await)
+        Ok::<_, Error>(shop::workers::apply_cart_totals(&store, event.payload, shop::now_epoch_secs()).await)
     }))
     .await
 }

@@ -110,23 +110,31 @@ async fn the_cleanup_worker_reports_only_the_messages_that_failed() {
 }
 
 #[tokio::test]
-async fn the_totals_worker_stops_at_the_first_bad_record_and_reports_it() {
+async fn the_totals_worker_reports_its_first_bad_record_and_a_retry_from_it_applies_nothing_twice() {
     let mut event = event_file("cart-totals");
     let good = event["Records"][0].clone();
     let mut bad = good.clone();
     bad["dynamodb"]["SequenceNumber"] = json!("111100000000000000000002");
     bad["dynamodb"]["NewImage"]["quantity"] = json!({ "S": "lots" });
-    // The record after the bad one must not be applied before it.
+    // A line after the bad one, of a product nobody else counts.
+    let product = format!("retried-{}", uuid::Uuid::new_v4().simple());
     let mut after = good.clone();
     after["dynamodb"]["SequenceNumber"] = json!("111100000000000000000003");
-    after["dynamodb"]["Keys"]["sk"] = json!({ "S": "product#never-applied" });
-    after["dynamodb"]["NewImage"]["sk"] = json!({ "S": "product#never-applied" });
+    after["dynamodb"]["Keys"]["sk"] = json!({ "S": format!("product#{product}") });
+    after["dynamodb"]["NewImage"]["sk"] = json!({ "S": format!("product#{product}") });
     // Records of other items (products, totals) are not cart lines: skipped.
     let mut other = good.clone();
     other["dynamodb"]["Keys"] = json!({ "pk": { "S": "product#x" }, "sk": { "S": "meta" } });
     other["dynamodb"]["SequenceNumber"] = json!("111100000000000000000000");
-    event["Records"] = json!([other, bad, after]);
+    event["Records"] = json!([other, bad.clone(), after.clone()]);
+    let failure = json!({ "batchItemFailures": [{ "itemIdentifier": "111100000000000000000002" }] });
     let (_, _, result) = invoke("cart-totals", &event).await;
-    assert_eq!(result, json!({ "batchItemFailures": [{ "itemIdentifier": "111100000000000000000002" }] }));
-    assert_eq!(items_under("product#never-applied").await, 0);
+    assert_eq!(result, failure);
+    // Lambda retries from the reported record: the line after it counts once.
+    event["Records"] = json!([bad, after]);
+    let (_, _, result) = invoke("cart-totals", &event).await;
+    assert_eq!(result, failure);
+    let store = shop_local::stack::store_at(&stack().emulator, &stack().table).await;
+    let id = shop::domain::ProductId::parse(&product).unwrap();
+    assert_eq!(store.cart_total(&id).await.unwrap(), 2);
 }

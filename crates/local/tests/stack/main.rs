@@ -14,3 +14,4 @@ mod migrate;
 mod pollers;
 mod store;
 mod tokens;
+mod totals;

@@ -252,13 +252,13 @@ where
     Fut: std::future::Future<Output = T>,
     T: std::fmt::Debug,
 {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let value = probe().await;
         if check(&value) {
             return value;
         }
-        assert!(Instant::now() < deadline, "{what}: still {value:?} after 30 s");
+        assert!(Instant::now() < deadline, "{what}: still {value:?} after 60 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

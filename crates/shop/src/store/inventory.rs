@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
@@ -19,8 +19,6 @@ pub const CATEGORY_INDEX: &str = "category-index";
 pub const BESTSELLER_INDEX: &str = "bestseller-index";
 const CATEGORIES_PK: &str = "catalog";
 const CATEGORIES_SK: &str = "categories";
-/// BatchGetItem reads at most 100 keys per request.
-const BATCH_GET_LIMIT: usize = 100;
 
 const RESTOCK_KEY_PREFIX: &str = "restock#";
 
@@ -243,29 +241,33 @@ impl Store {
     }
 
     async fn batch_get(&self, ids: &[ProductId], sk: &str) -> Result<Vec<Item>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in ids.chunks(BATCH_GET_LIMIT) {
-            let mut keys: Vec<Item> = chunk.iter().map(|id| key(id.partition_key(), sk)).collect();
-            keys.dedup();
-            // Unprocessed keys come back under throttling: ask again for them.
-            for _attempt in 0..5 {
-                if keys.is_empty() {
-                    break;
-                }
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(build_error)?;
-                let out = self.client.batch_get_item().request_items(&self.table, request).send().await?;
-                found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
-                keys = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
-            }
-            if !keys.is_empty() {
-                return Err(StoreError::Dynamo(format!("{} keys left unprocessed", keys.len())));
-            }
-        }
-        Ok(found)
+        self.batch_get_keys(ids.iter().map(|id| key(id.partition_key(), sk)).collect()).await
+    }
+
+    /// Rewrites one product's stock counters (reconciliation), conditional on
+    /// all four being what was read.
+    pub(crate) async fn repair_stock(
+        &self,
+        id: &ProductId,
+        read: &StockLevels,
+        fixed: &StockLevels,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(id.partition_key(), STOCK_SK)))
+            .update_expression("SET available = :a, reserved = :r, sold = :s")
+            .condition_expression("available = :ra AND reserved = :rr AND sold = :rs AND added = :radd")
+            .expression_attribute_values(":a", n(fixed.available))
+            .expression_attribute_values(":r", n(fixed.reserved))
+            .expression_attribute_values(":s", n(fixed.sold))
+            .expression_attribute_values(":ra", n(read.available))
+            .expression_attribute_values(":rr", n(read.reserved))
+            .expression_attribute_values(":rs", n(read.sold))
+            .expression_attribute_values(":radd", n(read.added))
+            .send()
+            .await?;
+        Ok(())
     }
 
     /// Every stock item, for the invariant audit.

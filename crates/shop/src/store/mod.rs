@@ -3,7 +3,7 @@
 //! requests and retries never lose or double an update.
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -11,9 +11,7 @@ use serde_dynamo::{from_item, from_items, to_item};
 use std::collections::HashMap;
 
 use crate::domain::{CartOwner, ProductId};
-use crate::model::{
-    CartLineItem, CleanupMessage, Product, ProductItem, CATALOG_PARTITION, PRODUCT_META_SK, TOTAL_QUANTITY_SK,
-};
+use crate::model::{CartLineItem, CleanupMessage, Product, ProductItem, CATALOG_PARTITION, PRODUCT_META_SK};
 
 /// GSI over product items only (sparse): every product, by id.
 pub const CATALOG_INDEX: &str = "catalog-index";
@@ -22,9 +20,11 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 
 mod inventory;
 mod orders;
+mod totals;
 
 pub use inventory::{CategoryPage, PageKey, Restocked};
 pub use orders::{CartAdjustment, CheckoutOutcome};
+pub use totals::{CountedLine, LineCount, SequenceNumber, TableSnapshot, TotalsApplied};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -89,6 +89,15 @@ pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// BatchGetItem reads at most 100 keys per request.
+const BATCH_GET_LIMIT: usize = 100;
+
+/// An item's `pk` and `sk` strings (empty when absent), for sorting and lookups.
+pub(crate) fn item_key(item: &Item) -> (&str, &str) {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default();
+    (text("pk"), text("sk"))
 }
 
 pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
@@ -227,29 +236,32 @@ impl Store {
         }
     }
 
-    // ---- cart totals ----
-
-    pub async fn add_to_cart_total(&self, product: &ProductId, delta: i64) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(product.partition_key(), TOTAL_QUANTITY_SK)))
-            .update_expression("ADD quantity :d")
-            .expression_attribute_values(":d", n(delta))
-            .send()
-            .await?;
-        Ok(())
-    }
-
-    pub async fn cart_total(&self, product: &ProductId) -> Result<i64, StoreError> {
-        let item = self.get(product.partition_key(), TOTAL_QUANTITY_SK, false).await?;
-        let quantity = item
-            .as_ref()
-            .and_then(|i| i.get("quantity"))
-            .and_then(|v| v.as_n().ok())
-            .map(|q| q.parse::<i64>().map_err(|e| StoreError::Dynamo(e.to_string())))
-            .transpose()?;
-        Ok(quantity.unwrap_or(0))
+    /// Items by key, strongly consistent (missing keys are simply absent).
+    pub(crate) async fn batch_get_keys(&self, mut wanted: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        wanted.sort_by(|a, b| item_key(a).cmp(&item_key(b)));
+        wanted.dedup();
+        let mut found = Vec::new();
+        for chunk in wanted.chunks(BATCH_GET_LIMIT) {
+            let mut keys = chunk.to_vec();
+            // Unprocessed keys come back under throttling: ask again for them.
+            for _attempt in 0..5 {
+                if keys.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(build_error)?;
+                let out = self.client.batch_get_item().request_items(&self.table, request).send().await?;
+                found.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+                keys = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+            }
+            if !keys.is_empty() {
+                return Err(StoreError::Dynamo(format!("{} keys left unprocessed", keys.len())));
+            }
+        }
+        Ok(found)
     }
 
     /// One item by key; `consistent` for a caller that must read its own writes.

@@ -1,0 +1,225 @@
+//! Reconciliation: recomputes what the counters should be from the items they
+//! summarise, reports every difference, and (when asked) repairs it.
+//!
+//! - Cart totals: each product's total must equal the units its live cart lines
+//!   count, and each counted line (`incart#`) what its cart line counts.
+//! - Stock: `available + reserved + sold == added`, no counter negative,
+//!   `reserved` equals what orders awaiting payment hold and `sold` what paid
+//!   orders bought.
+//!
+//! Every repair is a write conditional on the values read, so one that races a
+//! live writer fails instead of undoing its work; run it again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::domain::{OrderStatus, ProductId, StockLevels, PRODUCT_PREFIX};
+use crate::store::{Store, StoreError, TableSnapshot};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drift {
+    pub product_id: String,
+    pub kind: DriftKind,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DriftKind {
+    CartTotal,
+    Stock,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileReport {
+    pub products_checked: usize,
+    pub cart_lines: usize,
+    pub pending_orders: usize,
+    pub drift: Vec<Drift>,
+    /// Products whose counters were rewritten (with `--repair`).
+    pub repaired: Vec<String>,
+    /// Repairs refused because the item changed while we looked.
+    pub repair_conflicts: Vec<String>,
+}
+
+/// One product's counters as they are and as they should be.
+#[derive(Debug, Default)]
+struct ProductPlan {
+    total: Option<i64>,
+    /// Per cart: (stored counted line, units the cart line counts now).
+    lines: BTreeMap<String, (Option<crate::store::CountedLine>, i64)>,
+    stock: Option<StockLevels>,
+    held_by_pending: i64,
+    bought: i64,
+}
+
+impl ProductPlan {
+    fn true_total(&self) -> i64 {
+        self.lines.values().map(|(_, units)| units).sum()
+    }
+
+    fn stock_should_be(&self) -> Option<StockLevels> {
+        let stock = self.stock.as_ref()?;
+        Some(StockLevels {
+            available: stock.added - self.held_by_pending - self.bought,
+            reserved: self.held_by_pending,
+            sold: self.bought,
+            added: stock.added,
+        })
+    }
+}
+
+fn plan(snapshot: &TableSnapshot, now: i64) -> BTreeMap<String, ProductPlan> {
+    let mut products: BTreeMap<String, ProductPlan> = BTreeMap::new();
+    for line in &snapshot.cart_lines {
+        let Some(product) = ProductId::from_key(&line.sk) else { continue };
+        let state = line.state();
+        // An expired line stops counting here even before TTL deletes it.
+        let units = if state.expiration_time > now { state.counted_units() } else { 0 };
+        products.entry(product.as_str().to_owned()).or_default().lines.entry(line.pk.clone()).or_default().1 = units;
+    }
+    for counted in snapshot.counted_lines.iter() {
+        let Some(product) = counted.product_id() else { continue };
+        let Some(cart) = counted.cart_pk() else { continue };
+        products.entry(product.to_owned()).or_default().lines.entry(cart.to_owned()).or_default().0 =
+            Some(counted.clone());
+    }
+    for (pk, total) in &snapshot.totals {
+        if let Some(id) = pk.strip_prefix(PRODUCT_PREFIX) {
+            products.entry(id.to_owned()).or_default().total = Some(*total);
+        }
+    }
+    for stock in &snapshot.stocks {
+        products.entry(stock.product_id.clone()).or_default().stock = Some(stock.levels);
+    }
+    for order in &snapshot.orders {
+        for line in &order.lines {
+            let entry = products.entry(line.product_id.clone()).or_default();
+            match order.status {
+                OrderStatus::PendingPayment => entry.held_by_pending += line.quantity,
+                OrderStatus::Paid => entry.bought += line.quantity,
+                _ => {}
+            }
+        }
+    }
+    products
+}
+
+fn drift_of(id: &str, plan: &ProductPlan) -> Vec<Drift> {
+    let mut found = Vec::new();
+    let mut report = |kind: DriftKind, problem: String| found.push(Drift { product_id: id.to_owned(), kind, problem });
+    let true_total = plan.true_total();
+    let total = plan.total.unwrap_or(0);
+    if total != true_total {
+        report(DriftKind::CartTotal, format!("cart total {total} but live cart lines hold {true_total}"));
+    }
+    for (cart, (counted, units)) in &plan.lines {
+        let stored = counted.as_ref().map_or(0, |c| c.counted);
+        if stored != *units {
+            report(DriftKind::CartTotal, format!("cart {cart} counted as {stored} but holds {units}"));
+        }
+    }
+    if let Some(stock) = &plan.stock {
+        if let Some(problem) = stock.violation() {
+            report(DriftKind::Stock, problem);
+        }
+        if stock.reserved != plan.held_by_pending {
+            report(
+                DriftKind::Stock,
+                format!("reserved {} but pending orders hold {}", stock.reserved, plan.held_by_pending),
+            );
+        }
+        if stock.sold != plan.bought {
+            report(DriftKind::Stock, format!("sold {} but paid orders bought {}", stock.sold, plan.bought));
+        }
+    }
+    found
+}
+
+/// Reads the whole table once and reports every drift; with `repair`, also
+/// rewrites the drifted counters (totals, counted lines, stock) to what the
+/// carts and orders say.
+pub async fn reconcile(store: &Store, now: i64, repair: bool) -> Result<ReconcileReport, StoreError> {
+    let snapshot = store.snapshot().await?;
+    let products = plan(&snapshot, now);
+    let mut report = ReconcileReport {
+        products_checked: products.len(),
+        cart_lines: snapshot.cart_lines.len(),
+        pending_orders: snapshot.orders.iter().filter(|o| o.status == OrderStatus::PendingPayment).count(),
+        ..Default::default()
+    };
+    let mut drifted = BTreeSet::new();
+    for (id, plan) in &products {
+        let drift = drift_of(id, plan);
+        if !drift.is_empty() {
+            drifted.insert(id.clone());
+        }
+        report.drift.extend(drift);
+    }
+    if !repair {
+        return Ok(report);
+    }
+    for id in drifted {
+        let plan = &products[&id];
+        let Ok(product) = ProductId::parse(&id) else { continue };
+        match repair_product(store, &product, plan).await {
+            Ok(()) => report.repaired.push(id),
+            Err(StoreError::Conflict) => report.repair_conflicts.push(id),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(report)
+}
+
+async fn repair_product(store: &Store, product: &ProductId, plan: &ProductPlan) -> Result<(), StoreError> {
+    let true_total = plan.true_total();
+    let wrong_lines: Vec<(String, Option<crate::store::CountedLine>, i64)> = plan
+        .lines
+        .iter()
+        .filter(|(_, (counted, units))| counted.as_ref().map_or(0, |c| c.counted) != *units)
+        .map(|(cart, (counted, units))| (cart.clone(), counted.clone(), *units))
+        .collect();
+    if plan.total.unwrap_or(0) != true_total || !wrong_lines.is_empty() {
+        store.repair_product_totals(product, plan.total, &wrong_lines, true_total).await?;
+    }
+    if let (Some(stock), Some(should)) = (&plan.stock, plan.stock_should_be()) {
+        if *stock != should {
+            if should.available < 0 {
+                // More held and sold than was ever added: no counter value is
+                // right; a person must look at the orders.
+                return Err(StoreError::Dynamo(format!("{}: orders hold more than was added", product.as_str())));
+            }
+            store.repair_stock(product, stock, &should).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stock(available: i64, reserved: i64, sold: i64, added: i64) -> StockLevels {
+        StockLevels { available, reserved, sold, added }
+    }
+
+    #[test]
+    fn drift_names_each_broken_counter() {
+        let mut plan = ProductPlan { total: Some(5), stock: Some(stock(7, 2, 1, 10)), ..Default::default() };
+        plan.lines.insert("cart#a".into(), (None, 3));
+        plan.held_by_pending = 2;
+        plan.bought = 1;
+        let drift = drift_of("p1", &plan);
+        let problems: Vec<&str> = drift.iter().map(|d| d.problem.as_str()).collect();
+        assert_eq!(problems, ["cart total 5 but live cart lines hold 3", "cart cart#a counted as 0 but holds 3"]);
+
+        plan.total = Some(3);
+        plan.stock = Some(stock(6, 3, 1, 10));
+        let problems: Vec<String> = drift_of("p1", &plan).into_iter().map(|d| d.problem).collect();
+        assert!(problems.contains(&"reserved 3 but pending orders hold 2".to_owned()), "{problems:?}");
+        assert_eq!(plan.stock_should_be(), Some(stock(7, 2, 1, 10)));
+    }
+}

@@ -1,0 +1,325 @@
+//! Per-product cart totals kept exact under at-least-once stream delivery.
+//!
+//! Besides `product#<id>` / `totalquantity`, the product's partition holds one
+//! counted-line item per cart that has (or had) the product:
+//! `product#<id>` / `incart#<cart pk>` with the units that cart counts and the
+//! stream sequence number they come from. Applying a record writes that item
+//! (conditional on the one read) and adds the difference to the total in the
+//! same transaction, so the total is always the sum of the counted lines. A
+//! record whose sequence number is not newer than the counted line's is already
+//! applied: a batch delivered twice, retried from the middle or split and
+//! retried changes nothing twice.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use serde::{Deserialize, Serialize};
+use serde_dynamo::from_item;
+
+use super::{build_error, item_of, key, n, s, Item, Store, StoreError};
+use crate::domain::ProductId;
+use crate::model::TOTAL_QUANTITY_SK;
+
+pub(crate) const COUNTED_LINE_PREFIX: &str = "incart#";
+/// A counted line at zero is kept this long after its last record: longer
+/// than a stream keeps records (24 h), so no replay can outlive it.
+const ZERO_LINE_RETENTION_SECS: i64 = 2 * 24 * 3600;
+/// TransactWriteItems takes at most 100 items: 99 counted lines and the total.
+const LINES_PER_TRANSACTION: usize = 99;
+/// Re-reads after a concurrent writer won a counted line (another shard's
+/// consumer after a split, or a repair).
+const CONFLICT_ATTEMPTS: usize = 4;
+
+/// A DynamoDB Streams sequence number, zero-padded so that its string order is
+/// its numeric order (they are decimal strings of up to 40 digits).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SequenceNumber(String);
+
+impl SequenceNumber {
+    const WIDTH: usize = 40;
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = !raw.is_empty() && raw.len() <= Self::WIDTH && raw.bytes().all(|b| b.is_ascii_digit());
+        ok.then(|| Self(format!("{raw:0>width$}", width = Self::WIDTH)))
+    }
+
+    /// The number as it was before padding (what the stream calls it).
+    pub fn as_stream_text(&self) -> &str {
+        let trimmed = self.0.trim_start_matches('0');
+        if trimmed.is_empty() {
+            "0"
+        } else {
+            trimmed
+        }
+    }
+}
+
+/// What one stream record says a cart now counts of a product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineCount {
+    pub product: ProductId,
+    pub cart_pk: String,
+    pub sequence: SequenceNumber,
+    pub counted: i64,
+}
+
+/// The stored `incart#` item.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountedLine {
+    pub pk: String,
+    pub sk: String,
+    pub counted: i64,
+    pub last_sequence: SequenceNumber,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_time: Option<i64>,
+}
+
+impl CountedLine {
+    pub fn cart_pk(&self) -> Option<&str> {
+        self.sk.strip_prefix(COUNTED_LINE_PREFIX)
+    }
+
+    pub fn product_id(&self) -> Option<&str> {
+        self.pk.strip_prefix(crate::domain::PRODUCT_PREFIX)
+    }
+}
+
+fn counted_line_sk(cart_pk: &str) -> String {
+    format!("{COUNTED_LINE_PREFIX}{cart_pk}")
+}
+
+/// What applying a product's line counts did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TotalsApplied {
+    /// Lines whose count changed the stored state.
+    pub applied: usize,
+    /// Lines whose record was already applied (a redelivery).
+    pub replayed: usize,
+}
+
+impl Store {
+    /// The product's units in carts, as the stream consumer keeps it.
+    pub async fn cart_total(&self, product: &ProductId) -> Result<i64, StoreError> {
+        let item = self.get(product.partition_key(), TOTAL_QUANTITY_SK, false).await?;
+        let quantity = item
+            .as_ref()
+            .and_then(|i| i.get("quantity"))
+            .and_then(|v| v.as_n().ok())
+            .map(|q| q.parse::<i64>().map_err(|e| StoreError::Dynamo(e.to_string())))
+            .transpose()?;
+        Ok(quantity.unwrap_or(0))
+    }
+
+    /// Applies the newest count of each of one product's cart lines (one per
+    /// cart) and moves the product's total by the difference, exactly once.
+    pub async fn apply_line_counts(
+        &self,
+        product: &ProductId,
+        counts: &[LineCount],
+        now: i64,
+    ) -> Result<TotalsApplied, StoreError> {
+        let mut outcome = TotalsApplied::default();
+        for chunk in counts.chunks(LINES_PER_TRANSACTION) {
+            let mut attempt = 0;
+            loop {
+                match self.apply_chunk(product, chunk, now).await {
+                    Ok(done) => {
+                        outcome.applied += done.applied;
+                        outcome.replayed += done.replayed;
+                        break;
+                    }
+                    Err(StoreError::Conflict) if attempt + 1 < CONFLICT_ATTEMPTS => attempt += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn apply_chunk(
+        &self,
+        product: &ProductId,
+        counts: &[LineCount],
+        now: i64,
+    ) -> Result<TotalsApplied, StoreError> {
+        let pk = product.partition_key();
+        let keys = counts.iter().map(|c| key(pk.clone(), counted_line_sk(&c.cart_pk))).collect();
+        let stored: HashMap<String, CountedLine> = self
+            .batch_get_keys(keys)
+            .await?
+            .into_iter()
+            .map(|item| from_item::<_, CountedLine>(item).map(|c| (c.sk.clone(), c)))
+            .collect::<Result<_, _>>()?;
+        let mut outcome = TotalsApplied::default();
+        let mut writes = Vec::new();
+        let mut delta = 0;
+        for count in counts {
+            let sk = counted_line_sk(&count.cart_pk);
+            let previous = stored.get(&sk);
+            if previous.is_some_and(|p| p.last_sequence >= count.sequence) {
+                outcome.replayed += 1;
+                continue;
+            }
+            delta += count.counted - previous.map_or(0, |p| p.counted);
+            let item = CountedLine {
+                pk: pk.clone(),
+                sk,
+                counted: count.counted,
+                last_sequence: count.sequence.clone(),
+                expiration_time: (count.counted == 0).then_some(now + ZERO_LINE_RETENTION_SECS),
+            };
+            let put = Put::builder().table_name(&self.table).set_item(Some(item_of(&item)?));
+            let put = match previous {
+                None => put.condition_expression("attribute_not_exists(pk)"),
+                Some(p) => put
+                    .condition_expression("lastSequence = :seen")
+                    .expression_attribute_values(":seen", s(p.last_sequence.0.clone())),
+            };
+            writes.push(TransactWriteItem::builder().put(put.build().map_err(build_error)?).build());
+            outcome.applied += 1;
+        }
+        if writes.is_empty() {
+            return Ok(outcome);
+        }
+        if delta != 0 {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk, TOTAL_QUANTITY_SK)))
+                .update_expression("ADD quantity :d")
+                .expression_attribute_values(":d", n(delta))
+                .build()
+                .map_err(build_error)?;
+            writes.push(TransactWriteItem::builder().update(update).build());
+        }
+        self.client.transact_write_items().set_transact_items(Some(writes)).send().await?;
+        Ok(outcome)
+    }
+
+    /// Sets a product's total and counted lines to what the carts hold, each
+    /// write conditional on what the reconciliation read (a concurrent
+    /// consumer makes it fail with a conflict; run it again).
+    pub(crate) async fn repair_product_totals(
+        &self,
+        product: &ProductId,
+        read_total: Option<i64>,
+        corrected_lines: &[(String, Option<CountedLine>, i64)],
+        new_total: i64,
+    ) -> Result<(), StoreError> {
+        let pk = product.partition_key();
+        let mut writes = Vec::new();
+        for (cart_pk, stored, units) in corrected_lines {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk.clone(), counted_line_sk(cart_pk))))
+                .expression_attribute_values(":c", n(units));
+            // A line the stream never reported gets sequence 0: any later record wins.
+            let update = match stored {
+                None => update
+                    .update_expression("SET counted = :c, lastSequence = :seq")
+                    .condition_expression("attribute_not_exists(pk)")
+                    .expression_attribute_values(
+                        ":seq",
+                        s(SequenceNumber::parse("0").map(|q| q.0).unwrap_or_default()),
+                    ),
+                Some(line) => update
+                    .update_expression("SET counted = :c")
+                    .condition_expression("lastSequence = :seen AND counted = :was")
+                    .expression_attribute_values(":seen", s(line.last_sequence.0.clone()))
+                    .expression_attribute_values(":was", n(line.counted)),
+            };
+            writes.push(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build());
+        }
+        let total = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, TOTAL_QUANTITY_SK)))
+            .update_expression("SET quantity = :q")
+            .expression_attribute_values(":q", n(new_total));
+        let total = match read_total {
+            None => total.condition_expression("attribute_not_exists(pk)"),
+            Some(t) => total.condition_expression("quantity = :was").expression_attribute_values(":was", n(t)),
+        };
+        writes.push(TransactWriteItem::builder().update(total.build().map_err(build_error)?).build());
+        // More than 100 writes cannot be one transaction; each chunk still
+        // checks what it overwrites.
+        for chunk in writes.chunks(100) {
+            self.client.transact_write_items().set_transact_items(Some(chunk.to_vec())).send().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Every item of the table, sorted into what reconciliation compares.
+#[derive(Debug, Default)]
+pub struct TableSnapshot {
+    pub(crate) cart_lines: Vec<crate::model::CartLineImage>,
+    pub(crate) counted_lines: Vec<CountedLine>,
+    pub(crate) totals: HashMap<String, i64>,
+    pub(crate) stocks: Vec<crate::model::StockItem>,
+    pub(crate) orders: Vec<crate::model::OrderItem>,
+}
+
+impl Store {
+    /// Scans the whole table once. For the reconciliation command, in quiet
+    /// moments; it reads every item.
+    pub async fn snapshot(&self) -> Result<TableSnapshot, StoreError> {
+        let mut snapshot = TableSnapshot::default();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
+            for item in page.items.unwrap_or_default() {
+                snapshot.add(item)?;
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(snapshot),
+            }
+        }
+    }
+}
+
+impl TableSnapshot {
+    fn add(&mut self, item: Item) -> Result<(), StoreError> {
+        let (pk, sk) = super::item_key(&item);
+        let (pk, sk) = (pk.to_owned(), sk.to_owned());
+        if crate::domain::CartOwner::is_cart_partition_key(&pk) && ProductId::from_key(&sk).is_some() {
+            self.cart_lines.push(from_item(item)?);
+        } else if pk.starts_with(crate::domain::PRODUCT_PREFIX) && sk.starts_with(COUNTED_LINE_PREFIX) {
+            self.counted_lines.push(from_item(item)?);
+        } else if pk.starts_with(crate::domain::PRODUCT_PREFIX) && sk == TOTAL_QUANTITY_SK {
+            let quantity = item.get("quantity").and_then(|v| v.as_n().ok()).and_then(|q| q.parse().ok());
+            self.totals.insert(pk, quantity.unwrap_or(0));
+        } else if pk.starts_with(crate::domain::PRODUCT_PREFIX) && sk == crate::model::STOCK_SK {
+            self.stocks.push(from_item(item)?);
+        } else if sk.starts_with(crate::model::ORDER_PREFIX) {
+            self.orders.push(from_item(item)?);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_numbers_order_numerically() {
+        let a = SequenceNumber::parse("999").unwrap();
+        let b = SequenceNumber::parse("1000").unwrap();
+        assert!(a < b);
+        assert_eq!(b.as_stream_text(), "1000");
+        let long = "4".repeat(40);
+        assert!(SequenceNumber::parse(&long).unwrap() > b);
+        for bad in ["", "12a", "-1", &"1".repeat(41)] {
+            assert!(SequenceNumber::parse(bad).is_none(), "{bad}");
+        }
+    }
+}
