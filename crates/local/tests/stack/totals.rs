@@ -227,7 +227,7 @@ async fn lambda_loop(store: &Store, records: &[Value], size: usize, retries: usi
 #[tokio::test]
 async fn cart_totals_stay_exact_under_redelivery_crashes_splits_and_poison() {
     let (source, stream_arn) = new_table("source").await;
-    let poison = cart_activity(&source).await;
+    let poison = vec![cart_activity(&source).await];
     let records = stream_records(&stream_arn).await;
     assert!(records.len() > 100, "{} records", records.len());
     let truth = true_totals(&source).await;
@@ -240,7 +240,7 @@ async fn cart_totals_stay_exact_under_redelivery_crashes_splits_and_poison() {
 
     // Every batch delivered twice, then the first batches again, late.
     let twice = sink("twice").await;
-    assert_eq!(lambda_loop(&twice, &records, 10, 3, true).await, [poison.clone()]);
+    assert_eq!(lambda_loop(&twice, &records, 10, 3, true).await, poison);
     let early: Vec<Value> = records.iter().take(40).filter(|r| !r.to_string().contains("\"many\"")).cloned().collect();
     lambda_loop(&twice, &early, 10, 0, false).await;
     assert_eq!(totals_in(&twice).await, truth, "delivered twice");
@@ -251,7 +251,7 @@ async fn cart_totals_stay_exact_under_redelivery_crashes_splits_and_poison() {
     for batch in records.chunks(12) {
         deliver(&crashed, &batch[..batch.len() / 2]).await;
     }
-    assert_eq!(lambda_loop(&crashed, &records, 12, 3, false).await, [poison.clone()]);
+    assert_eq!(lambda_loop(&crashed, &records, 12, 3, false).await, poison);
     assert_eq!(totals_in(&crashed).await, truth, "crash half-way");
 
     // A timeout after applying everything: the batch is bisected and each
@@ -263,11 +263,11 @@ async fn cart_totals_stay_exact_under_redelivery_crashes_splits_and_poison() {
         deliver(&split, left).await;
         deliver(&split, right).await;
     }
-    assert_eq!(lambda_loop(&split, &records, 16, 3, false).await, [poison.clone()]);
+    assert_eq!(lambda_loop(&split, &records, 16, 3, false).await, poison);
     assert_eq!(totals_in(&split).await, truth, "split and retried");
 
     // The stack's own path: one delivery of everything.
     let once = sink("once").await;
-    assert_eq!(lambda_loop(&once, &records, 100, 3, false).await, [poison]);
+    assert_eq!(lambda_loop(&once, &records, 100, 3, false).await, poison);
     assert_eq!(totals_in(&once).await, truth, "delivered once");
 }
