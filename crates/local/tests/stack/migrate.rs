@@ -28,22 +28,50 @@ async fn migrating_twice_gives_the_same_cart() {
 }
 
 #[tokio::test]
-async fn concurrent_migrations_merge_each_line_once() {
-    let (a, b) = (product_for(31).await, product_for(32).await);
+async fn concurrent_and_repeated_migrations_give_the_same_cart_while_cleanup_runs() {
+    let (a, b) = (new_product(50, 100).await, new_product(50, 100).await);
     let cart = anonymous_cart_with(&a, 2).await;
     call(Method::POST, "/cart").cookie(&cart).json(json!({ "productId": b, "quantity": 5 })).send().await;
     let token = new_user_token("race").await;
     call(Method::POST, "/cart").token(&token).json(json!({ "productId": a, "quantity": 1 })).send().await;
-
-    let migrations = (0..8).map(|_| call(Method::POST, "/cart/migrate").cookie(&cart).token(&token).send());
-    let replies = futures::future::join_all(migrations).await;
-    for reply in &replies {
-        assert!(reply.status == StatusCode::OK || reply.status == StatusCode::CONFLICT, "unexpected {reply:?}");
-    }
     let mut expected = vec![(a.clone(), 3), (b.clone(), 5)];
     expected.sort();
+    let migrate = || async {
+        let reply = call(Method::POST, "/cart/migrate").cookie(&cart).token(&token).send().await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        let mut l = lines(&reply);
+        l.sort();
+        l
+    };
+
+    // Eight at once: every one answers the merged cart.
+    let replies = futures::future::join_all((0..8).map(|_| migrate())).await;
+    assert!(replies.iter().all(|l| *l == expected), "{replies:?}");
+    // Again and again while the cleanup worker deletes the migrated lines.
+    let anonymous = format!("cart#{cart}");
+    let mut cleaned = false;
+    for _ in 0..150 {
+        assert_eq!(migrate().await, expected);
+        if items_under(&anonymous).await == 0 {
+            cleaned = true;
+            break;
+        }
+    }
+    assert!(cleaned, "the cleanup worker never deleted the migrated lines");
+    assert_eq!(migrate().await, expected);
     assert_eq!(user_cart(&token).await, expected);
     assert_eq!(lines(&call(Method::GET, "/cart").cookie(&cart).send().await), vec![]);
+    // Each unit counted once in the products' totals.
+    let admin = admin_token().await;
+    for (product, quantity) in &expected {
+        let path = format!("/cart/{product}/total");
+        eventually(
+            "the total after migration",
+            || call(Method::GET, &path).token(&admin).send(),
+            |r| r.body["quantity"] == *quantity,
+        )
+        .await;
+    }
 }
 
 #[tokio::test]
