@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: local test lint build deploy invoke bench reconcile audit venv tools clean
+.PHONY: local test api-check lint build deploy invoke bench reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -24,6 +24,13 @@ $(TOOLS)/.installed: requirements-tools.txt requirements-tools.lock
 
 tools: $(TOOLS)/.installed
 
+## schemathesis, pinned, in its own venv (its pins differ from SAM CLI's).
+APICHECK := .venv-apicheck
+$(APICHECK)/.installed: requirements-apicheck.txt requirements-apicheck.lock
+	$(PYTHON) -m venv $(APICHECK)
+	$(APICHECK)/bin/pip install --quiet --disable-pip-version-check -r $< -c requirements-apicheck.lock
+	touch $@
+
 ## Run the whole shop locally: emulator, resources, seed data, API on :3000, Invoke API on :3001.
 local: venv
 	cargo run --quiet -p shop-local --bin shop-local
@@ -31,6 +38,12 @@ local: venv
 ## Unit tests, then integration tests against a local stack the tests start themselves.
 test: venv
 	cargo test --workspace
+
+## The API against its OpenAPI document (openapi.yaml), with schemathesis, on a
+## fresh local stack: anonymous, customer and admin; API_CHECK_EXAMPLES per operation.
+api-check: venv $(APICHECK)/.installed
+	cargo build --quiet -p shop-local --bins
+	./target/debug/api-check
 
 ## Flash sale on a fresh local stack: BUYERS concurrent buyers of UNITS units (500 and 50).
 bench: venv
@@ -62,5 +75,5 @@ invoke:
 		--data-binary @"$(or $(EVENT),events/$(FUNCTION).json)"; echo
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .local
+	rm -rf $(VENV) $(TOOLS) $(APICHECK) .aws-sam .local
 	cargo clean

@@ -81,6 +81,9 @@ pub struct Gateway {
     cors_methods: String,
     /// Function name (logical id or binary) to handler, for the Invoke API.
     functions: HashMap<String, Handler>,
+    /// The OpenAPI document, as YAML and as JSON, served at `/openapi.yaml` and
+    /// `/openapi.json` (locally only: API Gateway does not serve it).
+    spec: Option<(String, String)>,
 }
 
 impl Gateway {
@@ -107,7 +110,28 @@ impl Gateway {
             cors_headers: template.api_cors_headers.clone(),
             cors_methods: template.api_cors_methods.clone(),
             functions,
+            spec: None,
         })
+    }
+
+    /// Serves `yaml` (an OpenAPI document) beside the API.
+    pub fn with_spec(mut self, yaml: String) -> Result<Self, LocalError> {
+        let value: Value = serde_yaml::from_str(&yaml).map_err(|e| LocalError::Setup(format!("openapi.yaml: {e}")))?;
+        let json = serde_json::to_string_pretty(&value).map_err(|e| LocalError::Setup(e.to_string()))?;
+        self.spec = Some((yaml, json));
+        Ok(self)
+    }
+
+    fn serve_spec(&self, path: &str) -> Option<Response> {
+        let (yaml, json) = self.spec.as_ref()?;
+        let (body, content_type) = match path {
+            "/openapi.yaml" => (yaml.clone(), "application/yaml"),
+            "/openapi.json" => (json.clone(), "application/json"),
+            _ => return None,
+        };
+        let mut response = ([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response();
+        self.cors(response.headers_mut());
+        Some(response)
     }
 
     pub fn route_count(&self) -> usize {
@@ -162,6 +186,11 @@ async fn serve_api(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
+    if parts.method == Method::GET {
+        if let Some(spec) = gateway.serve_spec(&path) {
+            return spec;
+        }
+    }
     let decoded: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
     let decoded_refs: Vec<&str> = decoded.iter().map(String::as_str).collect();
     // API Gateway's resource tree prefers literal segments over parameters.

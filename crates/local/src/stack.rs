@@ -157,7 +157,12 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
         }
     }
 
-    let gateway = Arc::new(Gateway::new(app.clone(), &template)?);
+    let mut gateway = Gateway::new(app.clone(), &template)?;
+    let spec_path = options.template.with_file_name("openapi.yaml");
+    if let Ok(spec) = std::fs::read_to_string(&spec_path) {
+        gateway = gateway.with_spec(spec)?;
+    }
+    let gateway = Arc::new(gateway);
     let api_url = format!("http://{}", api_listener.local_addr()?);
     let invoke_url = format!("http://{}", invoke_listener.local_addr()?);
     for (listener, router) in

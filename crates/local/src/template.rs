@@ -290,6 +290,44 @@ fn parse_function(id: String, resource: &Value, props: &Value) -> Result<Functio
 mod tests {
     use super::*;
 
+    /// Every (path, method, token required) the OpenAPI document declares.
+    fn spec_routes(spec: &Value) -> std::collections::BTreeSet<(String, String, bool)> {
+        let mut routes = std::collections::BTreeSet::new();
+        for (path, item) in spec["paths"].as_mapping().expect("paths") {
+            for (method, op) in item.as_mapping().expect("path item") {
+                let method = method.as_str().unwrap_or_default();
+                if !["get", "put", "post", "delete", "patch"].contains(&method) {
+                    continue;
+                }
+                // Optional auth lists `{}` among its alternatives.
+                let required = op.get("security").and_then(Value::as_sequence).is_some_and(|alternatives| {
+                    alternatives.iter().all(|a| a.as_mapping().is_some_and(|m| !m.is_empty()))
+                });
+                routes.insert((path.as_str().unwrap_or_default().to_owned(), method.to_ascii_uppercase(), required));
+            }
+        }
+        routes
+    }
+
+    #[test]
+    fn the_openapi_document_and_the_template_declare_the_same_routes() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let template = Template::load(&root.join("template.yaml")).unwrap();
+        let declared: std::collections::BTreeSet<(String, String, bool)> = template
+            .routes()
+            .map(|(_, path, method, authorized)| (path.to_owned(), method.to_owned(), authorized))
+            .collect();
+        let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(root.join("openapi.yaml")).unwrap()).unwrap();
+        let documented = spec_routes(&spec);
+        let undocumented: Vec<_> = declared.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&declared).collect();
+        assert!(
+            undocumented.is_empty() && unrouted.is_empty(),
+            "template routes missing from openapi.yaml (path, method, token required): {undocumented:?}; \
+             openapi.yaml operations the template does not route: {unrouted:?}"
+        );
+    }
+
     #[test]
     fn reads_the_projects_template() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");

@@ -64,3 +64,15 @@ async fn cors_preflight_and_headers_allow_the_frontend_with_credentials() {
     let reply = call(Method::GET, "/product").send().await;
     assert_eq!(reply.headers["access-control-allow-origin"], "http://localhost:8080");
 }
+
+#[tokio::test]
+async fn the_stack_serves_the_openapi_document() {
+    let file = std::fs::read_to_string(workspace_root().join("openapi.yaml")).unwrap();
+    let yaml = http().get(format!("{}/openapi.yaml", stack().api)).send().await.unwrap();
+    assert_eq!(yaml.status(), StatusCode::OK);
+    assert_eq!(yaml.text().await.unwrap(), file);
+    let json: serde_json::Value =
+        http().get(format!("{}/openapi.json", stack().api)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(json["openapi"], "3.0.3");
+    assert_eq!(json["paths"].as_object().unwrap().len(), 14);
+}

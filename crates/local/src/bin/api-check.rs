@@ -1,0 +1,102 @@
+//! `api-check`: starts a fresh local stack, then runs schemathesis against it
+//! from the OpenAPI document the stack serves, three times over: anonymous,
+//! as a customer and as an admin. It fails on any 5xx and on any answer the
+//! document does not describe (status, content type, headers, body schema).
+//!
+//! `API_CHECK_EXAMPLES` bounds the examples per operation (default 25);
+//! `API_CHECK_SEED` fixes the generator's seed (default 1), so a failure replays.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use serde_json::{json, Value};
+
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
+                      response_headers_conformance,response_schema_conformance";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("api-check: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<bool, String> {
+    let root = std::env::current_dir().map_err(|e| e.to_string())?;
+    let schemathesis = root.join(".venv-apicheck/bin/schemathesis");
+    if !schemathesis.exists() {
+        return Err(format!("no {}: run `make api-check`", schemathesis.display()));
+    }
+    let binary = sibling_binary("shop-local")?;
+    let stack = shop_local::stack::spawn_child_stack(&binary, &root, &[]).map_err(|e| e.to_string())?;
+    let coordinates: Value = std::fs::read_to_string(&stack.coordinates_file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or("unreadable stack coordinates")?;
+    let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
+    let api = field("apiUrl");
+    let examples = std::env::var("API_CHECK_EXAMPLES").unwrap_or_else(|_| "25".into());
+    let seed = std::env::var("API_CHECK_SEED").unwrap_or_else(|_| "1".into());
+
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let customer =
+        runtime.block_on(id_token(&field("emulatorEndpoint"), &field("clientId"), "customer", "Customer-Pass1"))?;
+    let admin = runtime.block_on(id_token(&field("emulatorEndpoint"), &field("clientId"), "admin", "Admin-Pass1"))?;
+
+    let mut all_passed = true;
+    for (who, token) in [("anonymous", None), ("customer", Some(customer)), ("admin", Some(admin))] {
+        println!("== schemathesis as {who}: {examples} examples per operation, seed {seed}");
+        let mut command = Command::new(&schemathesis);
+        command
+            .current_dir(&root)
+            .args(["run", &format!("{api}/openapi.json"), "--url", &api])
+            .args(["--checks", CHECKS, "--max-examples", &examples, "--seed", &seed])
+            .args(["--phases", "examples,coverage,fuzzing,stateful", "--workers", "2", "--request-timeout", "30"])
+            .args(["--suppress-health-check", "too_slow,filter_too_much", "--no-color"]);
+        if let Some(token) = token {
+            command.args(["--header", &format!("Authorization: {token}")]);
+        }
+        let status = command.status().map_err(|e| format!("schemathesis: {e}"))?;
+        println!("== schemathesis as {who}: {}", if status.success() { "passed" } else { "FAILED" });
+        all_passed &= status.success();
+    }
+    drop(stack);
+    Ok(all_passed)
+}
+
+/// A binary built beside this one (`cargo build -p shop-local --bins`).
+fn sibling_binary(name: &str) -> Result<PathBuf, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let path = me.parent().unwrap_or(Path::new(".")).join(name);
+    path.exists().then_some(path.clone()).ok_or_else(|| format!("no {}: build the shop-local binaries", path.display()))
+}
+
+/// A demo user's ID token from the emulator's Cognito.
+async fn id_token(emulator: &str, client_id: &str, username: &str, password: &str) -> Result<String, String> {
+    let reply: Value = reqwest::Client::new()
+        .post(emulator)
+        .header("Content-Type", "application/x-amz-json-1.1")
+        .header("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth")
+        .body(
+            json!({
+                "AuthFlow": "USER_PASSWORD_AUTH",
+                "ClientId": client_id,
+                "AuthParameters": { "USERNAME": username, "PASSWORD": password },
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .map_err(|e| format!("sign-in: {e}"))?
+        .json()
+        .await
+        .map_err(|e| format!("sign-in: {e}"))?;
+    reply["AuthenticationResult"]["IdToken"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("sign-in refused: {reply}"))
+}
