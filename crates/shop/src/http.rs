@@ -141,7 +141,12 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
         return Err(ApiError::BadRequest("a JSON body is required".into()));
     }
     serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => ApiError::BadRequest(format!("invalid body: {e}")),
+        serde_json::error::Category::Data => {
+            // serde names the field and what it expected; where in the text is noise.
+            let text = e.to_string();
+            let what = text.split(" at line ").next().unwrap_or_default();
+            ApiError::BadRequest(format!("invalid body: {what}"))
+        }
         _ => ApiError::BadRequest("malformed JSON body".into()),
     })
 }

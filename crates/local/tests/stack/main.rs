@@ -9,6 +9,7 @@ mod cart;
 mod catalog;
 mod emulator;
 mod events;
+mod hostile;
 mod journey;
 mod migrate;
 mod pollers;
