@@ -22,6 +22,9 @@ fn assert_clear_refusal(what: &str, reply: &Reply, expected: StatusCode) {
     assert!(content_type.starts_with("application/json"), "{what}: {content_type}");
 }
 
+/// What, method, path, token, an extra header, body, the answer expected.
+type Case<'a> = (&'a str, Method, String, Option<&'a str>, Option<(&'a str, &'a str)>, Option<String>, StatusCode);
+
 #[tokio::test]
 async fn every_endpoint_refuses_broken_input_clearly_and_writes_nothing() {
     let admin = admin_token().await;
@@ -37,8 +40,7 @@ async fn every_endpoint_refuses_broken_input_clearly_and_writes_nothing() {
     let long_key = "k".repeat(65);
     let long_cookie = format!("cartId={}", "a".repeat(5000));
 
-    // (what, method, path, token, extra header, body, expected)
-    let cases: Vec<(&str, Method, String, Option<&str>, Option<(&str, &str)>, Option<String>, StatusCode)> = vec![
+    let cases: Vec<Case> = vec![
         // Catalog administration.
         (
             "create: malformed JSON",
