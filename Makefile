@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: local test api-check lint build deploy invoke bench reconcile audit venv tools clean
+.PHONY: local test api-check fuzz lint build deploy invoke bench reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -44,6 +44,19 @@ test: venv
 api-check: venv $(APICHECK)/.installed
 	cargo build --quiet -p shop-local --bins
 	./target/debug/api-check
+
+## Fuzz request parsing (API Gateway events and requests through every
+## endpoint) and the cursor/cookie/id decoders: FUZZ_SECONDS per target.
+## libFuzzer via cargo-fuzz; its own workspace and target dir (fuzz/).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := decoders api_request api_event
+fuzz:
+	cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked --version 0.13.2
+	cd fuzz && for target in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$target; \
+		cargo fuzz run --sanitizer none $$target corpus/$$target $$(test -d seeds/$$target && echo seeds/$$target) \
+			-- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	done
 
 ## Flash sale on a fresh local stack: BUYERS concurrent buyers of UNITS units (500 and 50).
 bench: venv

@@ -283,10 +283,24 @@ fn proxy_event(
 ) -> Value {
     let mut headers = Map::new();
     let mut multi_headers: Map<String, Value> = Map::new();
+    // API Gateway sets these itself, whatever the client sent (and
+    // `lambda_http` trusts them to form a valid URL).
+    let own = [
+        ("host", "localhost".to_owned()),
+        ("x-forwarded-proto", "http".to_owned()),
+        ("x-forwarded-for", peer.ip().to_string()),
+    ];
     for (name, value) in &parts.headers {
+        if own.iter().any(|(n, _)| name.as_str() == *n) {
+            continue;
+        }
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         headers.insert(name.as_str().to_owned(), json!(value));
         push_value(&mut multi_headers, name.as_str(), &value);
+    }
+    for (name, value) in own {
+        headers.insert(name.to_owned(), json!(value));
+        push_value(&mut multi_headers, name, &value);
     }
     let mut query = Map::new();
     let mut multi_query: Map<String, Value> = Map::new();
