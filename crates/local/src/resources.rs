@@ -157,6 +157,7 @@ pub async fn create_table(
 pub async fn create_queues(
     client: &aws_sdk_sqs::Client,
     template: &Template,
+    visibility_override_secs: Option<i64>,
 ) -> Result<HashMap<String, String>, LocalError> {
     let mut urls = HashMap::new();
     let mut arns = HashMap::new();
@@ -165,7 +166,7 @@ pub async fn create_queues(
     ordered.sort_by_key(|q| q.redrive.is_some());
     for queue in ordered {
         let mut request = client.create_queue().queue_name(format!("shop-{}", queue.logical_id));
-        if let Some(v) = queue.visibility_timeout {
+        if let Some(v) = visibility_override_secs.or(queue.visibility_timeout) {
             request = request.attributes(QueueAttributeName::VisibilityTimeout, v.to_string());
         }
         if let Some(v) = queue.message_retention {

@@ -39,6 +39,9 @@ pub struct Options {
     pub reservation_hold_secs: i64,
     /// Run scheduled functions this often instead of at the template's rate.
     pub schedule_override_secs: Option<u64>,
+    /// Queues' visibility timeout instead of the template's (tests watch a
+    /// failing message reach its DLQ in seconds, not minutes).
+    pub queue_visibility_override_secs: Option<i64>,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -58,6 +61,9 @@ impl Options {
             stop_on_stdin_eof: env_or("SHOP_STOP_ON_STDIN_EOF", 0u8) == 1,
             reservation_hold_secs: env_or("SHOP_RESERVATION_HOLD_SECONDS", shop::domain::DEFAULT_RESERVATION_HOLD_SECS),
             schedule_override_secs: std::env::var("SHOP_SCHEDULE_SECONDS").ok().and_then(|v| v.parse().ok()),
+            queue_visibility_override_secs: std::env::var("SHOP_QUEUE_VISIBILITY_SECONDS")
+                .ok()
+                .and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -98,7 +104,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let users = demo_users();
     let (table_name, stream_arn) =
         resources::create_table(&dynamodb, &template, &format!("shop-{}", template.table.0)).await?;
-    let queue_urls = resources::create_queues(&sqs, &template).await?;
+    let queue_urls = resources::create_queues(&sqs, &template, options.queue_visibility_override_secs).await?;
     let (user_pool_id, client_id) = resources::create_user_pool(&cognito, &template, &users).await?;
     let queue_url = |variable: &str| template.env_ref(variable).and_then(|id| queue_urls.get(id)).cloned();
 

@@ -63,3 +63,34 @@ async fn a_poison_stream_record_is_retried_then_parked_and_never_blocks_the_rest
 fn stack_queue_url(logical_id: &str) -> String {
     stack().queue_urls[logical_id].as_str().expect("queue url").to_owned()
 }
+
+#[tokio::test]
+async fn a_poison_cleanup_message_ends_in_the_dlq_as_sent_and_never_blocks_the_rest() {
+    let sqs = sqs().await;
+    let poison =
+        json!({ "pk": "cart#not-a-cart-line", "sk": "meta", "version": 1, "tag": uuid::Uuid::new_v4() }).to_string();
+    sqs.send_message().queue_url(stack_queue_url("CartCleanupQueue")).message_body(&poison).send().await.unwrap();
+
+    // A migration after it still gets its lines cleaned up.
+    let product = product_for(42).await;
+    let cart = call(Method::POST, "/cart").json(json!({ "productId": product, "quantity": 1 })).send().await;
+    let cart_id = cart_id_from(&cart);
+    let token = new_user_token("poison").await;
+    let migrated = call(Method::POST, "/cart/migrate").cookie(&cart_id).token(&token).send().await;
+    assert_eq!(migrated.status, reqwest::StatusCode::OK);
+    let anonymous = format!("cart#{cart_id}");
+    eventually("the migrated line deleted", || items_under(&anonymous), |n| *n == 0).await;
+
+    // After maxReceiveCount failed receipts the message is in the DLQ, unchanged: replayable.
+    let dlq = stack_queue_url("CartCleanupDeadLetterQueue");
+    let parked = eventually(
+        "the poison message in the DLQ",
+        || async {
+            let out = sqs.receive_message().queue_url(&dlq).max_number_of_messages(10).send().await.unwrap();
+            out.messages.unwrap_or_default().into_iter().find(|m| m.body.as_deref() == Some(poison.as_str()))
+        },
+        Option::is_some,
+    )
+    .await;
+    assert!(parked.is_some());
+}

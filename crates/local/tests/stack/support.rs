@@ -58,7 +58,8 @@ fn start_stack() -> PathBuf {
         Path::new(env!("CARGO_BIN_EXE_shop-local")),
         &workspace_root(),
         // The expiry sweeper runs every second here (the template says every minute).
-        &[("SHOP_SCHEDULE_SECONDS", "1")],
+        // Failed queue messages reappear after 1 s (the template says 60).
+        &[("SHOP_SCHEDULE_SECONDS", "1"), ("SHOP_QUEUE_VISIBILITY_SECONDS", "1")],
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let file = child.coordinates_file.clone();
