@@ -195,7 +195,10 @@ pub async fn poll_stream(
                     for r in records {
                         let value = stream_record(&r, &target.stream_arn);
                         last_read = sequence_of(&value).or(last_read);
-                        pending.push_back(value);
+                        // Lambda drops what the filters reject before any invocation.
+                        if source.delivers(&value) {
+                            pending.push_back(value);
+                        }
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "stream read failed"),

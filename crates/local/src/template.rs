@@ -99,6 +99,33 @@ pub struct StreamSource {
     pub bisect_on_error: bool,
     /// Logical id of the on-failure SQS destination.
     pub on_failure_queue: Option<String>,
+    /// `FilterCriteria` patterns (Lambda event filtering); empty: every record.
+    pub filters: Vec<serde_json::Value>,
+}
+
+impl StreamSource {
+    /// Whether Lambda would deliver `record` (an event record as JSON): it
+    /// matches one of the filters, or there are none.
+    pub fn delivers(&self, record: &serde_json::Value) -> bool {
+        self.filters.is_empty() || self.filters.iter().any(|f| pattern_matches(f, record))
+    }
+}
+
+/// Lambda's filter pattern language, the part this template uses: nested
+/// objects whose leaves are lists of exact values or `{"prefix": ...}`.
+fn pattern_matches(pattern: &serde_json::Value, value: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match pattern {
+        J::Object(fields) => fields.iter().all(|(k, p)| value.get(k).is_some_and(|v| pattern_matches(p, v))),
+        J::Array(alternatives) => alternatives.iter().any(|alternative| match alternative {
+            J::Object(rule) => match (rule.get("prefix"), value) {
+                (Some(J::String(prefix)), J::String(text)) => text.starts_with(prefix.as_str()),
+                _ => false,
+            },
+            exact => exact == value,
+        }),
+        _ => false,
+    }
 }
 
 fn get<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
@@ -266,6 +293,15 @@ fn parse_function(id: String, resource: &Value, props: &Value) -> Result<Functio
                         .unwrap_or(false),
                     on_failure_queue: get(&ep, &["DestinationConfig", "OnFailure", "Destination"])
                         .and_then(referenced_id),
+                    filters: get(&ep, &["FilterCriteria", "Filters"])
+                        .and_then(Value::as_sequence)
+                        .into_iter()
+                        .flatten()
+                        .map(|f| {
+                            let text = str_at(f, &["Pattern"]).unwrap_or_default();
+                            serde_json::from_str(&text).map_err(|e| invalid(format!("{id}: filter pattern: {e}")))
+                        })
+                        .collect::<Result<_, _>>()?,
                 }),
                 "Schedule" => EventDef::Schedule {
                     every_secs: str_at(&ep, &["Schedule"])
@@ -326,6 +362,27 @@ mod tests {
             "template routes missing from openapi.yaml (path, method, token required): {undocumented:?}; \
              openapi.yaml operations the template does not route: {unrouted:?}"
         );
+    }
+
+    #[test]
+    fn stream_filters_deliver_cart_lines_only() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let template = Template::load(&path).unwrap();
+        let source = template
+            .functions
+            .iter()
+            .flat_map(|f| &f.events)
+            .find_map(|e| match e {
+                EventDef::Stream(s) => Some(s.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let record = |pk: &str, sk: &str| serde_json::json!({ "eventName": "MODIFY", "dynamodb": { "Keys": { "pk": { "S": pk }, "sk": { "S": sk } } } });
+        assert!(source.delivers(&record("cart#a", "product#p1")));
+        assert!(source.delivers(&record("user#u", "product#p1")));
+        for (pk, sk) in [("product#p1", "incart#cart#a"), ("product#p1", "totalquantity"), ("user#u", "order#1")] {
+            assert!(!source.delivers(&record(pk, sk)), "{pk} {sk}");
+        }
     }
 
     #[test]

@@ -79,11 +79,27 @@ pub async fn apply_cart_totals(store: &Store, event: StreamEvent, now: i64) -> D
             }
         }
     }
-    for lines in newest.into_values() {
-        let first = lines.values().map(|(index, _)| *index).min().unwrap_or_default();
-        let counts: Vec<LineCount> = lines.into_values().map(|(_, count)| count).collect();
+    let groups: Vec<(usize, Vec<LineCount>)> = newest
+        .into_values()
+        .map(|lines| {
+            let first = lines.values().map(|(index, _)| *index).min().unwrap_or_default();
+            (first, lines.into_values().map(|(_, count)| count).collect())
+        })
+        .collect();
+    // Every counted line the batch touches, in one read.
+    let all: Vec<LineCount> = groups.iter().flat_map(|(_, counts)| counts.iter().cloned()).collect();
+    let read = if all.is_empty() { Ok(Default::default()) } else { store.counted_lines(&all).await };
+    let read = match read {
+        Ok(read) => read,
+        Err(e) => {
+            tracing::error!(error = %e, "counted lines unreadable");
+            groups.iter().map(|(first, _)| *first).min().into_iter().for_each(&mut fail);
+            return failure_response(&event, first_failure);
+        }
+    };
+    for (first, counts) in groups {
         let Some(product) = counts.first().map(|c| c.product.clone()) else { continue };
-        match store.apply_line_counts(&product, &counts, now).await {
+        match store.apply_line_counts(&product, &counts, &read, now).await {
             Ok(done) => {
                 tracing::info!(product = %product.as_str(), applied = done.applied, replayed = done.replayed, "cart totals")
             }
@@ -93,6 +109,11 @@ pub async fn apply_cart_totals(store: &Store, event: StreamEvent, now: i64) -> D
             }
         }
     }
+    failure_response(&event, first_failure)
+}
+
+/// Lambda's answer: the earliest record it must retry from, if any.
+fn failure_response(event: &StreamEvent, first_failure: Option<usize>) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     if let Some(index) = first_failure {
         let mut failure = DynamoDbBatchItemFailure::default();

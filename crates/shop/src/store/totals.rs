@@ -90,6 +90,10 @@ fn counted_line_sk(cart_pk: &str) -> String {
     format!("{COUNTED_LINE_PREFIX}{cart_pk}")
 }
 
+/// Counted lines as read, by (product partition, `incart#` sort key).
+#[derive(Debug, Default)]
+pub struct CountedLines(HashMap<(String, String), CountedLine>);
+
 /// What applying a product's line counts did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct TotalsApplied {
@@ -112,25 +116,45 @@ impl Store {
         Ok(quantity.unwrap_or(0))
     }
 
+    /// The counted lines `counts` would overwrite, in one read (one
+    /// `BatchGetItem` per 100 lines), keyed by product partition and sort key.
+    pub async fn counted_lines(&self, counts: &[LineCount]) -> Result<CountedLines, StoreError> {
+        let keys = counts.iter().map(|c| key(c.product.partition_key(), counted_line_sk(&c.cart_pk))).collect();
+        let found = self.batch_get_keys(keys).await?;
+        let lines = found
+            .into_iter()
+            .map(|item| from_item::<_, CountedLine>(item).map(|c| ((c.pk.clone(), c.sk.clone()), c)))
+            .collect::<Result<_, _>>()?;
+        Ok(CountedLines(lines))
+    }
+
     /// Applies the newest count of each of one product's cart lines (one per
     /// cart) and moves the product's total by the difference, exactly once.
+    /// `read` holds the counted lines as read before (see [`Self::counted_lines`]);
+    /// after a conflict this product's lines are read again.
     pub async fn apply_line_counts(
         &self,
         product: &ProductId,
         counts: &[LineCount],
+        read: &CountedLines,
         now: i64,
     ) -> Result<TotalsApplied, StoreError> {
         let mut outcome = TotalsApplied::default();
         for chunk in counts.chunks(LINES_PER_TRANSACTION) {
             let mut attempt = 0;
+            let mut reread = None;
             loop {
-                match self.apply_chunk(product, chunk, now).await {
+                let stored = reread.as_ref().unwrap_or(read);
+                match self.apply_chunk(product, chunk, stored, now).await {
                     Ok(done) => {
                         outcome.applied += done.applied;
                         outcome.replayed += done.replayed;
                         break;
                     }
-                    Err(StoreError::Conflict) if attempt + 1 < CONFLICT_ATTEMPTS => attempt += 1,
+                    Err(StoreError::Conflict) if attempt + 1 < CONFLICT_ATTEMPTS => {
+                        attempt += 1;
+                        reread = Some(self.counted_lines(chunk).await?);
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -142,22 +166,16 @@ impl Store {
         &self,
         product: &ProductId,
         counts: &[LineCount],
+        stored: &CountedLines,
         now: i64,
     ) -> Result<TotalsApplied, StoreError> {
         let pk = product.partition_key();
-        let keys = counts.iter().map(|c| key(pk.clone(), counted_line_sk(&c.cart_pk))).collect();
-        let stored: HashMap<String, CountedLine> = self
-            .batch_get_keys(keys)
-            .await?
-            .into_iter()
-            .map(|item| from_item::<_, CountedLine>(item).map(|c| (c.sk.clone(), c)))
-            .collect::<Result<_, _>>()?;
         let mut outcome = TotalsApplied::default();
         let mut writes = Vec::new();
         let mut delta = 0;
         for count in counts {
             let sk = counted_line_sk(&count.cart_pk);
-            let previous = stored.get(&sk);
+            let previous = stored.0.get(&(pk.clone(), sk.clone()));
             if previous.is_some_and(|p| p.last_sequence >= count.sequence) {
                 outcome.replayed += 1;
                 continue;
