@@ -76,7 +76,14 @@ pub struct CartLineItem {
     /// the unchanged cart finds it and returns that order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkout_order: Option<String>,
+    /// Idempotency keys of the last changes applied to this line, newest last:
+    /// a client retrying `POST /cart` with the same key changes nothing twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_requests: Vec<String>,
 }
+
+/// How many request keys a cart line remembers.
+pub const RECENT_REQUESTS_KEPT: usize = 10;
 
 impl CartLineItem {
     pub fn state(&self) -> LineState {

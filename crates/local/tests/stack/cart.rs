@@ -207,3 +207,27 @@ pub fn sub_of(token: &str) -> String {
         serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     claims["sub"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn a_retried_add_with_the_same_idempotency_key_adds_once() {
+    let cart = new_cart().await;
+    let product = product_for(25).await;
+    let body = json!({ "productId": product, "quantity": 2 });
+    let send = |key: &'static str| {
+        call(Method::POST, "/cart").cookie(&cart).header("Idempotency-Key", key).json(body.clone()).send()
+    };
+    // The client's retries, some at the same time as the first attempt.
+    let replies = futures::future::join_all((0..5).map(|_| send("add-1"))).await;
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+        assert_eq!(reply.body["quantity"], 2, "{:?}", reply.body);
+    }
+    assert_eq!(line_quantity(&cart_of(&cart).await, &product), Some(2));
+    // A new key is a new change; the old one is still remembered.
+    assert_eq!(send("add-2").await.body["quantity"], 4);
+    assert_eq!(send("add-1").await.body["quantity"], 4);
+    // Without a key each request is a change, as the sample frontend expects.
+    add(&cart, &product, 1).await;
+    add(&cart, &product, 1).await;
+    assert_eq!(line_quantity(&cart_of(&cart).await, &product), Some(6));
+}

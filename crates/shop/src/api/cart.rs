@@ -6,7 +6,7 @@ use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::{json, Map};
 
-use super::{known_product, Reply, WRITE_ATTEMPTS};
+use super::{idempotency_key, known_product, Reply, WRITE_ATTEMPTS};
 use crate::domain::{apply_delta, merge_quantities, validate_delta, validate_target, CartOwner, ProductId};
 use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
 use crate::model::{CartLineItem, CartLineView, CleanupMessage, Product};
@@ -51,19 +51,22 @@ struct SetQuantityBody {
     quantity: i64,
 }
 
-/// How a line changes: by a delta (POST) or to a target (PUT).
+/// How a line changes: by a delta (POST, with the request's idempotency key
+/// if it sent one) or to a target (PUT, idempotent by itself).
 #[derive(Clone, Copy)]
-enum LineChange {
-    By(i64),
+enum LineChange<'a> {
+    By(i64, Option<&'a str>),
     To(i64),
 }
 
 pub(super) async fn add_to_cart(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let body: AddToCartBody = json_body(req)?;
     let delta = validate_delta(body.quantity)?;
+    let request_key = idempotency_key(req)?;
     let caller = app.caller(req).await?;
     let (id, product) = known_product(app, &body.product_id).await?;
-    let quantity = change_line(app, &caller.cart_owner()?, &id, product, LineChange::By(delta)).await?;
+    let change = LineChange::By(delta, request_key.as_deref());
+    let quantity = change_line(app, &caller.cart_owner()?, &id, product, change).await?;
     Ok(Reply::for_caller(caller, json!({ "productId": id, "quantity": quantity, "message": "product added to cart" })))
 }
 
@@ -84,15 +87,26 @@ async fn change_line(
     owner: &CartOwner,
     id: &ProductId,
     product: Product,
-    change: LineChange,
+    change: LineChange<'_>,
 ) -> Result<i64, ApiError> {
     for _ in 0..WRITE_ATTEMPTS {
         let now = now_epoch_secs();
         let stored = app.store.cart_line(owner, id).await?;
         // An expired or migrated line counts as empty; writing revives it.
-        let current = stored.as_ref().filter(|l| l.state().is_live(now)).map_or(0, |l| l.quantity);
+        let live = stored.as_ref().filter(|l| l.state().is_live(now));
+        let current = live.map_or(0, |l| l.quantity);
+        let mut recent_requests = live.map(|l| l.recent_requests.clone()).unwrap_or_default();
         let next = match change {
-            LineChange::By(delta) => apply_delta(current, delta)?,
+            LineChange::By(_, Some(key)) if recent_requests.iter().any(|k| k == key) => {
+                // A retry of a change already applied: the same answer, no second change.
+                return Ok(current);
+            }
+            LineChange::By(delta, key) => {
+                recent_requests.extend(key.map(str::to_owned));
+                let excess = recent_requests.len().saturating_sub(crate::model::RECENT_REQUESTS_KEPT);
+                recent_requests.drain(..excess);
+                apply_delta(current, delta)?
+            }
             LineChange::To(target) => target,
         };
         if next > current {
@@ -112,6 +126,7 @@ async fn change_line(
                     version: stored.as_ref().map_or(1, |l| l.version + 1),
                     migrated_to: None,
                     checkout_order: None,
+                    recent_requests,
                 };
                 app.store.put_cart_line(&line, stored.as_ref().map(|l| l.version)).await
             }
@@ -169,6 +184,7 @@ async fn merge_cart(app: &App, anonymous: &CartOwner, user: &CartOwner) -> Resul
                 version: user_line.as_ref().map_or(1, |l| l.version + 1),
                 migrated_to: None,
                 checkout_order: None,
+                recent_requests: Vec::new(),
             };
             match app.store.migrate_line(&line, &merged, user_line.as_ref().map(|l| l.version)).await {
                 Ok(()) => moved.push(CleanupMessage { pk: line.pk, sk: line.sk, version: line.version + 1 }),
