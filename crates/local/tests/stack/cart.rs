@@ -211,7 +211,7 @@ pub fn sub_of(token: &str) -> String {
 #[tokio::test]
 async fn a_retried_add_with_the_same_idempotency_key_adds_once() {
     let cart = new_cart().await;
-    let product = product_for(25).await;
+    let product = product_for(27).await;
     let body = json!({ "productId": product, "quantity": 2 });
     let send = |key: &'static str| {
         call(Method::POST, "/cart").cookie(&cart).header("Idempotency-Key", key).json(body.clone()).send()
