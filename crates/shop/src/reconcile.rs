@@ -30,6 +30,8 @@ pub struct Drift {
 pub enum DriftKind {
     CartTotal,
     Stock,
+    /// An item that does not read as what its key says it is (not repaired).
+    Unreadable,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -151,6 +153,17 @@ pub async fn reconcile(store: &Store, now: i64, repair: bool) -> Result<Reconcil
         pending_orders: snapshot.orders.iter().filter(|o| o.status == OrderStatus::PendingPayment).count(),
         ..Default::default()
     };
+    for (pk, sk, why) in &snapshot.unreadable {
+        let product_id = ProductId::from_key(sk)
+            .or_else(|| pk.strip_prefix(PRODUCT_PREFIX).and_then(|id| ProductId::parse(id).ok()))
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default();
+        report.drift.push(Drift {
+            product_id,
+            kind: DriftKind::Unreadable,
+            problem: format!("item {pk} / {sk} is unreadable ({why}); left as it is"),
+        });
+    }
     let mut drifted = BTreeSet::new();
     for (id, plan) in &products {
         let drift = drift_of(id, plan);

@@ -276,6 +276,8 @@ pub struct TableSnapshot {
     pub(crate) totals: HashMap<String, i64>,
     pub(crate) stocks: Vec<crate::model::StockItem>,
     pub(crate) orders: Vec<crate::model::OrderItem>,
+    /// Items of a known kind that do not read as that kind: (pk, sk, why).
+    pub(crate) unreadable: Vec<(String, String, String)>,
 }
 
 impl Store {
@@ -293,9 +295,7 @@ impl Store {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await?;
-            for item in page.items.unwrap_or_default() {
-                snapshot.add(item)?;
-            }
+            snapshot.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => return Ok(snapshot),
@@ -305,6 +305,18 @@ impl Store {
 }
 
 impl TableSnapshot {
+    /// Sorts items in; one that does not read as what its key says is listed
+    /// as unreadable instead of stopping the reconciliation.
+    pub(crate) fn extend(&mut self, items: impl IntoIterator<Item = Item>) {
+        for item in items {
+            let (pk, sk) = super::item_key(&item);
+            let (pk, sk) = (pk.to_owned(), sk.to_owned());
+            if let Err(e) = self.add(item) {
+                self.unreadable.push((pk, sk, e.to_string()));
+            }
+        }
+    }
+
     fn add(&mut self, item: Item) -> Result<(), StoreError> {
         let (pk, sk) = super::item_key(&item);
         let (pk, sk) = (pk.to_owned(), sk.to_owned());
@@ -327,6 +339,23 @@ impl TableSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_item_is_listed_not_fatal() {
+        let line = |quantity: aws_sdk_dynamodb::types::AttributeValue| -> Item {
+            HashMap::from([
+                ("pk".to_owned(), s("cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e")),
+                ("sk".to_owned(), s("product#p1")),
+                ("quantity".to_owned(), quantity),
+                ("expirationTime".to_owned(), n(4_000_000_000i64)),
+            ])
+        };
+        let mut snapshot = TableSnapshot::default();
+        snapshot.extend([line(n(2)), line(s("many"))]);
+        assert_eq!(snapshot.cart_lines.len(), 1);
+        assert_eq!(snapshot.unreadable.len(), 1);
+        assert_eq!(snapshot.unreadable[0].1, "product#p1");
+    }
 
     #[test]
     fn sequence_numbers_order_numerically() {
