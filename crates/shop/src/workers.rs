@@ -101,7 +101,13 @@ pub async fn apply_cart_totals(store: &Store, event: StreamEvent, now: i64) -> D
         let Some(product) = counts.first().map(|c| c.product.clone()) else { continue };
         match store.apply_line_counts(&product, &counts, &read, now).await {
             Ok(done) => {
-                tracing::info!(product = %product.as_str(), applied = done.applied, replayed = done.replayed, "cart totals")
+                tracing::info!(
+                    product = %product.as_str(),
+                    applied = done.applied,
+                    replayed = done.replayed,
+                    unchanged = done.unchanged,
+                    "cart totals"
+                )
             }
             Err(e) => {
                 tracing::error!(product = %product.as_str(), error = %e, "cart total not applied");

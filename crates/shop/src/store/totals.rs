@@ -101,6 +101,8 @@ pub struct TotalsApplied {
     pub applied: usize,
     /// Lines whose record was already applied (a redelivery).
     pub replayed: usize,
+    /// Lines whose count the record does not change.
+    pub unchanged: usize,
 }
 
 impl Store {
@@ -149,6 +151,7 @@ impl Store {
                     Ok(done) => {
                         outcome.applied += done.applied;
                         outcome.replayed += done.replayed;
+                        outcome.unchanged += done.unchanged;
                         break;
                     }
                     Err(StoreError::Conflict) if attempt + 1 < CONFLICT_ATTEMPTS => {
@@ -178,6 +181,14 @@ impl Store {
             let previous = stored.0.get(&(pk.clone(), sk.clone()));
             if previous.is_some_and(|p| p.last_sequence >= count.sequence) {
                 outcome.replayed += 1;
+                continue;
+            }
+            // A change that leaves the count as it is (a checkout mark, a TTL
+            // refresh, the emulator's keys-only INSERT) needs no write: the
+            // stored line already says what this record says, and any older
+            // record is older than it too.
+            if count.counted == previous.map_or(0, |p| p.counted) {
+                outcome.unchanged += 1;
                 continue;
             }
             delta += count.counted - previous.map_or(0, |p| p.counted);
