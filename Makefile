@@ -59,9 +59,11 @@ fuzz:
 	done
 
 ## Flash sale on a fresh local stack: BUYERS concurrent buyers of UNITS units (500 and 50).
+## Then the AWS calls each endpoint makes against its design minimum (target/bench/aws-calls.json).
 bench: venv
 	cargo build --quiet -p shop-local --bins
 	./target/debug/flash-sale
+	./target/debug/aws-calls
 
 ## Recompute cart totals and stock counters over the running local stack's table and report drift (REPAIR=1 repairs it).
 reconcile audit:

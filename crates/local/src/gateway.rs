@@ -84,6 +84,21 @@ pub struct Gateway {
     /// The OpenAPI document, as YAML and as JSON, served at `/openapi.yaml` and
     /// `/openapi.json` (locally only: API Gateway does not serve it).
     spec: Option<(String, String)>,
+    /// AWS calls per route ("METHOD /resource"), served at `/_local/aws-calls`.
+    calls: std::sync::Mutex<std::collections::BTreeMap<String, RouteCalls>>,
+}
+
+/// What the requests of one route cost in AWS calls.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteCalls {
+    pub requests: u64,
+    pub calls: u64,
+    pub most: usize,
+    /// Calls by `Service.Operation`, over all requests.
+    pub operations: std::collections::BTreeMap<String, u64>,
+    /// The calls of the request that made the most.
+    pub costliest: Vec<String>,
 }
 
 impl Gateway {
@@ -111,7 +126,29 @@ impl Gateway {
             cors_methods: template.api_cors_methods.clone(),
             functions,
             spec: None,
+            calls: Default::default(),
         })
+    }
+
+    fn record_calls(&self, route: &Route, calls: Vec<String>) {
+        let Ok(mut all) = self.calls.lock() else { return };
+        let entry = all.entry(format!("{} {}", route.method, route.resource)).or_default();
+        entry.requests += 1;
+        entry.calls += calls.len() as u64;
+        for call in &calls {
+            *entry.operations.entry(call.clone()).or_default() += 1;
+        }
+        if calls.len() > entry.most || entry.requests == 1 {
+            entry.most = calls.len();
+            entry.costliest = calls;
+        }
+    }
+
+    fn serve_calls(&self) -> Response {
+        let all = self.calls.lock().map(|c| c.clone()).unwrap_or_default();
+        let mut response = axum::Json(all).into_response();
+        self.cors(response.headers_mut());
+        response
     }
 
     /// Serves `yaml` (an OpenAPI document) beside the API.
@@ -190,6 +227,9 @@ async fn serve_api(
         if let Some(spec) = gateway.serve_spec(&path) {
             return spec;
         }
+        if path == "/_local/aws-calls" {
+            return gateway.serve_calls();
+        }
     }
     let decoded: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
     let decoded_refs: Vec<&str> = decoded.iter().map(String::as_str).collect();
@@ -234,7 +274,9 @@ async fn serve_api(
     }
 
     let event = proxy_event(route, &parts, &path, params, &body, authorizer, peer);
-    match invoke(&gateway.app, route.handler, event).await.and_then(proxy_response) {
+    let (result, calls) = shop::aws_calls::counting(invoke(&gateway.app, route.handler, event)).await;
+    gateway.record_calls(route, calls);
+    match result.and_then(proxy_response) {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "integration failed");

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod aws_calls;
 pub mod config;
 pub mod cursor;
 pub mod domain;
@@ -44,15 +45,21 @@ impl App {
     }
 
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
-        let store = store::Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone());
-        let cleanup_queue = config
-            .cleanup_queue_url
-            .as_ref()
-            .map(|url| queue::CleanupQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone()));
+        let store = store::Store::new(dynamodb_client(sdk), config.table_name.clone());
+        let cleanup_queue = config.cleanup_queue_url.as_ref().map(|url| {
+            let sqs = aws_sdk_sqs::config::Builder::from(sdk).interceptor(aws_calls::CallCounter).build();
+            queue::CleanupQueue::new(aws_sdk_sqs::Client::from_conf(sqs), url.clone())
+        });
         let verifier = auth::TokenVerifier::new(config.cognito.clone());
         let payments = payments::SandboxPayments::new(store.clone());
         Self { config, store, cleanup_queue, verifier, payments }
     }
+}
+
+/// The DynamoDB client every function uses, with the call counter.
+pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(aws_calls::CallCounter).build();
+    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 pub fn now_epoch_secs() -> i64 {
@@ -63,7 +70,7 @@ pub fn now_epoch_secs() -> i64 {
 pub async fn store_from_env() -> Result<store::Store, ConfigError> {
     let table = std::env::var("TABLE_NAME").map_err(|_| ConfigError("TABLE_NAME"))?;
     let sdk = aws_config::load_from_env().await;
-    Ok(store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table))
+    Ok(store::Store::new(dynamodb_client(&sdk), table))
 }
 
 /// RFC 3339 UTC timestamp of an epoch second, without a date crate.

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
                       response_headers_conformance,response_schema_conformance";
@@ -43,9 +43,11 @@ fn run() -> Result<bool, String> {
     let seed = std::env::var("API_CHECK_SEED").unwrap_or_else(|_| "1".into());
 
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let customer =
-        runtime.block_on(id_token(&field("emulatorEndpoint"), &field("clientId"), "customer", "Customer-Pass1"))?;
-    let admin = runtime.block_on(id_token(&field("emulatorEndpoint"), &field("clientId"), "admin", "Admin-Pass1"))?;
+    let sign_in = |user, password| {
+        runtime.block_on(shop_local::stack::id_token(&field("emulatorEndpoint"), &field("clientId"), user, password))
+    };
+    let customer = sign_in("customer", "Customer-Pass1")?;
+    let admin = sign_in("admin", "Admin-Pass1")?;
 
     let mut all_passed = true;
     for (who, token) in [("anonymous", None), ("customer", Some(customer)), ("admin", Some(admin))] {
@@ -73,30 +75,4 @@ fn sibling_binary(name: &str) -> Result<PathBuf, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let path = me.parent().unwrap_or(Path::new(".")).join(name);
     path.exists().then_some(path.clone()).ok_or_else(|| format!("no {}: build the shop-local binaries", path.display()))
-}
-
-/// A demo user's ID token from the emulator's Cognito.
-async fn id_token(emulator: &str, client_id: &str, username: &str, password: &str) -> Result<String, String> {
-    let reply: Value = reqwest::Client::new()
-        .post(emulator)
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .header("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth")
-        .body(
-            json!({
-                "AuthFlow": "USER_PASSWORD_AUTH",
-                "ClientId": client_id,
-                "AuthParameters": { "USERNAME": username, "PASSWORD": password },
-            })
-            .to_string(),
-        )
-        .send()
-        .await
-        .map_err(|e| format!("sign-in: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("sign-in: {e}"))?;
-    reply["AuthenticationResult"]["IdToken"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("sign-in refused: {reply}"))
 }

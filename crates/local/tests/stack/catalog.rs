@@ -76,3 +76,14 @@ async fn the_stack_serves_the_openapi_document() {
     assert_eq!(json["openapi"], "3.0.3");
     assert_eq!(json["paths"].as_object().unwrap().len(), 14);
 }
+
+#[tokio::test]
+async fn the_stack_counts_the_aws_calls_of_each_route() {
+    assert_eq!(call(Method::GET, "/categories").send().await.status, StatusCode::OK);
+    let counted: serde_json::Value =
+        http().get(format!("{}/_local/aws-calls", stack().api)).send().await.unwrap().json().await.unwrap();
+    let categories = &counted["GET /categories"];
+    assert!(categories["requests"].as_u64().unwrap() >= 1, "{counted}");
+    assert_eq!(categories["most"], 1, "{counted}");
+    assert_eq!(categories["costliest"], serde_json::json!(["DynamoDB.GetItem"]));
+}

@@ -72,10 +72,19 @@ impl Endpoint {
     /// Serves one request; every error becomes its response here.
     pub async fn serve(self, app: &App, req: Request) -> Result<Response<Body>, Infallible> {
         let origin = app.config.allowed_origin.as_str();
-        Ok(match self.handle(app, &req).await {
+        let (outcome, calls) = crate::aws_calls::counting(self.handle(app, &req)).await;
+        let response = match outcome {
             Ok(reply) => reply.into_response(origin),
             Err(err) => err.into_response(origin),
-        })
+        };
+        tracing::info!(
+            endpoint = self.binary_name(),
+            status = response.status().as_u16(),
+            aws_calls = calls.len(),
+            calls = %calls.join(","),
+            "request"
+        );
+        Ok(response)
     }
 }
 

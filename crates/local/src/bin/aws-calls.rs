@@ -1,0 +1,194 @@
+//! `aws-calls`: the AWS API calls each endpoint makes, next to the fewest its
+//! design needs. Starts a fresh local stack, walks every endpoint the way the
+//! frontend and an admin do, reads the stack's per-route counts (an SDK
+//! interceptor in the functions records every call), prints a Markdown table
+//! and writes `target/bench/aws-calls.json`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde_json::{json, Value};
+
+/// The fewest calls each route needs for the request this walk makes, and why.
+/// Reads of items whose keys are known up front count as one `BatchGetItem`.
+const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
+    ("GET /product", 1, "one Query of the catalog index"),
+    ("GET /product/{product_id}", 1, "product, stock, cart total and own line: one BatchGetItem"),
+    ("POST /product", 1, "product, stock and category list: one transaction"),
+    ("PUT /product/{product_id}", 1, "one conditional update"),
+    ("POST /product/{product_id}/stock", 1, "stock and idempotency record: one transaction"),
+    ("GET /categories", 1, "one GetItem"),
+    ("GET /bestsellers", 2, "one Query of the sold index, one BatchGetItem of the products"),
+    ("GET /cart", 1, "one Query of the cart"),
+    ("POST /cart", 2, "product, stock and line: one BatchGetItem; one conditional put"),
+    ("PUT /cart/{product_id}", 2, "product, stock and line: one BatchGetItem; one conditional put"),
+    (
+        "POST /cart/migrate",
+        5,
+        "Query both carts, one transaction for the merged lines, SQS SendMessageBatch, (cart read for the answer)",
+    ),
+    ("GET /cart/{product_id}/total", 1, "product and total: one BatchGetItem"),
+    ("POST /cart/checkout", 3, "idempotency key, Query of the cart, one transaction"),
+    ("GET /orders", 1, "one Query"),
+    ("GET /orders/{order_id}", 1, "one GetItem"),
+    ("POST /orders/{order_id}/payment", 3, "order, the provider's charge (sandbox ledger write), one transaction"),
+    ("POST /orders/{order_id}/cancel", 3, "order, one transaction, the provider's charge lookup for a refund"),
+];
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aws-calls: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    api: String,
+}
+
+impl Client {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<(u16, Value, Option<String>), String> {
+        let mut request = self.http.request(method.clone(), format!("{}{path}", self.api));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = response.status().as_u16();
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .map(str::to_owned);
+        let body = response.json().await.unwrap_or(Value::Null);
+        if status >= 400 {
+            return Err(format!("{method} {path}: {status} {body}"));
+        }
+        Ok((status, body, cookie))
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let binary = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("shop-local");
+    let stack = shop_local::stack::spawn_child_stack(&binary, &root, &[]).map_err(|e| e.to_string())?;
+    let coordinates: Value = std::fs::read_to_string(&stack.coordinates_file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or("unreadable stack coordinates")?;
+    let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
+    let client = Client { http: reqwest::Client::new(), api: field("apiUrl") };
+    let sign_in = |user: &'static str, password: &'static str| {
+        let (emulator, client_id) = (field("emulatorEndpoint"), field("clientId"));
+        async move { shop_local::stack::id_token(&emulator, &client_id, user, password).await }
+    };
+    let customer = sign_in("customer", "Customer-Pass1").await?;
+    let admin = sign_in("admin", "Admin-Pass1").await?;
+    let as_customer = [("Authorization", customer.as_str())];
+    let as_admin = [("Authorization", admin.as_str())];
+    use reqwest::Method as M;
+
+    // Browse, as anyone.
+    let (_, catalog, _) = client.call(M::GET, "/product", &[], None).await?;
+    let ids: Vec<String> = catalog["products"]
+        .as_array()
+        .ok_or("no catalog")?
+        .iter()
+        .filter_map(|p| p["productId"].as_str().map(str::to_owned))
+        .collect();
+    let (a, b) = (ids.first().ok_or("empty catalog")?.clone(), ids.get(1).ok_or("one product")?.clone());
+    client.call(M::GET, "/product?category=sweet&limit=5", &[], None).await?;
+    client.call(M::GET, &format!("/product/{a}"), &[], None).await?;
+    client.call(M::GET, "/categories", &[], None).await?;
+
+    // An anonymous cart, then sign in and migrate.
+    let (_, _, cookie) = client.call(M::POST, "/cart", &[], Some(json!({ "productId": a, "quantity": 2 }))).await?;
+    let cookie = cookie.ok_or("no cart cookie")?;
+    let with_cookie = [("Cookie", cookie.as_str())];
+    client.call(M::POST, "/cart", &with_cookie, Some(json!({ "productId": b, "quantity": 1 }))).await?;
+    client.call(M::PUT, &format!("/cart/{b}"), &with_cookie, Some(json!({ "quantity": 2 }))).await?;
+    client.call(M::GET, "/cart", &with_cookie, None).await?;
+    let signed_in_with_cookie = [("Authorization", customer.as_str()), ("Cookie", cookie.as_str())];
+    client.call(M::POST, "/cart/migrate", &signed_in_with_cookie, None).await?;
+    client.call(M::GET, "/cart", &as_customer, None).await?;
+
+    // Check out and pay; check out again and cancel.
+    let (_, checkout, _) = client.call(M::POST, "/cart/checkout", &as_customer, None).await?;
+    let order = checkout["order"]["orderId"].as_str().ok_or("no order")?.to_owned();
+    client.call(M::GET, "/orders", &as_customer, None).await?;
+    client.call(M::GET, &format!("/orders/{order}"), &as_customer, None).await?;
+    let card = Some(json!({ "cardToken": "tok_visa" }));
+    client.call(M::POST, &format!("/orders/{order}/payment"), &as_customer, card).await?;
+    client.call(M::POST, "/cart", &as_customer, Some(json!({ "productId": a, "quantity": 1 }))).await?;
+    let (_, checkout, _) = client.call(M::POST, "/cart/checkout", &as_customer, None).await?;
+    let second = checkout["order"]["orderId"].as_str().ok_or("no order")?.to_owned();
+    client.call(M::POST, &format!("/orders/{second}/cancel"), &as_customer, None).await?;
+    client.call(M::GET, "/bestsellers?limit=5", &[], None).await?;
+
+    // The admin's side.
+    let new = json!({ "name": "bench product", "category": "bench", "price": 100, "initialStock": 5 });
+    let (_, created, _) = client.call(M::POST, "/product", &as_admin, Some(new)).await?;
+    let created = created["product"]["productId"].as_str().ok_or("no product")?.to_owned();
+    client.call(M::PUT, &format!("/product/{created}"), &as_admin, Some(json!({ "price": 120 }))).await?;
+    let restock = [("Authorization", admin.as_str()), ("Idempotency-Key", "bench-restock-1")];
+    client.call(M::POST, &format!("/product/{created}/stock"), &restock, Some(json!({ "delta": 5 }))).await?;
+    client.call(M::GET, &format!("/cart/{a}/total"), &as_admin, None).await?;
+
+    let (_, counted, _) = client.call(M::GET, "/_local/aws-calls", &[], None).await?;
+    drop(stack);
+    report(&counted)
+}
+
+fn report(counted: &Value) -> Result<(), String> {
+    let mut rows = Vec::new();
+    let mut over = 0;
+    println!(
+        "| endpoint | requests | AWS calls (most in one request) | design minimum | calls of the costliest request |"
+    );
+    println!("|---|---|---|---|---|");
+    for (route, minimum, why) in DESIGN_MINIMUM {
+        let entry = &counted[*route];
+        let most = entry["most"].as_u64().unwrap_or(0) as usize;
+        let requests = entry["requests"].as_u64().unwrap_or(0);
+        let costliest: Vec<&str> =
+            entry["costliest"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let mut grouped: BTreeMap<&str, usize> = BTreeMap::new();
+        for call in &costliest {
+            *grouped.entry(call).or_default() += 1;
+        }
+        let calls = grouped.iter().map(|(c, n)| format!("{n}× {c}")).collect::<Vec<_>>().join(", ");
+        let flag = if most > *minimum {
+            over += 1;
+            " (over)"
+        } else {
+            ""
+        };
+        println!("| `{route}` | {requests} | {most}{flag} | {minimum} ({why}) | {calls} |");
+        rows.push(json!({
+            "endpoint": route, "requests": requests, "mostCalls": most, "designMinimum": minimum,
+            "why": why, "costliestCalls": costliest,
+        }));
+    }
+    println!("{over} of {} endpoints make more calls than their design minimum", DESIGN_MINIMUM.len());
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let json = json!({ "command": "make bench (target/debug/aws-calls)", "endpoints": rows });
+    std::fs::write(out.join("aws-calls.json"), serde_json::to_string_pretty(&json).unwrap_or_default())
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
