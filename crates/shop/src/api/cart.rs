@@ -6,18 +6,17 @@ use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::{json, Map};
 
-use super::{idempotency_key, known_product, Reply, WRITE_ATTEMPTS};
+use super::{idempotency_key, Reply, WRITE_ATTEMPTS};
 use crate::domain::{apply_delta, merge_quantities, validate_delta, validate_target, CartOwner, ProductId};
 use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
-use crate::model::{CartLineItem, CartLineView, CleanupMessage, Product};
+use crate::model::{CartLineItem, CartLineView, CleanupMessage};
 use crate::store::StoreError;
 use crate::{now_epoch_secs, App};
 
 /// A cart line may not ask for more than is available: 409 with the amount.
 /// (Only checkout reserves; this keeps shoppers from filling carts that can
 /// never be bought.)
-async fn ensure_available(app: &App, id: &ProductId, wanted: i64) -> Result<(), ApiError> {
-    let available = app.store.stock(id).await?.map_or(0, |s| s.available);
+fn ensure_available(id: &ProductId, available: i64, wanted: i64) -> Result<(), ApiError> {
     if wanted <= available {
         return Ok(());
     }
@@ -64,9 +63,9 @@ pub(super) async fn add_to_cart(app: &App, req: &Request) -> Result<Reply, ApiEr
     let delta = validate_delta(body.quantity)?;
     let request_key = idempotency_key(req)?;
     let caller = app.caller(req).await?;
-    let (id, product) = known_product(app, &body.product_id).await?;
+    let id = ProductId::parse(&body.product_id)?;
     let change = LineChange::By(delta, request_key.as_deref());
-    let quantity = change_line(app, &caller.cart_owner()?, &id, product, change).await?;
+    let quantity = change_line(app, &caller.cart_owner()?, &id, change).await?;
     Ok(Reply::for_caller(caller, json!({ "productId": id, "quantity": quantity, "message": "product added to cart" })))
 }
 
@@ -75,23 +74,20 @@ pub(super) async fn update_cart_line(app: &App, req: &Request) -> Result<Reply, 
     let body: SetQuantityBody = json_body(req)?;
     let target = validate_target(body.quantity)?;
     let caller = app.caller(req).await?;
-    let (id, product) = known_product(app, &raw_id).await?;
-    let quantity = change_line(app, &caller.cart_owner()?, &id, product, LineChange::To(target)).await?;
+    let id = ProductId::parse(&raw_id)?;
+    let quantity = change_line(app, &caller.cart_owner()?, &id, LineChange::To(target)).await?;
     Ok(Reply::for_caller(caller, json!({ "productId": id, "quantity": quantity, "message": "cart updated" })))
 }
 
 /// Read, compute, write-if-unchanged; retried when another request won the race.
-/// Returns the line's quantity afterwards.
-async fn change_line(
-    app: &App,
-    owner: &CartOwner,
-    id: &ProductId,
-    product: Product,
-    change: LineChange<'_>,
-) -> Result<i64, ApiError> {
+/// The product, its stock and the line come in one read (and again after a
+/// lost race). Returns the line's quantity afterwards.
+async fn change_line(app: &App, owner: &CartOwner, id: &ProductId, change: LineChange<'_>) -> Result<i64, ApiError> {
     for _ in 0..WRITE_ATTEMPTS {
         let now = now_epoch_secs();
-        let stored = app.store.cart_line(owner, id).await?;
+        let found = app.store.product_view(id, Some(owner)).await?;
+        let product = found.product.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
+        let stored = found.own_line;
         // An expired or migrated line counts as empty; writing revives it.
         let live = stored.as_ref().filter(|l| l.state().is_live(now));
         let current = live.map_or(0, |l| l.quantity);
@@ -110,7 +106,7 @@ async fn change_line(
             LineChange::To(target) => target,
         };
         if next > current {
-            ensure_available(app, id, next).await?;
+            ensure_available(id, found.stock.map_or(0, |s| s.available), next)?;
         }
         let written = match (&stored, next) {
             (None, 0) => Ok(()),
@@ -121,7 +117,7 @@ async fn change_line(
                     sk: id.cart_line_sort_key(),
                     product_id: id.to_string(),
                     quantity,
-                    product_detail: product.clone(),
+                    product_detail: product,
                     expiration_time: owner.line_expiration(now),
                     version: stored.as_ref().map_or(1, |l| l.version + 1),
                     migrated_to: None,
@@ -212,7 +208,10 @@ async fn hand_over_for_cleanup(app: &App, moved: &[CleanupMessage]) {
 
 pub(super) async fn get_cart_total(app: &App, req: &Request) -> Result<Reply, ApiError> {
     app.admin(req).await?;
-    let (id, _) = known_product(app, &path_param(req, "product_id")?).await?;
-    let quantity = app.store.cart_total(&id).await?;
-    Ok(Reply::ok(json!({ "product": id, "quantity": quantity })))
+    let id = ProductId::parse(&path_param(req, "product_id")?)?;
+    let found = app.store.product_view(&id, None).await?;
+    if found.product.is_none() {
+        return Err(ApiError::NotFound(format!("product {id} not found")));
+    }
+    Ok(Reply::ok(json!({ "product": id, "quantity": found.in_carts })))
 }

@@ -50,23 +50,17 @@ pub(super) async fn list_products(app: &App, req: &Request) -> Result<Reply, Api
 }
 
 pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let (id, product) = known_product(app, &path_param(req, "product_id")?).await?;
+    let id = ProductId::parse(&path_param(req, "product_id")?)?;
     let caller = caller_cart(app, req).await?;
-    // The three reads are independent: one round trip's latency, not three.
-    let own_line = async {
-        match &caller {
-            Some(owner) => app.store.cart_line(owner, &id).await,
-            None => Ok(None),
-        }
-    };
-    let (stock, in_all_carts, own_line) =
-        futures::try_join!(app.store.stock(&id), app.store.cart_total(&id), own_line)?;
-    let stock = stock.unwrap_or_default();
+    // Product, stock, total and the caller's own line: one read.
+    let found = app.store.product_view(&id, caller.as_ref()).await?;
+    let product = found.product.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
+    let stock = found.stock.unwrap_or_default();
     // "In other shoppers' carts": the caller's own units do not count.
-    let own = own_line.filter(|l| l.state().is_live(now_epoch_secs())).map_or(0, |l| l.quantity);
+    let own = found.own_line.filter(|l| l.state().is_live(now_epoch_secs())).map_or(0, |l| l.quantity);
     let mut view = serde_json::to_value(&product).map_err(|e| ApiError::Store(StoreError::Dynamo(e.to_string())))?;
     view["stock"] = json!({ "available": stock.available });
-    view["inCarts"] = json!((in_all_carts - own).max(0));
+    view["inCarts"] = json!((found.in_carts - own).max(0));
     Ok(Reply::ok(json!({ "product": view })))
 }
 

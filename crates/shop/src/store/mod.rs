@@ -24,7 +24,7 @@ mod totals;
 
 pub use inventory::{CategoryPage, PageKey, Restocked};
 pub use orders::{CartAdjustment, CheckoutOutcome};
-pub use totals::{CountedLine, LineCount, SequenceNumber, TableSnapshot, TotalsApplied};
+pub use totals::{CountedLine, LineCount, ProductView, SequenceNumber, TableSnapshot, TotalsApplied};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

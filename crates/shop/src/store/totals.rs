@@ -90,6 +90,16 @@ fn counted_line_sk(cart_pk: &str) -> String {
     format!("{COUNTED_LINE_PREFIX}{cart_pk}")
 }
 
+/// What a product page reads, in one request.
+#[derive(Debug, Default)]
+pub struct ProductView {
+    pub product: Option<crate::model::Product>,
+    pub stock: Option<crate::domain::StockLevels>,
+    /// Units in all carts (the stream consumer's total).
+    pub in_carts: i64,
+    pub own_line: Option<crate::model::CartLineItem>,
+}
+
 /// Counted lines as read, by (product partition, `incart#` sort key).
 #[derive(Debug, Default)]
 pub struct CountedLines(HashMap<(String, String), CountedLine>);
@@ -116,6 +126,41 @@ impl Store {
             .map(|q| q.parse::<i64>().map_err(|e| StoreError::Dynamo(e.to_string())))
             .transpose()?;
         Ok(quantity.unwrap_or(0))
+    }
+
+    /// A product, its stock, its cart total and (for a caller with a cart) the
+    /// caller's own line of it: one `BatchGetItem`.
+    pub async fn product_view(
+        &self,
+        id: &ProductId,
+        own_cart: Option<&crate::domain::CartOwner>,
+    ) -> Result<ProductView, StoreError> {
+        let pk = id.partition_key();
+        let mut keys = vec![
+            key(pk.clone(), crate::model::PRODUCT_META_SK),
+            key(pk.clone(), crate::model::STOCK_SK),
+            key(pk.clone(), TOTAL_QUANTITY_SK),
+        ];
+        if let Some(owner) = own_cart {
+            keys.push(key(owner.partition_key(), id.cart_line_sort_key()));
+        }
+        let mut view = ProductView::default();
+        for item in self.batch_get_keys(keys).await? {
+            let (item_pk, sk) = super::item_key(&item);
+            match sk {
+                crate::model::PRODUCT_META_SK => {
+                    view.product = Some(from_item::<_, crate::model::ProductItem>(item)?.product);
+                }
+                crate::model::STOCK_SK => view.stock = Some(from_item::<_, crate::model::StockItem>(item)?.levels),
+                TOTAL_QUANTITY_SK => {
+                    view.in_carts =
+                        item.get("quantity").and_then(|v| v.as_n().ok()).and_then(|q| q.parse().ok()).unwrap_or(0)
+                }
+                _ if item_pk != pk => view.own_line = Some(from_item(item)?),
+                _ => {}
+            }
+        }
+        Ok(view)
     }
 
     /// The counted lines `counts` would overwrite, in one read (one
