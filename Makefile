@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: local test api-check fuzz lint build deploy invoke bench reconcile audit venv tools clean
+.PHONY: local test api-check fuzz bench-functions lint build deploy invoke bench reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -57,6 +57,15 @@ fuzz:
 		cargo fuzz run --sanitizer none $$target corpus/$$target $$(test -d seeds/$$target && echo seeds/$$target) \
 			-- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
 	done
+
+## Every function's native release binary run as Lambda runs it (a loopback
+## Runtime API, AWS stubbed): cold start, warm time, peak RSS; with the arm64
+## cargo-lambda build's bootstrap and zip sizes (target/bench/functions.json).
+bench-functions: tools
+	cargo build --quiet --release -p shop-functions
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" cargo lambda build --release --arm64 -p shop-functions
+	cargo build --quiet -p shop-local --bins
+	./target/debug/function-bench target/release target/lambda
 
 ## Flash sale on a fresh local stack: BUYERS concurrent buyers of UNITS units (500 and 50).
 ## Then the AWS calls each endpoint makes against its design minimum (target/bench/aws-calls.json).

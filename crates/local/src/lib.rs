@@ -8,6 +8,7 @@ pub mod functions;
 pub mod gateway;
 pub mod pollers;
 pub mod resources;
+pub mod runtime_bench;
 pub mod stack;
 pub mod template;
 

@@ -1,0 +1,211 @@
+//! Runs a function's real binary as Lambda does: a Lambda Runtime API on
+//! loopback hands it events and takes its answers. AWS is a stub on loopback
+//! that answers every call at once with an empty success (`{}`), so what is
+//! timed is the function itself: start-up (process start to first answer),
+//! then warm invocations one after another, and the process's peak RSS.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+use tokio::sync::{mpsc, Notify};
+
+use crate::LocalError;
+
+/// One function's figures.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionRun {
+    /// Process start to the first answer, per cold start.
+    pub cold_starts_ms: Vec<f64>,
+    /// Time from handing out an event to its answer, per warm invocation.
+    pub warm_us: Vec<f64>,
+    /// Peak resident set (VmHWM) after the cold start and the warm invocations.
+    pub peak_rss_kib: u64,
+    /// Answers that were errors (`/error`), to tell a broken run from a fast one.
+    pub errors: usize,
+}
+
+#[derive(Default)]
+struct RuntimeState {
+    events: Mutex<VecDeque<(String, Value)>>,
+    /// When each event was handed out, by request id.
+    handed_out: Mutex<Vec<(String, Instant)>>,
+    answered: Mutex<Vec<(String, Instant, bool)>>,
+    event_ready: Notify,
+    answer_sender: Mutex<Option<mpsc::UnboundedSender<()>>>,
+}
+
+async fn next_invocation(State(state): State<Arc<RuntimeState>>) -> Response {
+    loop {
+        let next = state.events.lock().ok().and_then(|mut q| q.pop_front());
+        if let Some((id, event)) = next {
+            if let Ok(mut handed) = state.handed_out.lock() {
+                handed.push((id.clone(), Instant::now()));
+            }
+            let mut headers = HeaderMap::new();
+            let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis();
+            for (name, value) in [
+                ("lambda-runtime-aws-request-id", id),
+                ("lambda-runtime-deadline-ms", deadline.to_string()),
+                ("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:000000000000:function:bench".into()),
+                ("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".into()),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    headers.insert(name, v);
+                }
+            }
+            return (StatusCode::OK, headers, axum::Json(event)).into_response();
+        }
+        state.event_ready.notified().await;
+    }
+}
+
+fn record_answer(state: &RuntimeState, id: String, ok: bool) -> StatusCode {
+    if let Ok(mut answered) = state.answered.lock() {
+        answered.push((id, Instant::now(), ok));
+    }
+    if let Some(sender) = state.answer_sender.lock().ok().and_then(|s| s.clone()) {
+        let _ = sender.send(());
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn invocation_response(State(state): State<Arc<RuntimeState>>, UrlPath(id): UrlPath<String>) -> StatusCode {
+    record_answer(&state, id, true)
+}
+
+async fn invocation_error(State(state): State<Arc<RuntimeState>>, UrlPath(id): UrlPath<String>) -> StatusCode {
+    record_answer(&state, id, false)
+}
+
+/// Every AWS call answered at once: 200 `{}` (no item, no page, write done).
+async fn stub_aws() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/x-amz-json-1.0")], "{}").into_response()
+}
+
+/// A JWKS with no keys: a token check fails fast without the network.
+async fn stub_jwks() -> Response {
+    axum::Json(serde_json::json!({ "keys": [] })).into_response()
+}
+
+async fn serve(router: Router) -> Result<SocketAddr, LocalError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok(address)
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Runs `binary` `cold_starts` times from scratch (one event each), then once
+/// more for `warm` invocations in a row, all with `event`.
+pub async fn run_function(
+    binary: &Path,
+    event: &Value,
+    cold_starts: usize,
+    warm: usize,
+) -> Result<FunctionRun, LocalError> {
+    let aws = serve(Router::new().route("/jwks.json", get(stub_jwks)).fallback(stub_aws)).await?;
+    let mut run = FunctionRun { cold_starts_ms: Vec::new(), warm_us: Vec::new(), peak_rss_kib: 0, errors: 0 };
+    for round in 0..cold_starts.max(1) {
+        let last = round + 1 == cold_starts.max(1);
+        let invocations = if last { 1 + warm } else { 1 };
+        let state = Arc::new(RuntimeState::default());
+        let (tx, mut answers) = mpsc::unbounded_channel();
+        if let Ok(mut sender) = state.answer_sender.lock() {
+            *sender = Some(tx);
+        }
+        let runtime = serve(
+            Router::new()
+                .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
+                .route("/2018-06-01/runtime/invocation/{id}/response", post(invocation_response))
+                .route("/2018-06-01/runtime/invocation/{id}/error", post(invocation_error))
+                .with_state(state.clone()),
+        )
+        .await?;
+        if let Ok(mut events) = state.events.lock() {
+            events.push_back(("cold-0".into(), event.clone()));
+        }
+        let started = Instant::now();
+        let mut child = function_command(binary, runtime, aws).spawn()?;
+        let pid = child.id().unwrap_or(0);
+        state.event_ready.notify_one();
+        let deadline = Duration::from_secs(20);
+        tokio::time::timeout(deadline, answers.recv())
+            .await
+            .map_err(|_| LocalError::Setup(format!("{} did not answer its first event", binary.display())))?;
+        let first = state.answered.lock().ok().and_then(|a| a.first().map(|(_, at, _)| *at)).unwrap_or(started);
+        run.cold_starts_ms.push(first.duration_since(started).as_secs_f64() * 1000.0);
+        for i in 1..invocations {
+            if let Ok(mut events) = state.events.lock() {
+                events.push_back((format!("warm-{i}"), event.clone()));
+            }
+            state.event_ready.notify_one();
+            tokio::time::timeout(deadline, answers.recv())
+                .await
+                .map_err(|_| LocalError::Setup(format!("{} stopped answering", binary.display())))?;
+        }
+        if last {
+            run.peak_rss_kib = peak_rss_kib(pid);
+        }
+        let handed = state.handed_out.lock().map(|h| h.clone()).unwrap_or_default();
+        let answered = state.answered.lock().map(|a| a.clone()).unwrap_or_default();
+        run.errors += answered.iter().filter(|(_, _, ok)| !ok).count();
+        for (id, at, _) in answered.iter().filter(|(id, _, _)| id.starts_with("warm-")) {
+            if let Some((_, out)) = handed.iter().find(|(h, _)| h == id) {
+                run.warm_us.push(at.duration_since(*out).as_secs_f64() * 1_000_000.0);
+            }
+        }
+        let _ = child.kill().await;
+    }
+    Ok(run)
+}
+
+fn function_command(binary: &Path, runtime: SocketAddr, aws: SocketAddr) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", runtime.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "bench")
+        .env("AWS_SECRET_ACCESS_KEY", "bench")
+        .env("AWS_ENDPOINT_URL", format!("http://{aws}"))
+        .env("TABLE_NAME", "bench")
+        .env("CLEANUP_QUEUE_URL", format!("http://{aws}/000000000000/cleanup"))
+        .env("COGNITO_ISSUER", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench")
+        .env("COGNITO_JWKS_URL", format!("http://{aws}/jwks.json"))
+        .env("COGNITO_CLIENT_ID", "bench")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    command
+}
