@@ -196,6 +196,26 @@ pub struct OrderItem {
 }
 
 impl OrderItem {
+    /// The order as `Store::settle_order` leaves it when the transition commits.
+    pub fn settled(
+        mut self,
+        to: crate::domain::OrderStatus,
+        now: i64,
+        charge_id: Option<&str>,
+        failure_reason: Option<&str>,
+    ) -> Self {
+        self.status = to;
+        self.updated_at = now;
+        self.pending_list = None;
+        if let Some(c) = charge_id {
+            self.charge_id = Some(c.to_owned());
+        }
+        if let Some(r) = failure_reason {
+            self.failure_reason = Some(r.to_owned());
+        }
+        self
+    }
+
     /// The order as the API returns it: the stored item without its keys and
     /// index attributes.
     pub fn view(&self) -> serde_json::Value {

@@ -62,12 +62,12 @@ impl SandboxPayments {
     }
 
     /// Charges `amount` cents for an order, at most once per order.
+    /// The charge is written first, on condition that the order has none; only
+    /// when one exists (a retry, a race) is it read back and returned.
     pub async fn charge(&self, order_id: &str, amount: u64, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
-        if let Some(existing) = self.lookup(order_id).await? {
-            return Ok(existing);
-        }
         let outcome = match card_token {
-            CARD_PROVIDER_ERROR => return Err(PaymentError::Unavailable),
+            // Down: nothing new is charged, but an earlier charge still stands.
+            CARD_PROVIDER_ERROR => return self.lookup(order_id).await?.ok_or(PaymentError::Unavailable),
             CARD_APPROVED => ChargeOutcome::Approved { charge_id: format!("ch_{}", uuid::Uuid::new_v4().simple()) },
             CARD_DECLINED => ChargeOutcome::Declined { reason: "card_declined".into() },
             _ => ChargeOutcome::Declined { reason: "invalid_card".into() },

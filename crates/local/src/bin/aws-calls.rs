@@ -29,11 +29,15 @@ const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
         "Query both carts, one transaction for the merged lines, SQS SendMessageBatch, (cart read for the answer)",
     ),
     ("GET /cart/{product_id}/total", 1, "product and total: one BatchGetItem"),
-    ("POST /cart/checkout", 3, "idempotency key, Query of the cart, one transaction"),
+    ("POST /cart/checkout", 3, "Query of the cart, BatchGetItem of today's prices, one transaction (one GetItem more with an Idempotency-Key)"),
     ("GET /orders", 1, "one Query"),
     ("GET /orders/{order_id}", 1, "one GetItem"),
-    ("POST /orders/{order_id}/payment", 3, "order, the provider's charge (sandbox ledger write), one transaction"),
-    ("POST /orders/{order_id}/cancel", 3, "order, one transaction, the provider's charge lookup for a refund"),
+    (
+        "POST /orders/{order_id}/payment",
+        4,
+        "order, the provider's charge (sandbox ledger write), Query of the cart (bought units leave it), one transaction",
+    ),
+    ("POST /orders/{order_id}/cancel", 3, "order, one transaction, refund of a charge if one went through"),
 ];
 
 #[tokio::main]

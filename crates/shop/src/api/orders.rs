@@ -15,7 +15,7 @@ use crate::domain::{
     order_total, units_left_after_purchase, CartOwner, OrderLine, OrderStatus, ProductId, MAX_CHECKOUT_LINES,
 };
 use crate::http::{json_body, path_param, ApiError};
-use crate::model::{CartLineItem, OrderItem, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION};
+use crate::model::{CartLineItem, CartLineView, OrderItem, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION};
 use crate::payments::{ChargeOutcome, PaymentError};
 use crate::store::{CartAdjustment, CheckoutOutcome, StoreError};
 use crate::{cursor, now_epoch_secs, App};
@@ -73,7 +73,13 @@ pub(super) async fn checkout(app: &App, req: &Request) -> Result<Reply, ApiError
         }
         let order = new_order(app, &user, &identity.sub, &lines, key.clone(), now).await?;
         match app.store.checkout(&order, &lines, key.as_deref()).await? {
-            CheckoutOutcome::Created => return checkout_reply(app, &user, order, StatusCode::CREATED).await,
+            CheckoutOutcome::Created => {
+                // The cart is the lines just checked out: no need to read it again.
+                let products: Vec<CartLineView> = lines.into_iter().map(CartLineView::from).collect();
+                let mut reply = Reply::ok(json!({ "products": products, "order": order_json(order) }));
+                reply.status = StatusCode::CREATED;
+                return Ok(reply);
+            }
             CheckoutOutcome::KeyUsed => {
                 let k = key.as_deref().unwrap_or_default();
                 if let Some(order) = order_for_key(app, &user, k).await? {
@@ -275,7 +281,8 @@ pub(super) async fn pay_order(app: &App, req: &Request) -> Result<Reply, ApiErro
         ChargeOutcome::Declined { reason } => {
             let settled =
                 app.store.settle_order(&order, OrderStatus::PaymentFailed, now, None, Some(&reason), &[]).await;
-            let current = after_settle(app, &user, &order, settled).await?;
+            let expected = order.clone().settled(OrderStatus::PaymentFailed, now, None, Some(&reason));
+            let current = after_settle(app, &user, &order, settled.map(|()| expected)).await?;
             match current.status {
                 OrderStatus::Paid => Ok(Reply::ok(json!({ "order": order_json(current) }))),
                 _ => Err(refusal(StatusCode::PAYMENT_REQUIRED, format!("payment declined: {reason}"), Some(current))),
@@ -292,7 +299,8 @@ async fn complete_payment(app: &App, user: &CartOwner, order: OrderItem, charge_
         let now = now_epoch_secs();
         let cart = cart_adjustments(app, user, &order, now).await?;
         let settled = app.store.settle_order(&order, OrderStatus::Paid, now, Some(charge_id), None, &cart).await;
-        let current = after_settle(app, user, &order, settled).await?;
+        let expected = order.clone().settled(OrderStatus::Paid, now, Some(charge_id), None);
+        let current = after_settle(app, user, &order, settled.map(|()| expected)).await?;
         match current.status {
             OrderStatus::Paid => return Ok(Reply::ok(json!({ "order": order_json(current) }))),
             // Still pending: a cart line changed under us; read it again.
@@ -314,16 +322,17 @@ async fn complete_payment(app: &App, user: &CartOwner, order: OrderItem, charge_
     Err(ApiError::Conflict("the cart kept changing during payment; retry (you will not be charged twice)".into()))
 }
 
-/// The order as it stands after a settle attempt: a lost race is not an
-/// error, the winner's state is the answer.
+/// The order as it stands after a settle attempt: the committed order as
+/// written, or after a lost race (not an error) the winner's, read back.
 async fn after_settle(
     app: &App,
     user: &CartOwner,
     order: &OrderItem,
-    settled: Result<(), StoreError>,
+    settled: Result<OrderItem, StoreError>,
 ) -> Result<OrderItem, ApiError> {
     match settled {
-        Ok(()) | Err(StoreError::Conflict) => owned_order(app, user, &order.order_id).await,
+        Ok(current) => Ok(current),
+        Err(StoreError::Conflict) => owned_order(app, user, &order.order_id).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -358,16 +367,19 @@ pub(super) async fn cancel_order(app: &App, req: &Request) -> Result<Reply, ApiE
     let order = owned_order(app, &user, &order_id).await?;
     let current = match order.status {
         OrderStatus::PendingPayment => {
+            let now = now_epoch_secs();
             let released = crate::orders::release_order(
                 &app.store,
                 &app.payments,
                 &order,
                 OrderStatus::Cancelled,
                 crate::orders::CANCELLED_REASON,
-                now_epoch_secs(),
+                now,
             )
             .await;
-            after_settle(app, &user, &order, released).await?
+            let expected =
+                order.clone().settled(OrderStatus::Cancelled, now, None, Some(crate::orders::CANCELLED_REASON));
+            after_settle(app, &user, &order, released.map(|()| expected)).await?
         }
         _ => order,
     };
@@ -390,5 +402,6 @@ async fn expire_order(app: &App, order: OrderItem, now: i64) -> Result<OrderItem
         now,
     )
     .await;
-    after_settle(app, &user, &order, released).await
+    let expected = order.clone().settled(OrderStatus::Expired, now, None, Some(crate::orders::EXPIRED_REASON));
+    after_settle(app, &user, &order, released.map(|()| expected)).await
 }
