@@ -17,7 +17,11 @@ const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
     ("GET /product/{product_id}", 1, "product, stock, cart total and own line: one BatchGetItem"),
     ("POST /product", 1, "product, stock and category list: one transaction"),
     ("PUT /product/{product_id}", 1, "one conditional update"),
-    ("POST /product/{product_id}/stock", 1, "stock and idempotency record: one transaction"),
+    (
+        "POST /product/{product_id}/stock",
+        2,
+        "with an Idempotency-Key: one transaction (stock and key record), one GetItem of the counters; without, one update",
+    ),
     ("GET /categories", 1, "one GetItem"),
     ("GET /bestsellers", 2, "one Query of the sold index, one BatchGetItem of the products"),
     ("GET /cart", 1, "one Query of the cart"),

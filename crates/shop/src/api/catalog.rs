@@ -6,7 +6,7 @@ use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{known_product, page_limit, query_param, Reply};
+use super::{page_limit, query_param, Reply};
 use crate::domain::{validate_restock_delta, CartOwner, ProductId};
 use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
 use crate::model::{Package, Product};
@@ -138,25 +138,49 @@ fn validate_category(category: &str) -> Result<(), ApiError> {
     ok.then_some(()).ok_or_else(|| bad("category must be 1 to 40 lowercase letters, digits or '-'"))
 }
 
-/// Catalog fields an admin may set, within sane bounds.
-fn validate_product(p: &Product) -> Result<(), ApiError> {
-    if p.name.trim().is_empty() || p.name.len() > 200 {
+fn validate_name(name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() || name.len() > 200 {
         return Err(bad("name must be 1 to 200 characters"));
     }
-    validate_category(&p.category)?;
-    if p.description.len() > 2000 {
+    Ok(())
+}
+
+fn validate_description(description: &str) -> Result<(), ApiError> {
+    if description.len() > 2000 {
         return Err(bad("description must be at most 2000 characters"));
     }
-    if !(1..=10_000_000).contains(&p.price) {
+    Ok(())
+}
+
+fn validate_price(price: u64) -> Result<(), ApiError> {
+    if !(1..=10_000_000).contains(&price) {
         return Err(bad("price must be 1 to 10000000 cents"));
     }
-    if p.pictures.len() > 10 || p.pictures.iter().any(|u| u.is_empty() || u.len() > 500) {
+    Ok(())
+}
+
+fn validate_pictures(pictures: &[String]) -> Result<(), ApiError> {
+    if pictures.len() > 10 || pictures.iter().any(|u| u.is_empty() || u.len() > 500) {
         return Err(bad("at most 10 pictures, each a URL of at most 500 characters"));
     }
-    if p.tags.len() > 20 || p.tags.iter().any(|t| t.is_empty() || t.len() > 40) {
+    Ok(())
+}
+
+fn validate_tags(tags: &[String]) -> Result<(), ApiError> {
+    if tags.len() > 20 || tags.iter().any(|t| t.is_empty() || t.len() > 40) {
         return Err(bad("at most 20 tags of 1 to 40 characters"));
     }
     Ok(())
+}
+
+/// Catalog fields an admin may set, within sane bounds.
+fn validate_product(p: &Product) -> Result<(), ApiError> {
+    validate_name(&p.name)?;
+    validate_category(&p.category)?;
+    validate_description(&p.description)?;
+    validate_price(p.price)?;
+    validate_pictures(&p.pictures)?;
+    validate_tags(&p.tags)
 }
 
 fn today() -> String {
@@ -199,35 +223,48 @@ pub(super) async fn update_product(app: &App, req: &Request) -> Result<Reply, Ap
     app.admin(req).await?;
     let raw_id = path_param(req, "product_id")?;
     let changes: ProductChanges = json_body(req)?;
-    let (id, mut product) = known_product(app, &raw_id).await?;
-    if let Some(v) = changes.name {
-        product.name = v;
+    let id = ProductId::parse(&raw_id)?;
+    // Only the fields sent change: one conditional update that answers the
+    // product as it now is, no read first.
+    let mut fields: Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)> = Vec::new();
+    if let Some(v) = &changes.name {
+        validate_name(v)?;
+        fields.push(("name", attribute(v)?));
     }
-    if let Some(v) = changes.category {
-        product.category = v;
+    if let Some(v) = &changes.category {
+        validate_category(v)?;
+        fields.push(("category", attribute(v)?));
     }
-    if let Some(v) = changes.description {
-        product.description = v;
+    if let Some(v) = &changes.description {
+        validate_description(v)?;
+        fields.push(("description", attribute(v)?));
     }
     if let Some(v) = changes.price {
-        product.price = v;
+        validate_price(v)?;
+        fields.push(("price", attribute(&v)?));
     }
-    if let Some(v) = changes.package {
-        product.package = v;
+    if let Some(v) = &changes.package {
+        fields.push(("package", attribute(v)?));
     }
-    if let Some(v) = changes.pictures {
-        product.pictures = v;
+    if let Some(v) = &changes.pictures {
+        validate_pictures(v)?;
+        fields.push(("pictures", attribute(v)?));
     }
-    if let Some(v) = changes.tags {
-        product.tags = v;
+    if let Some(v) = &changes.tags {
+        validate_tags(v)?;
+        fields.push(("tags", attribute(v)?));
     }
-    product.modified_date = today();
-    validate_product(&product)?;
-    match app.store.update_product(product.clone()).await {
-        Ok(()) => Ok(Reply::ok(json!({ "product": product }))),
+    fields.push(("modifiedDate", attribute(&today())?));
+    match app.store.patch_product(&id, fields, changes.category.as_deref()).await {
+        Ok(product) => Ok(Reply::ok(json!({ "product": product }))),
         Err(StoreError::Conflict) => Err(ApiError::NotFound(format!("product {id} not found"))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A catalog field as a DynamoDB attribute value.
+fn attribute<T: serde::Serialize>(value: &T) -> Result<aws_sdk_dynamodb::types::AttributeValue, ApiError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| ApiError::Store(StoreError::Malformed(e)))
 }
 
 pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -235,12 +272,16 @@ pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError>
     let raw_id = path_param(req, "product_id")?;
     let body: Restock = json_body(req)?;
     let delta = validate_restock_delta(body.delta)?;
-    let (id, _) = known_product(app, &raw_id).await?;
+    let id = ProductId::parse(&raw_id)?;
     let key = super::idempotency_key(req)?;
+    // Every product has a stock item and the write requires it: no read first.
     match app.store.restock(&id, delta, key.as_deref()).await {
         Ok(done) => Ok(Reply::ok(json!({ "productId": id, "stock": done.levels, "replayed": done.replayed }))),
         Err(StoreError::Conflict) => {
-            let available = app.store.stock(&id).await?.unwrap_or_default().available;
+            let Some(stock) = app.store.stock(&id).await? else {
+                return Err(ApiError::NotFound(format!("product {id} not found")));
+            };
+            let available = stock.available;
             let mut details = Map::new();
             details.insert("available".into(), json!(available));
             Err(ApiError::Detailed {

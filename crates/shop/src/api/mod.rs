@@ -6,9 +6,7 @@ use std::convert::Infallible;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
-use crate::domain::ProductId;
 use crate::http::{json_response, ApiError, Caller};
-use crate::model::Product;
 use crate::App;
 
 mod cart;
@@ -117,15 +115,6 @@ impl Reply {
     }
 }
 
-async fn known_product(app: &App, raw_id: &str) -> Result<(ProductId, Product), ApiError> {
-    let id = ProductId::parse(raw_id)?;
-    match app.store.product(&id).await? {
-        Some(product) => Ok((id, product)),
-        None => Err(ApiError::NotFound(format!("product {id} not found"))),
-    }
-}
-
-/// `?name=value` from the query string, if present.
 fn query_param(req: &Request, name: &str) -> Option<String> {
     use lambda_http::RequestExt;
     req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)

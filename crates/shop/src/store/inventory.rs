@@ -88,24 +88,43 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces an existing product's catalog fields. Fails with `Conflict` if
-    /// the product does not exist.
-    pub async fn update_product(&self, product: Product) -> Result<(), StoreError> {
-        let category = product.category.clone();
-        let item = ProductItem::new(product).map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let put = Put::builder()
+    /// Sets some catalog fields of an existing product and returns it as it
+    /// now is (`Conflict` if there is no such product). A new category joins
+    /// the category list after (adding one is idempotent: a retry completes it).
+    pub async fn patch_product(
+        &self,
+        id: &ProductId,
+        fields: Vec<(&str, AttributeValue)>,
+        new_category: Option<&str>,
+    ) -> Result<Product, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
+            .set_key(Some(key(id.partition_key(), PRODUCT_META_SK)))
             .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(build_error)?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(add_category(&self.table, &category)?).build())
-            .send()
-            .await?;
-        Ok(())
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut sets = Vec::new();
+        for (i, (name, value)) in fields.into_iter().enumerate() {
+            sets.push(format!("#f{i} = :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#f{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), value);
+        }
+        let out = update.update_expression(format!("SET {}", sets.join(", "))).send().await?;
+        let product = from_item::<_, ProductItem>(out.attributes.unwrap_or_default())?.product;
+        if let Some(category) = new_category {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(CATEGORIES_PK, CATEGORIES_SK)))
+                .update_expression("ADD #names :c")
+                .expression_attribute_names("#names", "names")
+                .expression_attribute_values(":c", AttributeValue::Ss(vec![category.to_owned()]))
+                .send()
+                .await?;
+        }
+        Ok(product)
     }
 
     pub async fn categories(&self) -> Result<Vec<String>, StoreError> {
@@ -166,30 +185,51 @@ impl Store {
         delta: i64,
         idempotency_key: Option<&str>,
     ) -> Result<Restocked, StoreError> {
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(id.partition_key(), STOCK_SK)))
-            .update_expression("SET available = available + :d, added = added + :d")
-            .expression_attribute_values(":d", n(delta));
-        update = if delta < 0 {
-            update
-                .condition_expression("attribute_exists(pk) AND available >= :take")
-                .expression_attribute_values(":take", n(-delta))
+        const CHANGE: &str = "SET available = available + :d, added = added + :d";
+        let mut values = HashMap::from([(":d".to_owned(), n(delta))]);
+        let condition = if delta < 0 {
+            values.insert(":take".to_owned(), n(-delta));
+            "attribute_exists(pk) AND available >= :take"
         } else {
-            update.condition_expression("attribute_exists(pk)")
+            "attribute_exists(pk)"
         };
-        let mut items = vec![TransactWriteItem::builder().update(update.build().map_err(build_error)?).build()];
-        if let Some(k) = idempotency_key {
-            let mut record = key(id.partition_key(), format!("{RESTOCK_KEY_PREFIX}{k}"));
-            record.insert("delta".into(), n(delta));
-            let put = Put::builder()
+        let stock_key = key(id.partition_key(), STOCK_SK);
+        let Some(k) = idempotency_key else {
+            // Without a key one conditional update does it, and answers the counters.
+            let out = self
+                .client
+                .update_item()
                 .table_name(&self.table)
-                .set_item(Some(record))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(build_error)?;
-            items.push(TransactWriteItem::builder().put(put).build());
-        }
+                .set_key(Some(stock_key))
+                .update_expression(CHANGE)
+                .condition_expression(condition)
+                .set_expression_attribute_values(Some(values))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .send()
+                .await?;
+            let levels = from_item::<_, StockItem>(out.attributes.unwrap_or_default())?.levels;
+            return Ok(Restocked { levels, replayed: false });
+        };
+        // With a key, the key's record joins the change in one transaction
+        // (which returns nothing: the counters are read after).
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(stock_key))
+            .update_expression(CHANGE)
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(build_error)?;
+        let mut record = key(id.partition_key(), format!("{RESTOCK_KEY_PREFIX}{k}"));
+        record.insert("delta".into(), n(delta));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        let items =
+            vec![TransactWriteItem::builder().update(update).build(), TransactWriteItem::builder().put(put).build()];
         let replayed = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => false,
             Err(e) => match transact_error(e)?.as_slice() {
