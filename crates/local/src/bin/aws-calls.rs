@@ -29,8 +29,8 @@ const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
     ("PUT /cart/{product_id}", 2, "product, stock and line: one BatchGetItem; one conditional put"),
     (
         "POST /cart/migrate",
-        5,
-        "Query both carts, one transaction for the merged lines, SQS SendMessageBatch, (cart read for the answer)",
+        4,
+        "Query of both carts, one transaction for the merged lines (per 49), SQS SendMessageBatch for the cleanup",
     ),
     ("GET /cart/{product_id}/total", 1, "product and total: one BatchGetItem"),
     ("POST /cart/checkout", 3, "Query of the cart, BatchGetItem of today's prices, one transaction (one GetItem more with an Idempotency-Key)"),

@@ -139,37 +139,40 @@ async fn change_line(app: &App, owner: &CartOwner, id: &ProductId, change: LineC
 pub(super) async fn migrate_cart(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let identity = app.signed_in(req).await?;
     let user = CartOwner::user(&identity.sub)?;
-    if let Some(anonymous) = cart_cookie_owner(req)? {
-        let moved = merge_cart(app, &anonymous, &user).await?;
-        if !moved.is_empty() {
-            hand_over_for_cleanup(app, &moved).await;
+    let lines = match cart_cookie_owner(req)? {
+        Some(anonymous) => {
+            let (moved, cart) = merge_cart(app, &anonymous, &user).await?;
+            if !moved.is_empty() {
+                hand_over_for_cleanup(app, &moved).await;
+            }
+            cart
         }
-    }
-    let lines = cart_view(app, &user).await?;
+        None => cart_view(app, &user).await?,
+    };
     Ok(Reply::ok(json!({ "products": lines })))
 }
 
-/// Moves every live anonymous line into the user's cart, one transaction per
-/// line. Returns what the cleanup worker must delete.
-async fn merge_cart(app: &App, anonymous: &CartOwner, user: &CartOwner) -> Result<Vec<CleanupMessage>, ApiError> {
-    let mut moved = Vec::new();
-    for line in app.store.cart_lines(anonymous).await? {
-        let Some(id) = ProductId::from_key(&line.sk) else {
-            continue;
-        };
-        let mut anon_line = Some(line);
-        let mut attempts = 0;
-        while let Some(line) = anon_line.take() {
-            let now = now_epoch_secs();
-            if !line.state().is_live(now) {
-                break;
-            }
-            attempts += 1;
-            if attempts > WRITE_ATTEMPTS {
-                return Err(StoreError::Conflict.into());
-            }
-            let user_line = app.store.cart_line(user, &id).await?;
-            let user_quantity = user_line.as_ref().filter(|l| l.state().is_live(now)).map_or(0, |l| l.quantity);
+/// Moves every live anonymous line into the user's cart: both carts read at
+/// once, every merged line written in one transaction (per 49 lines), each
+/// write conditional on the versions read; a lost race reads again (and finds
+/// the lines a concurrent migration moved already migrated). Returns what the
+/// cleanup worker must delete and the user's cart afterwards.
+async fn merge_cart(
+    app: &App,
+    anonymous: &CartOwner,
+    user: &CartOwner,
+) -> Result<(Vec<CleanupMessage>, Vec<CartLineView>), ApiError> {
+    for _ in 0..WRITE_ATTEMPTS {
+        let now = now_epoch_secs();
+        let (anonymous_lines, user_lines) =
+            futures::try_join!(app.store.cart_lines(anonymous), app.store.cart_lines(user))?;
+        let mut cart: std::collections::BTreeMap<String, CartLineItem> =
+            user_lines.iter().filter(|l| l.state().is_live(now)).map(|l| (l.sk.clone(), l.clone())).collect();
+        let mut moves = Vec::new();
+        for line in anonymous_lines.into_iter().filter(|l| l.state().is_live(now)) {
+            let Some(id) = ProductId::from_key(&line.sk) else { continue };
+            let user_line = user_lines.iter().find(|l| l.sk == line.sk);
+            let user_quantity = user_line.filter(|l| l.state().is_live(now)).map_or(0, |l| l.quantity);
             let merged = CartLineItem {
                 pk: user.partition_key(),
                 sk: line.sk.clone(),
@@ -177,21 +180,32 @@ async fn merge_cart(app: &App, anonymous: &CartOwner, user: &CartOwner) -> Resul
                 quantity: merge_quantities(user_quantity, line.quantity),
                 product_detail: line.product_detail.clone(),
                 expiration_time: user.line_expiration(now),
-                version: user_line.as_ref().map_or(1, |l| l.version + 1),
+                version: user_line.map_or(1, |l| l.version + 1),
                 migrated_to: None,
                 checkout_order: None,
                 recent_requests: Vec::new(),
             };
-            match app.store.migrate_line(&line, &merged, user_line.as_ref().map(|l| l.version)).await {
-                Ok(()) => moved.push(CleanupMessage { pk: line.pk, sk: line.sk, version: line.version + 1 }),
-                // Someone changed either line: look again (a concurrent
-                // migration leaves the anonymous line migrated, ending the loop).
-                Err(StoreError::Conflict) => anon_line = app.store.cart_line(anonymous, &id).await?,
-                Err(e) => return Err(e.into()),
+            moves.push((line, merged, user_line.map(|l| l.version)));
+        }
+        match app.store.migrate_lines(&moves).await {
+            Ok(()) => {
+                let moved = moves
+                    .iter()
+                    .map(|(line, _, _)| CleanupMessage {
+                        pk: line.pk.clone(),
+                        sk: line.sk.clone(),
+                        version: line.version + 1,
+                    })
+                    .collect();
+                cart.extend(moves.into_iter().map(|(_, merged, _)| (merged.sk.clone(), merged)));
+                return Ok((moved, cart.into_values().map(CartLineView::from).collect()));
             }
+            // Someone changed a line of either cart: look again.
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
-    Ok(moved)
+    Err(StoreError::Conflict.into())
 }
 
 /// The merge is already committed and the lines are hidden; a failure to queue
