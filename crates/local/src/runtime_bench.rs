@@ -95,9 +95,40 @@ async fn stub_aws() -> Response {
     ([(axum::http::header::CONTENT_TYPE, "application/x-amz-json-1.0")], "{}").into_response()
 }
 
-/// A JWKS with no keys: a token check fails fast without the network.
+/// The pool's keys, as Cognito serves them: the repository's test key, which
+/// signs the bench's tokens (see [`signed_in`]).
 async fn stub_jwks() -> Response {
-    axum::Json(serde_json::json!({ "keys": [] })).into_response()
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], BENCH_JWKS).into_response()
+}
+
+const BENCH_JWKS: &str = include_str!("../../shop/testdata/jwks.json");
+const BENCH_SIGNING_KEY: &[u8] = include_bytes!("../../shop/testdata/token-signing-key.pem");
+const BENCH_ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench";
+const BENCH_CLIENT_ID: &str = "bench";
+
+/// `event` with a valid ID token (signed with the test key, in the `admin`
+/// group) wherever it carries an `Authorization` header, so signed-in
+/// functions run past the token check as a real request does.
+pub fn signed_in(event: &Value) -> Result<Value, LocalError> {
+    let now = shop::now_epoch_secs();
+    let claims = serde_json::json!({
+        "sub": "bench-user-0001", "aud": BENCH_CLIENT_ID, "iss": BENCH_ISSUER, "token_use": "id",
+        "cognito:username": "bench", "cognito:groups": ["admin"], "iat": now, "exp": now + 3600,
+    });
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("test-key-1".into());
+    let key =
+        jsonwebtoken::EncodingKey::from_rsa_pem(BENCH_SIGNING_KEY).map_err(|e| LocalError::Setup(e.to_string()))?;
+    let token = jsonwebtoken::encode(&header, &claims, &key).map_err(|e| LocalError::Setup(e.to_string()))?;
+    let mut event = event.clone();
+    for (section, value) in [("headers", Value::from(token.clone())), ("multiValueHeaders", Value::from(vec![token]))] {
+        if let Some(headers) = event.get_mut(section).and_then(Value::as_object_mut) {
+            if let Some(name) = headers.keys().find(|k| k.eq_ignore_ascii_case("authorization")).cloned() {
+                headers.insert(name, value);
+            }
+        }
+    }
+    Ok(event)
 }
 
 async fn serve(router: Router) -> Result<SocketAddr, LocalError> {
@@ -199,9 +230,9 @@ fn function_command(binary: &Path, runtime: SocketAddr, aws: SocketAddr) -> toki
         .env("AWS_ENDPOINT_URL", format!("http://{aws}"))
         .env("TABLE_NAME", "bench")
         .env("CLEANUP_QUEUE_URL", format!("http://{aws}/000000000000/cleanup"))
-        .env("COGNITO_ISSUER", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_bench")
+        .env("COGNITO_ISSUER", BENCH_ISSUER)
         .env("COGNITO_JWKS_URL", format!("http://{aws}/jwks.json"))
-        .env("COGNITO_CLIENT_ID", "bench")
+        .env("COGNITO_CLIENT_ID", BENCH_CLIENT_ID)
         .env("RUST_LOG", "warn")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

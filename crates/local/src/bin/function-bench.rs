@@ -64,6 +64,13 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+        let event = match shop_local::runtime_bench::signed_in(&event) {
+            Ok(event) => event,
+            Err(e) => {
+                eprintln!("function-bench: {e}");
+                return ExitCode::from(2);
+            }
+        };
         let run = match shop_local::runtime_bench::run_function(&binaries.join(name), &event, cold_starts, warm).await {
             Ok(run) => run,
             Err(e) => {
