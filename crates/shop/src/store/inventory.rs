@@ -309,14 +309,4 @@ impl Store {
             .await?;
         Ok(())
     }
-
-    /// Every stock item, for the invariant audit.
-    pub async fn all_stock(&self) -> Result<Vec<StockItem>, StoreError> {
-        self.query_all(|q| {
-            q.index_name(BESTSELLER_INDEX)
-                .key_condition_expression("bestsellerList = :b")
-                .expression_attribute_values(":b", s(BESTSELLER_PARTITION))
-        })
-        .await
-    }
 }

@@ -148,11 +148,6 @@ impl Store {
         .await
     }
 
-    pub async fn cart_line(&self, owner: &CartOwner, product: &ProductId) -> Result<Option<CartLineItem>, StoreError> {
-        let item = self.get(owner.partition_key(), product.cart_line_sort_key(), true).await?;
-        Ok(item.map(from_item).transpose()?)
-    }
-
     /// Writes `line` if the stored line is still at `read_version` (None: absent).
     pub async fn put_cart_line(&self, line: &CartLineItem, read_version: Option<u64>) -> Result<(), StoreError> {
         let (condition, values) = version_condition(read_version);

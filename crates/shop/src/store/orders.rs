@@ -290,14 +290,4 @@ impl Store {
             .await?;
         Ok(serde_dynamo::from_items(out.items.unwrap_or_default())?)
     }
-
-    /// Every order awaiting payment, for the audit (reserved == pending units).
-    pub async fn pending_orders(&self) -> Result<Vec<OrderItem>, StoreError> {
-        self.query_all(|q| {
-            q.index_name(PENDING_INDEX)
-                .key_condition_expression("pendingList = :p")
-                .expression_attribute_values(":p", s(PENDING_PARTITION))
-        })
-        .await
-    }
 }
