@@ -152,8 +152,8 @@ pub(super) async fn migrate_cart(app: &App, req: &Request) -> Result<Reply, ApiE
     Ok(Reply::ok(json!({ "products": lines })))
 }
 
-/// Moves every live anonymous line into the user's cart: both carts read at
-/// once, every merged line written in one transaction (per 49 lines), each
+/// Moves every live anonymous line into the user's cart: both carts read,
+/// every merged line written in one transaction (per 49 lines), each
 /// write conditional on the versions read; a lost race reads again (and finds
 /// the lines a concurrent migration moved already migrated). Returns what the
 /// cleanup worker must delete and the user's cart afterwards.
@@ -164,10 +164,23 @@ async fn merge_cart(
 ) -> Result<(Vec<CleanupMessage>, Vec<CartLineView>), ApiError> {
     for _ in 0..WRITE_ATTEMPTS {
         let now = now_epoch_secs();
-        let (anonymous_lines, user_lines) =
-            futures::try_join!(app.store.cart_lines(anonymous), app.store.cart_lines(user))?;
+        // The anonymous cart first: if it shows a line migrated, the user's
+        // cart read after it holds the merge (one transaction wrote both).
+        // Read together, a stale user cart could come back with the merge missing.
+        let anonymous_lines = app.store.cart_lines(anonymous).await?;
+        let user_lines = app.store.cart_lines(user).await?;
         let mut cart: std::collections::BTreeMap<String, CartLineItem> =
             user_lines.iter().filter(|l| l.state().is_live(now)).map(|l| (l.sk.clone(), l.clone())).collect();
+        // Lines already moved to this user but still stored (an earlier chunk
+        // of this migration, a concurrent one, or one whose cleanup message
+        // was lost) are handed to the cleanup worker again: its delete is
+        // conditional on the version, so a duplicate message deletes nothing twice.
+        let user_pk = user.partition_key();
+        let mut moved: Vec<CleanupMessage> = anonymous_lines
+            .iter()
+            .filter(|l| l.migrated_to.as_deref() == Some(user_pk.as_str()))
+            .map(|l| CleanupMessage { pk: l.pk.clone(), sk: l.sk.clone(), version: l.version })
+            .collect();
         let mut moves = Vec::new();
         for line in anonymous_lines.into_iter().filter(|l| l.state().is_live(now)) {
             let Some(id) = ProductId::from_key(&line.sk) else { continue };
@@ -189,14 +202,11 @@ async fn merge_cart(
         }
         match app.store.migrate_lines(&moves).await {
             Ok(()) => {
-                let moved = moves
-                    .iter()
-                    .map(|(line, _, _)| CleanupMessage {
-                        pk: line.pk.clone(),
-                        sk: line.sk.clone(),
-                        version: line.version + 1,
-                    })
-                    .collect();
+                moved.extend(moves.iter().map(|(line, _, _)| CleanupMessage {
+                    pk: line.pk.clone(),
+                    sk: line.sk.clone(),
+                    version: line.version + 1,
+                }));
                 cart.extend(moves.into_iter().map(|(_, merged, _)| (merged.sk.clone(), merged)));
                 return Ok((moved, cart.into_values().map(CartLineView::from).collect()));
             }
