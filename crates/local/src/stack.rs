@@ -307,6 +307,14 @@ pub struct ChildStack {
     _stdin: std::process::ChildStdin,
 }
 
+impl ChildStack {
+    /// The stack's coordinates (`apiUrl`, `emulatorEndpoint`, `clientId`, ...).
+    pub fn coordinates(&self) -> Result<serde_json::Value, LocalError> {
+        let text = std::fs::read_to_string(&self.coordinates_file)?;
+        serde_json::from_str(&text).map_err(|e| LocalError::Setup(format!("stack coordinates: {e}")))
+    }
+}
+
 /// Starts `shop-local` (the binary at `binary`) from the workspace root with
 /// extra environment settings, and waits until it has written its coordinates.
 pub fn spawn_child_stack(

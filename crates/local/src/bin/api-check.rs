@@ -9,8 +9,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use serde_json::Value;
-
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
                       response_headers_conformance,response_schema_conformance";
 
@@ -33,10 +31,7 @@ fn run() -> Result<bool, String> {
     }
     let binary = sibling_binary("shop-local")?;
     let stack = shop_local::stack::spawn_child_stack(&binary, &root, &[]).map_err(|e| e.to_string())?;
-    let coordinates: Value = std::fs::read_to_string(&stack.coordinates_file)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or("unreadable stack coordinates")?;
+    let coordinates = stack.coordinates().map_err(|e| e.to_string())?;
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
     let api = field("apiUrl");
     let examples = std::env::var("API_CHECK_EXAMPLES").unwrap_or_else(|_| "25".into());

@@ -95,10 +95,7 @@ async fn run() -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let binary = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("shop-local");
     let stack = shop_local::stack::spawn_child_stack(&binary, &root, &[]).map_err(|e| e.to_string())?;
-    let coordinates: Value = std::fs::read_to_string(&stack.coordinates_file)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or("unreadable stack coordinates")?;
+    let coordinates = stack.coordinates().map_err(|e| e.to_string())?;
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
     let client = Client { http: reqwest::Client::new(), api: field("apiUrl") };
     let sign_in = |user: &'static str, password: &'static str| {

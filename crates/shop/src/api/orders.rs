@@ -367,19 +367,8 @@ pub(super) async fn cancel_order(app: &App, req: &Request) -> Result<Reply, ApiE
     let order = owned_order(app, &user, &order_id).await?;
     let current = match order.status {
         OrderStatus::PendingPayment => {
-            let now = now_epoch_secs();
-            let released = crate::orders::release_order(
-                &app.store,
-                &app.payments,
-                &order,
-                OrderStatus::Cancelled,
-                crate::orders::CANCELLED_REASON,
-                now,
-            )
-            .await;
-            let expected =
-                order.clone().settled(OrderStatus::Cancelled, now, None, Some(crate::orders::CANCELLED_REASON));
-            after_settle(app, &user, &order, released.map(|()| expected)).await?
+            release(app, &user, order, OrderStatus::Cancelled, crate::orders::CANCELLED_REASON, now_epoch_secs())
+                .await?
         }
         _ => order,
     };
@@ -393,15 +382,20 @@ pub(super) async fn cancel_order(app: &App, req: &Request) -> Result<Reply, ApiE
 /// order as it stands afterwards (another transition may have won).
 async fn expire_order(app: &App, order: OrderItem, now: i64) -> Result<OrderItem, ApiError> {
     let user = CartOwner::user(&order.owner)?;
-    let released = crate::orders::release_order(
-        &app.store,
-        &app.payments,
-        &order,
-        OrderStatus::Expired,
-        crate::orders::EXPIRED_REASON,
-        now,
-    )
-    .await;
-    let expected = order.clone().settled(OrderStatus::Expired, now, None, Some(crate::orders::EXPIRED_REASON));
-    after_settle(app, &user, &order, released.map(|()| expected)).await
+    release(app, &user, order, OrderStatus::Expired, crate::orders::EXPIRED_REASON, now).await
+}
+
+/// Ends a pending order without a sale (see `orders::release_order`) and
+/// answers it as it now stands.
+async fn release(
+    app: &App,
+    user: &CartOwner,
+    order: OrderItem,
+    to: OrderStatus,
+    reason: &str,
+    now: i64,
+) -> Result<OrderItem, ApiError> {
+    let released = crate::orders::release_order(&app.store, &app.payments, &order, to, reason, now).await;
+    let expected = order.clone().settled(to, now, None, Some(reason));
+    after_settle(app, user, &order, released.map(|()| expected)).await
 }
