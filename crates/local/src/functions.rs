@@ -2,6 +2,7 @@
 //! runtime does in the Lambda binary: JSON in, JSON out.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
@@ -13,6 +14,7 @@ use serde_json::Value;
 use shop::workers::Worker;
 use shop::{App, Endpoint};
 
+use crate::ledger::Ledger;
 use crate::LocalError;
 
 /// What a function binary runs.
@@ -30,6 +32,36 @@ impl Handler {
             .ok_or_else(|| {
                 LocalError::Setup(format!("template names binary {binary}, which the library does not serve"))
             })
+    }
+}
+
+impl Handler {
+    pub fn binary_name(self) -> &'static str {
+        match self {
+            Self::Http(endpoint) => endpoint.binary_name(),
+            Self::Worker(worker) => worker.binary_name(),
+        }
+    }
+}
+
+/// The functions of the stack over one set of clients, and the ledger of
+/// what their invocations cost in AWS.
+pub struct Functions {
+    pub app: Arc<App>,
+    pub ledger: Ledger,
+}
+
+impl Functions {
+    pub fn new(app: Arc<App>) -> Self {
+        Self { app, ledger: Ledger::default() }
+    }
+
+    /// [`invoke`], recorded in the ledger (under `route` too, for API requests).
+    pub async fn invoke(&self, handler: Handler, payload: Value, route: Option<&str>) -> Result<Value, LocalError> {
+        let started = Instant::now();
+        let (result, usage) = shop::aws_calls::counting(invoke(&self.app, handler, payload)).await;
+        self.ledger.record(handler.binary_name(), route, &usage, started.elapsed());
+        result
     }
 }
 

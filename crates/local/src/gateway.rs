@@ -16,9 +16,8 @@ use axum::routing::post;
 use axum::Router;
 use base64::Engine;
 use serde_json::{json, Map, Value};
-use shop::App;
 
-use crate::functions::{invoke, Handler};
+use crate::functions::{Functions, Handler};
 use crate::template::Template;
 use crate::LocalError;
 
@@ -75,34 +74,19 @@ impl Route {
 }
 
 pub struct Gateway {
-    app: Arc<App>,
+    functions: Arc<Functions>,
     routes: Vec<Route>,
     cors_headers: String,
     cors_methods: String,
     /// Function name (logical id or binary) to handler, for the Invoke API.
-    functions: HashMap<String, Handler>,
+    handlers: HashMap<String, Handler>,
     /// The OpenAPI document, as YAML and as JSON, served at `/openapi.yaml` and
     /// `/openapi.json` (locally only: API Gateway does not serve it).
     spec: Option<(String, String)>,
-    /// AWS calls per route ("METHOD /resource"), served at `/_local/aws-calls`.
-    calls: std::sync::Mutex<std::collections::BTreeMap<String, RouteCalls>>,
-}
-
-/// What the requests of one route cost in AWS calls.
-#[derive(Debug, Default, Clone, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RouteCalls {
-    pub requests: u64,
-    pub calls: u64,
-    pub most: usize,
-    /// Calls by `Service.Operation`, over all requests.
-    pub operations: std::collections::BTreeMap<String, u64>,
-    /// The calls of the request that made the most.
-    pub costliest: Vec<String>,
 }
 
 impl Gateway {
-    pub fn new(app: Arc<App>, template: &Template) -> Result<Self, LocalError> {
+    pub fn new(functions: Arc<Functions>, template: &Template) -> Result<Self, LocalError> {
         let mut routes = Vec::new();
         for (function, path, method, authorized) in template.routes() {
             routes.push(Route {
@@ -113,40 +97,24 @@ impl Gateway {
                 authorized,
             });
         }
-        let mut functions = HashMap::new();
+        let mut handlers = HashMap::new();
         for f in &template.functions {
             let handler = Handler::for_binary(&f.binary)?;
-            functions.insert(f.logical_id.clone(), handler);
-            functions.insert(f.binary.clone(), handler);
+            handlers.insert(f.logical_id.clone(), handler);
+            handlers.insert(f.binary.clone(), handler);
         }
         Ok(Self {
-            app,
+            functions,
             routes,
             cors_headers: template.api_cors_headers.clone(),
             cors_methods: template.api_cors_methods.clone(),
-            functions,
+            handlers,
             spec: None,
-            calls: Default::default(),
         })
     }
 
-    fn record_calls(&self, route: &Route, calls: Vec<String>) {
-        let Ok(mut all) = self.calls.lock() else { return };
-        let entry = all.entry(format!("{} {}", route.method, route.resource)).or_default();
-        entry.requests += 1;
-        entry.calls += calls.len() as u64;
-        for call in &calls {
-            *entry.operations.entry(call.clone()).or_default() += 1;
-        }
-        if calls.len() > entry.most || entry.requests == 1 {
-            entry.most = calls.len();
-            entry.costliest = calls;
-        }
-    }
-
-    fn serve_calls(&self) -> Response {
-        let all = self.calls.lock().map(|c| c.clone()).unwrap_or_default();
-        let mut response = axum::Json(all).into_response();
+    fn serve_json(&self, value: impl serde::Serialize) -> Response {
+        let mut response = axum::Json(value).into_response();
         self.cors(response.headers_mut());
         response
     }
@@ -184,7 +152,7 @@ impl Gateway {
     }
 
     fn cors(&self, headers: &mut HeaderMap) {
-        let origin = self.app.config.allowed_origin.as_str();
+        let origin = self.functions.app.config.allowed_origin.as_str();
         if let Ok(v) = HeaderValue::from_str(origin) {
             headers.insert("access-control-allow-origin", v);
             headers.insert("access-control-allow-credentials", HeaderValue::from_static("true"));
@@ -227,9 +195,15 @@ async fn serve_api(
         if let Some(spec) = gateway.serve_spec(&path) {
             return spec;
         }
-        if path == "/_local/aws-calls" {
-            return gateway.serve_calls();
+        match path.as_str() {
+            "/_local/aws-calls" => return gateway.serve_json(gateway.functions.ledger.calls()),
+            "/_local/timings" => return gateway.serve_json(gateway.functions.ledger.timings()),
+            _ => {}
         }
+    }
+    if parts.method == Method::DELETE && path == "/_local/timings" {
+        gateway.functions.ledger.clear_timings();
+        return gateway.serve_json(json!({}));
     }
     let decoded: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
     let decoded_refs: Vec<&str> = decoded.iter().map(String::as_str).collect();
@@ -253,7 +227,7 @@ async fn serve_api(
     let mut authorizer = Map::new();
     if route.authorized {
         let token = parts.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
-        match gateway.app.verifier.verify_header(token).await {
+        match gateway.functions.app.verifier.verify_header(token).await {
             Ok(identity) if !token.is_empty() => {
                 let mut claims = Map::new();
                 claims.insert("sub".into(), json!(identity.sub));
@@ -274,8 +248,8 @@ async fn serve_api(
     }
 
     let event = proxy_event(route, &parts, &path, params, &body, authorizer, peer);
-    let (result, calls) = shop::aws_calls::counting(invoke(&gateway.app, route.handler, event)).await;
-    gateway.record_calls(route, calls);
+    let route_name = format!("{} {}", route.method, route.resource);
+    let result = gateway.functions.invoke(route.handler, event, Some(&route_name)).await;
     match result.and_then(proxy_response) {
         Ok(response) => response,
         Err(e) => {
@@ -437,7 +411,7 @@ async fn serve_invoke(
     Path(name): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Some(handler) = gateway.functions.get(&name).copied() else {
+    let Some(handler) = gateway.handlers.get(&name).copied() else {
         let body = json!({ "Type": "User", "Message": format!("Function not found: {name}") });
         return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
     };
@@ -445,7 +419,7 @@ async fn serve_invoke(
         Ok(v) => v,
         Err(e) => return function_error("InvalidRequestContentException", &e.to_string()),
     };
-    match invoke(&gateway.app, handler, payload).await {
+    match gateway.functions.invoke(handler, payload, None).await {
         Ok(result) => (StatusCode::OK, axum::Json(result)).into_response(),
         Err(e) => function_error("Runtime.HandlerError", &e.to_string()),
     }

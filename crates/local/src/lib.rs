@@ -6,11 +6,13 @@
 pub mod bench;
 pub mod functions;
 pub mod gateway;
+pub mod ledger;
 pub mod pollers;
 pub mod resources;
 pub mod runtime_bench;
 pub mod stack;
 pub mod template;
+pub mod walk;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {

@@ -9,10 +9,9 @@ use std::time::Duration;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use serde_json::{json, Value};
-use shop::App;
 use tokio::sync::watch;
 
-use crate::functions::{invoke, Handler};
+use crate::functions::{Functions, Handler};
 use crate::resources::REGION;
 use crate::template::StreamSource;
 
@@ -43,7 +42,7 @@ pub struct QueueSource {
 /// Failed messages stay and reappear after the visibility timeout; the queue's
 /// redrive policy moves them to the DLQ after `maxReceiveCount` receipts.
 pub async fn poll_queue(
-    app: Arc<App>,
+    functions: Arc<Functions>,
     sqs: aws_sdk_sqs::Client,
     handler: Handler,
     source: QueueSource,
@@ -90,7 +89,7 @@ pub async fn poll_queue(
                 })
             })
             .collect();
-        let result = invoke(&app, handler, json!({ "Records": records })).await;
+        let result = functions.invoke(handler, json!({ "Records": records }), None).await;
         let failed = match reported_failures(&result) {
             Some(ids) if source.report_batch_item_failures => ids,
             Some(_) => Vec::new(),
@@ -166,7 +165,7 @@ pub struct StreamTarget {
 /// destination, as Lambda does. A whole-function error halves the batch when
 /// `BisectBatchOnFunctionError` is set.
 pub async fn poll_stream(
-    app: Arc<App>,
+    functions: Arc<Functions>,
     streams: aws_sdk_dynamodbstreams::Client,
     sqs: aws_sdk_sqs::Client,
     handler: Handler,
@@ -224,7 +223,7 @@ pub async fn poll_stream(
         }
         let size = pending.len().min(batch_limit.max(1));
         let batch: Vec<Value> = pending.iter().take(size).cloned().collect();
-        let result = invoke(&app, handler, json!({ "Records": batch })).await;
+        let result = functions.invoke(handler, json!({ "Records": batch }), None).await;
         let failed_from = match reported_failures(&result) {
             Some(ids) if ids.is_empty() || !source.report_batch_item_failures => None,
             Some(ids) => {
@@ -345,7 +344,7 @@ async fn send_to_on_failure(
 /// An EventBridge schedule, locally: invokes the function every `every` with a
 /// real "Scheduled Event".
 pub async fn run_schedule(
-    app: Arc<App>,
+    functions: Arc<Functions>,
     handler: Handler,
     rule: String,
     every: Duration,
@@ -370,7 +369,7 @@ pub async fn run_schedule(
             "resources": [format!("arn:aws:events:{REGION}:123456789012:rule/{rule}")],
             "detail": {},
         });
-        if let Err(e) = invoke(&app, handler, event).await {
+        if let Err(e) = functions.invoke(handler, event, None).await {
             tracing::warn!(error = %e, rule, "scheduled invocation failed");
         }
     }

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
-use crate::functions::Handler;
+use crate::functions::{Functions, Handler};
 use crate::gateway::Gateway;
 use crate::pollers::{poll_queue, poll_stream, run_schedule, QueueSource, StreamTarget};
 use crate::resources::{self, demo_users, REGION};
@@ -119,6 +119,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     };
     let app = Arc::new(App::new(config, &sdk));
     let products = resources::seed_catalog(&app.store, SEED_CATALOG).await?;
+    let functions = Arc::new(Functions::new(app.clone()));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -136,7 +137,13 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
                         batch_size: *batch_size,
                         report_batch_item_failures: *report_batch_item_failures,
                     };
-                    tasks.push(tokio::spawn(poll_queue(app.clone(), sqs.clone(), handler, source, stop_rx.clone())));
+                    tasks.push(tokio::spawn(poll_queue(
+                        functions.clone(),
+                        sqs.clone(),
+                        handler,
+                        source,
+                        stop_rx.clone(),
+                    )));
                 }
                 EventDef::Stream(source) => {
                     let target = StreamTarget {
@@ -145,7 +152,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
                         on_failure_url: source.on_failure_queue.as_ref().and_then(|q| queue_urls.get(q)).cloned(),
                     };
                     tasks.push(tokio::spawn(poll_stream(
-                        app.clone(),
+                        functions.clone(),
                         streams.clone(),
                         sqs.clone(),
                         handler,
@@ -156,14 +163,14 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
                 EventDef::Schedule { every_secs } => {
                     let every = Duration::from_secs(options.schedule_override_secs.unwrap_or(*every_secs).max(1));
                     let rule = format!("{}-schedule", function.logical_id);
-                    tasks.push(tokio::spawn(run_schedule(app.clone(), handler, rule, every, stop_rx.clone())));
+                    tasks.push(tokio::spawn(run_schedule(functions.clone(), handler, rule, every, stop_rx.clone())));
                 }
                 EventDef::Api { .. } => {}
             }
         }
     }
 
-    let mut gateway = Gateway::new(app.clone(), &template)?;
+    let mut gateway = Gateway::new(functions, &template)?;
     let spec_path = options.template.with_file_name("openapi.yaml");
     if let Ok(spec) = std::fs::read_to_string(&spec_path) {
         gateway = gateway.with_spec(spec)?;

@@ -52,6 +52,27 @@ pub struct FunctionDef {
     pub events: Vec<EventDef>,
     /// Environment variables set to `!Ref <resource>`: variable to logical id.
     pub env_refs: Vec<(String, String)>,
+    /// What the function's execution role allows.
+    pub grants: Vec<Grant>,
+}
+
+/// One `Allow` statement of a function's policy (or a SAM policy template's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// Actions, possibly ending in `*`.
+    pub actions: Vec<String>,
+    /// Resources as logical ids, with a suffix for sub-resources:
+    /// `ShopTable`, `ShopTable/index/orders-index`, `ShopTable/index/*`.
+    pub resources: Vec<String>,
+}
+
+impl Grant {
+    fn allows_action(&self, action: &str) -> bool {
+        self.actions.iter().any(|granted| match granted.strip_suffix('*') {
+            Some(prefix) => action.starts_with(prefix),
+            None => granted == action,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +184,53 @@ fn referenced_id(value: &Value) -> Option<String> {
     }
 }
 
+/// A policy resource as a logical id plus suffix: `!GetAtt T.Arn` is `T`,
+/// `!Sub "${T.Arn}/index/i"` is `T/index/i`, `!GetAtt Q.QueueName` is `Q`.
+fn resource_name(value: &Value) -> Option<String> {
+    if let Value::Tagged(tagged) = value {
+        if tagged.tag == "!Sub" {
+            let text = tagged.value.as_str()?;
+            let rest = text.strip_prefix("${")?;
+            let (reference, suffix) = rest.split_once('}')?;
+            return Some(format!("{}{suffix}", reference.split('.').next()?));
+        }
+    }
+    referenced_id(value)
+}
+
+fn policy_grants(id: &str, props: &Value) -> Result<Vec<Grant>, TemplateError> {
+    let strings = |value: Option<&Value>, read: &dyn Fn(&Value) -> Option<String>| -> Vec<String> {
+        match value {
+            Some(Value::Sequence(items)) => items.iter().filter_map(read).collect(),
+            Some(single) => read(single).into_iter().collect(),
+            None => Vec::new(),
+        }
+    };
+    let mut grants = Vec::new();
+    for policy in get(props, &["Policies"]).and_then(Value::as_sequence).into_iter().flatten() {
+        if let Some(statements) = policy.get("Statement").and_then(Value::as_sequence) {
+            for statement in statements {
+                if str_at(statement, &["Effect"]).as_deref() != Some("Allow") {
+                    continue;
+                }
+                grants.push(Grant {
+                    actions: strings(statement.get("Action"), &|v| v.as_str().map(str::to_owned)),
+                    resources: strings(statement.get("Resource"), &resource_name),
+                });
+            }
+        } else if let Some(template) = policy.get("SQSSendMessagePolicy") {
+            // SAM's policy template: sqs:SendMessage* on the named queue.
+            grants.push(Grant {
+                actions: vec!["sqs:SendMessage*".into()],
+                resources: strings(template.get("QueueName"), &resource_name),
+            });
+        } else {
+            return Err(invalid(format!("{id}: a policy the local stack cannot read: {policy:?}")));
+        }
+    }
+    Ok(grants)
+}
+
 /// `'GET,POST'` (API Gateway's quoted literal) to `GET,POST`.
 fn unquote(value: &str) -> String {
     value.trim_matches('\'').to_owned()
@@ -246,6 +314,37 @@ impl Template {
         self.functions.iter().flat_map(|f| f.env_refs.iter()).find(|(k, _)| k == variable).map(|(_, v)| v.as_str())
     }
 
+    /// What `used` (IAM permissions by function binary, as the functions'
+    /// calls needed them) has that the function's policy does not allow.
+    pub fn missing_permissions<'a>(
+        &self,
+        used: impl IntoIterator<Item = (&'a str, &'a shop::aws_calls::Permission)>,
+    ) -> Vec<String> {
+        let table = self.table.0.as_str();
+        let mut missing = Vec::new();
+        for (binary, permission) in used {
+            let Some(function) = self.functions.iter().find(|f| f.binary == binary) else {
+                missing.push(format!("{binary}: not a function of the template"));
+                continue;
+            };
+            let resource_fits = |resource: &str| match (&permission.index, permission.action.split(':').next()) {
+                (_, Some("sqs")) => self.queues.iter().any(|q| q.logical_id == resource),
+                (Some(index), _) => {
+                    resource == format!("{table}/index/{index}") || resource == format!("{table}/index/*")
+                }
+                (None, _) => resource == table,
+            };
+            let allowed = function
+                .grants
+                .iter()
+                .any(|g| g.allows_action(&permission.action) && g.resources.iter().any(|r| resource_fits(r)));
+            if !allowed {
+                missing.push(format!("{} ({binary}) needs {permission}", function.logical_id));
+            }
+        }
+        missing
+    }
+
     pub fn routes(&self) -> impl Iterator<Item = (&FunctionDef, &str, &str, bool)> {
         self.functions.iter().flat_map(|f| {
             f.events.iter().filter_map(move |e| match e {
@@ -319,7 +418,8 @@ fn parse_function(id: String, resource: &Value, props: &Value) -> Result<Functio
         .flatten()
         .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), referenced_id(v)?)))
         .collect();
-    Ok(FunctionDef { logical_id: id, binary, events, env_refs })
+    let grants = policy_grants(&id, props)?;
+    Ok(FunctionDef { logical_id: id, binary, events, env_refs, grants })
 }
 
 #[cfg(test)]
@@ -408,6 +508,37 @@ mod tests {
         }
         let expiry = template.functions.iter().find(|f| f.binary == "order-expiry").unwrap();
         assert!(matches!(expiry.events[0], EventDef::Schedule { every_secs: 60 }));
+    }
+
+    #[test]
+    fn policies_are_read_and_checked_against_what_calls_need() {
+        use shop::aws_calls::Permission;
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let template = Template::load(&path).unwrap();
+        let need =
+            |action: &str, index: Option<&str>| Permission { action: action.into(), index: index.map(Into::into) };
+        let (query, on_catalog) = (need("dynamodb:Query", None), need("dynamodb:Query", Some("catalog-index")));
+        let send = need("sqs:SendMessage", None);
+        let scan = need("dynamodb:Scan", None);
+        // Allowed: an index query on its index, a queue send by SAM's template.
+        assert!(template.missing_permissions([("list-products", &on_catalog), ("migrate-cart", &send)]).is_empty());
+        // Not allowed: the table instead of the index, an action never granted,
+        // a send by a function without a queue policy, an unknown function.
+        let missing = template.missing_permissions([
+            ("list-products", &query),
+            ("get-cart", &scan),
+            ("get-cart", &send),
+            ("no-such-function", &query),
+        ]);
+        assert_eq!(
+            missing,
+            [
+                "ListProductsFunction (list-products) needs dynamodb:Query",
+                "GetCartFunction (get-cart) needs dynamodb:Scan",
+                "GetCartFunction (get-cart) needs sqs:SendMessage",
+                "no-such-function: not a function of the template",
+            ]
+        );
     }
 
     #[test]

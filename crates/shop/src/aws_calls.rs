@@ -1,58 +1,244 @@
-//! Counts the AWS API calls a request makes: an SDK interceptor records each
-//! operation into the scope of the request that made it (a task-local), so
-//! every request's log line says what it cost, and the local stack can report
-//! calls per endpoint. Outside a scope nothing is recorded.
+//! What a request costs in AWS: an SDK interceptor records each call, with the
+//! IAM actions it needs, into the scope of the request that made it (a
+//! task-local), and times how long the request waited on AWS. Every request's
+//! log line says what it cost; the local stack reports calls per endpoint,
+//! checks them against the template's policies, and splits request time into
+//! our code and waiting on the emulator. Outside a scope nothing is recorded.
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::time::{Duration, Instant};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use serde_json::Value;
 
-tokio::task_local! {
-    static CALLS: RefCell<Vec<String>>;
+/// One AWS API call: `Service.Operation` and the IAM permissions it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub operation: String,
+    pub permissions: Vec<Permission>,
 }
 
-/// Records `Service.Operation` for every SDK call made inside [`counting`].
-/// (One entry per call; the SDK's own retries of a call are not extra calls.)
+/// An IAM action and, for DynamoDB index reads, the index it needs it on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Permission {
+    pub action: String,
+    pub index: Option<String>,
+}
+
+impl std::fmt::Display for Permission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.index {
+            Some(index) => write!(f, "{} on index/{index}", self.action),
+            None => f.write_str(&self.action),
+        }
+    }
+}
+
+/// What the work run by [`counting`] cost.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    pub calls: Vec<Call>,
+    /// Wall time during which at least one call was on the wire (sent, not
+    /// yet answered): the time spent waiting on AWS, overlaps counted once.
+    pub aws_wait: Duration,
+}
+
+impl Usage {
+    pub fn operations(&self) -> impl Iterator<Item = &str> {
+        self.calls.iter().map(|c| c.operation.as_str())
+    }
+}
+
+#[derive(Default)]
+struct Scope {
+    usage: Usage,
+    in_flight: u32,
+    waiting_since: Option<Instant>,
+}
+
+tokio::task_local! {
+    static SCOPE: RefCell<Scope>;
+}
+
+/// Marks an attempt whose request is on the wire, so the end of the attempt
+/// is counted once whether or not a response came back.
+#[derive(Debug, Clone, Copy)]
+struct OnTheWire(bool);
+
+impl Storable for OnTheWire {
+    type Storer = StoreReplace<Self>;
+}
+
+/// Records every SDK call made inside [`counting`] (one entry per call; the
+/// SDK's own retries of a call are not extra calls, but their waits count).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CallCounter;
+
+impl CallCounter {
+    fn transmitted(cfg: &mut ConfigBag) {
+        if cfg.load::<OnTheWire>().is_some_and(|w| w.0) {
+            cfg.interceptor_state().store_put(OnTheWire(false));
+            let _ = SCOPE.try_with(|scope| {
+                let mut scope = scope.borrow_mut();
+                scope.in_flight = scope.in_flight.saturating_sub(1);
+                if scope.in_flight == 0 {
+                    if let Some(since) = scope.waiting_since.take() {
+                        scope.usage.aws_wait += since.elapsed();
+                    }
+                }
+            });
+        }
+    }
+}
 
 impl Intercept for CallCounter {
     fn name(&self) -> &'static str {
         "CallCounter"
     }
 
-    // The operation's name is in the config bag once the operation has run
-    // its configuration, so it is read at the end of the call.
-    fn read_after_execution(
+    // The operation's name is in the config bag once the operation's own
+    // configuration has run, which is before serialization.
+    fn read_after_serialization(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(metadata) = cfg.load::<Metadata>() {
+            let body = context.request().body().bytes().unwrap_or_default();
+            let call = Call {
+                operation: format!("{}.{}", metadata.service(), metadata.name()),
+                permissions: permissions(metadata.service(), metadata.name(), body),
+            };
+            let _ = SCOPE.try_with(|scope| scope.borrow_mut().usage.calls.push(call));
+        }
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let recorded = SCOPE.try_with(|scope| {
+            let mut scope = scope.borrow_mut();
+            scope.in_flight += 1;
+            scope.waiting_since.get_or_insert_with(Instant::now);
+        });
+        if recorded.is_ok() {
+            cfg.interceptor_state().store_put(OnTheWire(true));
+        }
+        Ok(())
+    }
+
+    fn read_after_transmit(
+        &self,
+        _context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        Self::transmitted(cfg);
+        Ok(())
+    }
+
+    // Reached by every attempt, also one whose request never got an answer.
+    fn read_after_attempt(
         &self,
         _context: &FinalizerInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(metadata) = cfg.load::<Metadata>() {
-            let call = format!("{}.{}", metadata.service(), metadata.name());
-            let _ = CALLS.try_with(|calls| calls.borrow_mut().push(call));
-        }
+        Self::transmitted(cfg);
         Ok(())
     }
 }
 
-/// Runs `work` and returns what it gave with the AWS calls it made. Calls are
-/// also passed on to an enclosing scope, if any (the local stack counts per
-/// route around the handler, which counts for its own log line).
-pub async fn counting<F: Future>(work: F) -> (F::Output, Vec<String>) {
-    let (output, calls) = CALLS
-        .scope(RefCell::new(Vec::new()), async {
+/// The IAM permissions a call needs, from its serialized request (both
+/// services speak JSON). A transaction needs the action of each of its items.
+pub fn permissions(service: &str, operation: &str, body: &[u8]) -> Vec<Permission> {
+    let plain = |action: String| Permission { action, index: None };
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    match service.to_ascii_lowercase().as_str() {
+        "dynamodb" => match operation {
+            "TransactWriteItems" | "TransactGetItems" => {
+                let mut actions: Vec<Permission> = request["TransactItems"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|item| item.as_object()?.keys().next().cloned())
+                    .map(|kind| match kind.as_str() {
+                        "ConditionCheck" => plain("dynamodb:ConditionCheckItem".into()),
+                        "Get" => plain("dynamodb:GetItem".into()),
+                        other => plain(format!("dynamodb:{other}Item")),
+                    })
+                    .collect();
+                actions.sort();
+                actions.dedup();
+                actions
+            }
+            _ => vec![Permission {
+                action: format!("dynamodb:{operation}"),
+                index: request["IndexName"].as_str().map(str::to_owned),
+            }],
+        },
+        // Batch sends and deletes are allowed by the single-message actions.
+        "sqs" => vec![plain(format!("sqs:{}", operation.trim_end_matches("Batch")))],
+        other => vec![plain(format!("{other}:{operation}"))],
+    }
+}
+
+/// Runs `work` and returns what it gave with what it cost in AWS. The cost is
+/// also added to an enclosing scope, if any (the local stack measures each
+/// route around the handler, which measures for its own log line).
+pub async fn counting<F: Future>(work: F) -> (F::Output, Usage) {
+    let (output, usage) = SCOPE
+        .scope(RefCell::new(Scope::default()), async {
             let output = work.await;
-            (output, CALLS.with(|calls| calls.take()))
+            (output, SCOPE.with(|scope| std::mem::take(&mut scope.borrow_mut().usage)))
         })
         .await;
-    let _ = CALLS.try_with(|outer| outer.borrow_mut().extend(calls.iter().cloned()));
-    (output, calls)
+    let _ = SCOPE.try_with(|outer| {
+        let mut outer = outer.borrow_mut();
+        outer.usage.calls.extend(usage.calls.iter().cloned());
+        outer.usage.aws_wait += usage.aws_wait;
+    });
+    (output, usage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actions(service: &str, operation: &str, body: &str) -> Vec<String> {
+        permissions(service, operation, body.as_bytes()).iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn a_transaction_needs_the_action_of_each_item_kind() {
+        let body = r#"{"TransactItems":[{"Put":{}},{"Update":{}},{"Put":{}},{"ConditionCheck":{}},{"Delete":{}}]}"#;
+        assert_eq!(
+            actions("DynamoDB", "TransactWriteItems", body),
+            ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        );
+    }
+
+    #[test]
+    fn an_index_query_names_its_index_and_batches_need_their_own_action() {
+        assert_eq!(
+            actions("DynamoDB", "Query", r#"{"TableName":"t","IndexName":"orders-index"}"#),
+            ["dynamodb:Query on index/orders-index"]
+        );
+        assert_eq!(actions("DynamoDB", "Query", r#"{"TableName":"t"}"#), ["dynamodb:Query"]);
+        assert_eq!(actions("DynamoDB", "BatchGetItem", "{}"), ["dynamodb:BatchGetItem"]);
+        assert_eq!(actions("SQS", "SendMessageBatch", "{}"), ["sqs:SendMessage"]);
+    }
 }

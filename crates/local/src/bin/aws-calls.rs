@@ -55,106 +55,25 @@ async fn main() -> ExitCode {
     }
 }
 
-struct Client {
-    http: reqwest::Client,
-    api: String,
-}
-
-impl Client {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Result<(u16, Value, Option<String>), String> {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.api));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
-        let status = response.status().as_u16();
-        let cookie = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|c| c.split(';').next())
-            .map(str::to_owned);
-        let body = response.json().await.unwrap_or(Value::Null);
-        if status >= 400 {
-            return Err(format!("{method} {path}: {status} {body}"));
-        }
-        Ok((status, body, cookie))
-    }
-}
-
 async fn run() -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let binary = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("shop-local");
     let stack = shop_local::stack::spawn_child_stack(&binary, &root, &[]).map_err(|e| e.to_string())?;
     let coordinates = stack.coordinates().map_err(|e| e.to_string())?;
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
-    let client = Client { http: reqwest::Client::new(), api: field("apiUrl") };
+    let client = shop_local::walk::Client { http: reqwest::Client::new(), api: field("apiUrl") };
     let sign_in = |user: &'static str, password: &'static str| {
         let (emulator, client_id) = (field("emulatorEndpoint"), field("clientId"));
         async move { shop_local::stack::id_token(&emulator, &client_id, user, password).await }
     };
     let customer = sign_in("customer", "Customer-Pass1").await?;
     let admin = sign_in("admin", "Admin-Pass1").await?;
-    let as_customer = [("Authorization", customer.as_str())];
-    let as_admin = [("Authorization", admin.as_str())];
-    use reqwest::Method as M;
-
-    // Browse, as anyone.
-    let (_, catalog, _) = client.call(M::GET, "/product", &[], None).await?;
-    let ids: Vec<String> = catalog["products"]
-        .as_array()
-        .ok_or("no catalog")?
-        .iter()
-        .filter_map(|p| p["productId"].as_str().map(str::to_owned))
-        .collect();
-    let (a, b) = (ids.first().ok_or("empty catalog")?.clone(), ids.get(1).ok_or("one product")?.clone());
-    client.call(M::GET, "/product?category=sweet&limit=5", &[], None).await?;
-    client.call(M::GET, &format!("/product/{a}"), &[], None).await?;
-    client.call(M::GET, "/categories", &[], None).await?;
-
-    // An anonymous cart, then sign in and migrate.
-    let (_, _, cookie) = client.call(M::POST, "/cart", &[], Some(json!({ "productId": a, "quantity": 2 }))).await?;
-    let cookie = cookie.ok_or("no cart cookie")?;
-    let with_cookie = [("Cookie", cookie.as_str())];
-    client.call(M::POST, "/cart", &with_cookie, Some(json!({ "productId": b, "quantity": 1 }))).await?;
-    client.call(M::PUT, &format!("/cart/{b}"), &with_cookie, Some(json!({ "quantity": 2 }))).await?;
-    client.call(M::GET, "/cart", &with_cookie, None).await?;
-    let signed_in_with_cookie = [("Authorization", customer.as_str()), ("Cookie", cookie.as_str())];
-    client.call(M::POST, "/cart/migrate", &signed_in_with_cookie, None).await?;
-    client.call(M::GET, "/cart", &as_customer, None).await?;
-
-    // Check out and pay; check out again and cancel.
-    let (_, checkout, _) = client.call(M::POST, "/cart/checkout", &as_customer, None).await?;
-    let order = checkout["order"]["orderId"].as_str().ok_or("no order")?.to_owned();
-    client.call(M::GET, "/orders", &as_customer, None).await?;
-    client.call(M::GET, &format!("/orders/{order}"), &as_customer, None).await?;
-    let card = Some(json!({ "cardToken": "tok_visa" }));
-    client.call(M::POST, &format!("/orders/{order}/payment"), &as_customer, card).await?;
-    client.call(M::POST, "/cart", &as_customer, Some(json!({ "productId": a, "quantity": 1 }))).await?;
-    let (_, checkout, _) = client.call(M::POST, "/cart/checkout", &as_customer, None).await?;
-    let second = checkout["order"]["orderId"].as_str().ok_or("no order")?.to_owned();
-    client.call(M::POST, &format!("/orders/{second}/cancel"), &as_customer, None).await?;
-    client.call(M::GET, "/bestsellers?limit=5", &[], None).await?;
-
-    // The admin's side.
-    let new = json!({ "name": "bench product", "category": "bench", "price": 100, "initialStock": 5 });
-    let (_, created, _) = client.call(M::POST, "/product", &as_admin, Some(new)).await?;
-    let created = created["product"]["productId"].as_str().ok_or("no product")?.to_owned();
-    client.call(M::PUT, &format!("/product/{created}"), &as_admin, Some(json!({ "price": 120 }))).await?;
-    let restock = [("Authorization", admin.as_str()), ("Idempotency-Key", "bench-restock-1")];
-    client.call(M::POST, &format!("/product/{created}/stock"), &restock, Some(json!({ "delta": 5 }))).await?;
-    client.call(M::GET, &format!("/cart/{a}/total"), &as_admin, None).await?;
-
-    let (_, counted, _) = client.call(M::GET, "/_local/aws-calls", &[], None).await?;
+    let (_, catalog, _) = client.call(reqwest::Method::GET, "/product", &[], None).await?;
+    let ids: Vec<&str> =
+        catalog["products"].as_array().into_iter().flatten().filter_map(|p| p["productId"].as_str()).collect();
+    let products = (*ids.first().ok_or("empty catalog")?, *ids.get(1).ok_or("one product")?);
+    shop_local::walk::every_endpoint(&client, &customer, &admin, products).await?;
+    let (_, counted, _) = client.call(reqwest::Method::GET, "/_local/aws-calls", &[], None).await?;
     drop(stack);
     report(&counted)
 }
@@ -167,7 +86,7 @@ fn report(counted: &Value) -> Result<(), String> {
     );
     println!("|---|---|---|---|---|");
     for (route, minimum, why) in DESIGN_MINIMUM {
-        let entry = &counted[*route];
+        let entry = &counted["routes"][*route];
         let most = entry["most"].as_u64().unwrap_or(0) as usize;
         let requests = entry["requests"].as_u64().unwrap_or(0);
         let costliest: Vec<&str> =

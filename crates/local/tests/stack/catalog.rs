@@ -78,12 +78,25 @@ async fn the_stack_serves_the_openapi_document() {
 }
 
 #[tokio::test]
-async fn the_stack_counts_the_aws_calls_of_each_route() {
+async fn the_stack_counts_the_aws_calls_and_times_each_route() {
     assert_eq!(call(Method::GET, "/categories").send().await.status, StatusCode::OK);
-    let counted: serde_json::Value =
-        http().get(format!("{}/_local/aws-calls", stack().api)).send().await.unwrap().json().await.unwrap();
-    let categories = &counted["GET /categories"];
+    let counted = call(Method::GET, "/_local/aws-calls").send().await.body;
+    let categories = &counted["routes"]["GET /categories"];
     assert!(categories["requests"].as_u64().unwrap() >= 1, "{counted}");
     assert_eq!(categories["most"], 1, "{counted}");
     assert_eq!(categories["costliest"], serde_json::json!(["DynamoDB.GetItem"]));
+    assert_eq!(
+        counted["functions"]["list-categories"]["permissions"],
+        serde_json::json!([{ "action": "dynamodb:GetItem", "index": null }])
+    );
+
+    // Each request splits into our code and waiting on AWS: one GetItem is
+    // some time on the wire, and never more than the handler took.
+    let timings = call(Method::GET, "/_local/timings").send().await.body;
+    let categories = &timings["GET /categories"];
+    assert!(categories["requests"].as_u64().unwrap() >= 1, "{timings}");
+    let (handler, waited) = (&categories["handlerUs"], &categories["awsWaitUs"]);
+    assert!(waited["max"].as_u64().unwrap() > 0, "{categories}");
+    assert!(waited["max"].as_u64().unwrap() <= handler["max"].as_u64().unwrap(), "{categories}");
+    assert!((0.0..=1.0).contains(&categories["ownShare"].as_f64().unwrap()), "{categories}");
 }

@@ -12,6 +12,7 @@ mod events;
 mod hostile;
 mod journey;
 mod migrate;
+mod permissions;
 mod pollers;
 mod store;
 mod tokens;

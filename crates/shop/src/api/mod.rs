@@ -70,7 +70,7 @@ impl Endpoint {
     /// Serves one request; every error becomes its response here.
     pub async fn serve(self, app: &App, req: Request) -> Result<Response<Body>, Infallible> {
         let origin = app.config.allowed_origin.as_str();
-        let (outcome, calls) = crate::aws_calls::counting(self.handle(app, &req)).await;
+        let (outcome, usage) = crate::aws_calls::counting(self.handle(app, &req)).await;
         let response = match outcome {
             Ok(reply) => reply.into_response(origin),
             Err(err) => err.into_response(origin),
@@ -78,8 +78,9 @@ impl Endpoint {
         tracing::info!(
             endpoint = self.binary_name(),
             status = response.status().as_u16(),
-            aws_calls = calls.len(),
-            calls = %calls.join(","),
+            aws_calls = usage.calls.len(),
+            calls = %usage.operations().collect::<Vec<_>>().join(","),
+            aws_wait_us = usage.aws_wait.as_micros() as u64,
             "request"
         );
         Ok(response)

@@ -1,0 +1,99 @@
+//! A walk over every endpoint the way the frontend and an admin use them:
+//! browse, an anonymous cart, sign-in and migration, checkout and payment,
+//! checkout and cancel, and the admin's product work. `aws-calls` counts what
+//! it costs; a test checks its calls against the template's policies.
+
+use serde_json::{json, Value};
+
+/// The API of a running stack, over HTTP.
+pub struct Client {
+    pub http: reqwest::Client,
+    pub api: String,
+}
+
+impl Client {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<(u16, Value, Option<String>), String> {
+        let mut request = self.http.request(method.clone(), format!("{}{path}", self.api));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = response.status().as_u16();
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .map(str::to_owned);
+        let body = response.json().await.unwrap_or(Value::Null);
+        if status >= 400 {
+            return Err(format!("{method} {path}: {status} {body}"));
+        }
+        Ok((status, body, cookie))
+    }
+}
+
+/// Walks every endpoint once (some twice) as `customer` and `admin` (ID
+/// tokens), buying `products` (two seeded products' ids); fails on the first
+/// answer that is not a success.
+pub async fn every_endpoint(
+    client: &Client,
+    customer: &str,
+    admin: &str,
+    products: (&str, &str),
+) -> Result<(), String> {
+    let as_customer = [("Authorization", customer)];
+    let as_admin = [("Authorization", admin)];
+    use reqwest::Method as M;
+
+    // Browse, as anyone.
+    let (a, b) = products;
+    client.call(M::GET, "/product", &[], None).await?;
+    client.call(M::GET, "/product?category=sweet&limit=5", &[], None).await?;
+    client.call(M::GET, &format!("/product/{a}"), &[], None).await?;
+    client.call(M::GET, "/categories", &[], None).await?;
+
+    // An anonymous cart, then sign in and migrate.
+    let (_, _, cookie) = client.call(M::POST, "/cart", &[], Some(json!({ "productId": a, "quantity": 2 }))).await?;
+    let cookie = cookie.ok_or("no cart cookie")?;
+    let with_cookie = [("Cookie", cookie.as_str())];
+    client.call(M::POST, "/cart", &with_cookie, Some(json!({ "productId": b, "quantity": 1 }))).await?;
+    client.call(M::PUT, &format!("/cart/{b}"), &with_cookie, Some(json!({ "quantity": 2 }))).await?;
+    client.call(M::GET, "/cart", &with_cookie, None).await?;
+    let signed_in_with_cookie = [("Authorization", customer), ("Cookie", cookie.as_str())];
+    client.call(M::POST, "/cart/migrate", &signed_in_with_cookie, None).await?;
+    client.call(M::GET, "/cart", &as_customer, None).await?;
+
+    // Check out and pay; check out again and cancel.
+    let (_, checkout, _) = client.call(M::POST, "/cart/checkout", &as_customer, None).await?;
+    let order = checkout["order"]["orderId"].as_str().ok_or("no order")?.to_owned();
+    client.call(M::GET, "/orders", &as_customer, None).await?;
+    client.call(M::GET, &format!("/orders/{order}"), &as_customer, None).await?;
+    let card = Some(json!({ "cardToken": "tok_visa" }));
+    client.call(M::POST, &format!("/orders/{order}/payment"), &as_customer, card).await?;
+    client.call(M::POST, "/cart", &as_customer, Some(json!({ "productId": a, "quantity": 1 }))).await?;
+    let (_, checkout, _) = client.call(M::POST, "/cart/checkout", &as_customer, None).await?;
+    let second = checkout["order"]["orderId"].as_str().ok_or("no order")?.to_owned();
+    client.call(M::POST, &format!("/orders/{second}/cancel"), &as_customer, None).await?;
+    client.call(M::GET, "/bestsellers?limit=5", &[], None).await?;
+
+    // The admin's side.
+    let new = json!({ "name": "bench product", "category": "bench", "price": 100, "initialStock": 5 });
+    let (_, created, _) = client.call(M::POST, "/product", &as_admin, Some(new)).await?;
+    let created = created["product"]["productId"].as_str().ok_or("no product")?.to_owned();
+    client.call(M::PUT, &format!("/product/{created}"), &as_admin, Some(json!({ "price": 120 }))).await?;
+    let restock = [("Authorization", admin), ("Idempotency-Key", "bench-restock-1")];
+    client.call(M::POST, &format!("/product/{created}/stock"), &restock, Some(json!({ "delta": 5 }))).await?;
+    client.call(M::GET, &format!("/cart/{a}/total"), &as_admin, None).await?;
+
+    Ok(())
+}
