@@ -41,7 +41,7 @@ fn setup_error(what: &str) -> impl Fn(String) -> LocalError + '_ {
 }
 
 /// Signs in (Cognito USER_PASSWORD_AUTH) and returns the ID token.
-async fn sign_in(
+pub async fn sign_in(
     cognito: &aws_sdk_cognitoidentityprovider::Client,
     client_id: &str,
     username: &str,
@@ -57,6 +57,34 @@ async fn sign_in(
         .await
         .map_err(|e| setup_error("sign in")(format!("{e:?}")))?;
     out.authentication_result.and_then(|r| r.id_token).ok_or_else(|| LocalError::Setup("no id token".into()))
+}
+
+/// Creates a confirmed user in the emulator's pool and returns its ID token.
+pub async fn sign_up(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    pool: &str,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<String, LocalError> {
+    cognito
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(username)
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .map_err(|e| setup_error("create user")(format!("{e:?}")))?;
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(username)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .map_err(|e| setup_error("set password")(format!("{e:?}")))?;
+    sign_in(cognito, client_id, username, password).await
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -111,25 +139,7 @@ pub async fn run(coordinates: &Value, sale: &FlashSale) -> Result<FlashSaleRepor
         let username = format!("buyer-{}-{i}", &run_id[..8]);
         setups.push(tokio::spawn(async move {
             let _permit = limit.acquire().await;
-            let password = "Buyer-Pass1";
-            cognito
-                .admin_create_user()
-                .user_pool_id(&pool)
-                .username(&username)
-                .message_action(MessageActionType::Suppress)
-                .send()
-                .await
-                .map_err(|e| setup_error("create user")(format!("{e:?}")))?;
-            cognito
-                .admin_set_user_password()
-                .user_pool_id(&pool)
-                .username(&username)
-                .password(password)
-                .permanent(true)
-                .send()
-                .await
-                .map_err(|e| setup_error("set password")(format!("{e:?}")))?;
-            let token = sign_in(&cognito, &client_id, &username, password).await?;
+            let token = sign_up(&cognito, &pool, &client_id, &username, "Buyer-Pass1").await?;
             let added = http
                 .post(format!("{api}/cart"))
                 .header("Authorization", &token)

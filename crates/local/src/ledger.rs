@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shop::aws_calls::{Permission, Usage};
 
 /// Samples kept per route for the timings (the newest win).
@@ -55,7 +55,7 @@ pub struct Ledger {
 }
 
 /// Percentiles of a set of durations, in microseconds.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Spread {
     pub p50: u64,
     pub p99: u64,
@@ -76,7 +76,7 @@ impl Spread {
 }
 
 /// A route's requests split into our code and waiting on AWS (microseconds).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteTimings {
     pub requests: usize,

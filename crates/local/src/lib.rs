@@ -7,6 +7,7 @@ pub mod bench;
 pub mod functions;
 pub mod gateway;
 pub mod ledger;
+pub mod load;
 pub mod pollers;
 pub mod resources;
 pub mod runtime_bench;
