@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: local test api-check fuzz bench-functions lint build deploy invoke bench reconcile audit venv tools clean
+.PHONY: local test api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report lint build deploy invoke reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -58,21 +58,47 @@ fuzz:
 			-- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
 	done
 
-## Every function's native release binary run as Lambda runs it (a loopback
-## Runtime API, AWS stubbed): cold start, warm time, peak RSS; with the arm64
-## cargo-lambda build's bootstrap and zip sizes (target/bench/functions.json).
-bench-functions: tools
+## wrk, the load generator of `make bench-api` (Debian's package).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+wrk:
+	@command -v wrk >/dev/null || $(SUDO) apt-get install -y wrk || { $(SUDO) apt-get update && $(SUDO) apt-get install -y wrk; }
+
+## Release builds: every function native (to run here) and arm64 (as SAM
+## ships it, with cargo-lambda), and the local stack with its bench commands.
+release: tools
 	cargo build --quiet --release -p shop-functions
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" cargo lambda build --release --arm64 -p shop-functions
-	cargo build --quiet -p shop-local --bins
-	./target/debug/function-bench target/release target/lambda
+	cargo build --quiet --release -p shop-local --bins
 
-## Flash sale on a fresh local stack: BUYERS concurrent buyers of UNITS units (500 and 50).
-## Then the AWS calls each endpoint makes against its design minimum (target/bench/aws-calls.json).
-bench: venv
-	cargo build --quiet -p shop-local --bins
-	./target/debug/flash-sale
-	./target/debug/aws-calls
+## Every figure: flash sale, AWS calls per endpoint, every route under load,
+## each function's cold start, memory and size; then one results file
+## (target/bench/results.json) and the README's table. About an hour from clean.
+bench: venv wrk release
+	./target/release/flash-sale
+	./target/release/aws-calls
+	./target/release/api-load
+	./target/release/function-bench target/release target/lambda
+	./target/release/bench-report
+
+## The parts of `make bench`, each on its own (then `make bench-report`).
+bench-sale: venv
+	cargo build --quiet --release -p shop-local --bins
+	./target/release/flash-sale
+
+bench-calls: venv
+	cargo build --quiet --release -p shop-local --bins
+	./target/release/aws-calls
+
+bench-api: venv wrk
+	cargo build --quiet --release -p shop-local --bins
+	./target/release/api-load
+
+bench-functions: release
+	./target/release/function-bench target/release target/lambda
+
+bench-report:
+	cargo build --quiet --release -p shop-local --bin bench-report
+	./target/release/bench-report
 
 ## Recompute cart totals and stock counters over the running local stack's table and report drift (REPAIR=1 repairs it).
 reconcile audit:

@@ -78,7 +78,7 @@ pub fn lua_string(text: &str) -> String {
 }
 
 /// The `wrk` script for a scenario: sends its requests in turn, stops wrk
-/// (SIGINT to itself, as Ctrl-C would) once `count` answers came back, and
+/// (its thread, and SIGINT to itself) once `count` answers came back, and
 /// writes the figures as JSON to `out` (and refusals, status and the start of
 /// the body, beside it in `.errors`). Meant for one wrk thread.
 pub fn wrk_script(scenario: &Scenario, out: &Path) -> String {
@@ -116,7 +116,12 @@ response = function(status, headers, body)
     local f = io.open({errors}, "a")
     if f then f:write(status, " ", string.sub(body or "", 1, 200), "\n") f:close() end
   end
-  if answered == count then ffi.C.kill(ffi.C.getpid(), 2) end
+  -- Stop sending at once (the thread would run until wrk's next 100 ms
+  -- tick otherwise), and wake wrk's main thread as Ctrl-C does.
+  if answered == count then
+    wrk.thread:stop()
+    ffi.C.kill(ffi.C.getpid(), 2)
+  end
 end
 
 done = function(summary, latency, requests)

@@ -49,7 +49,7 @@ async fn run() -> Result<(), String> {
     print_table(&routes);
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
     let json = serde_json::json!({
-        "command": "make bench (target/release/api-load)",
+        "command": "make bench-api (target/release/api-load)",
         "profile": profile,
         "connections": options.connections,
         "routes": routes,

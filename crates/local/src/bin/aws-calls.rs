@@ -111,7 +111,7 @@ fn report(counted: &Value) -> Result<(), String> {
     println!("{over} of {} endpoints make more calls than their design minimum", DESIGN_MINIMUM.len());
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    let json = json!({ "command": "make bench (target/debug/aws-calls)", "endpoints": rows });
+    let json = json!({ "command": "make bench-calls (target/release/aws-calls)", "endpoints": rows });
     std::fs::write(out.join("aws-calls.json"), serde_json::to_string_pretty(&json).unwrap_or_default())
         .map_err(|e| e.to_string())?;
     Ok(())
