@@ -1,8 +1,11 @@
 //! Calls a function's handler with a Lambda event payload, exactly as the
 //! runtime does in the Lambda binary: JSON in, JSON out.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
@@ -59,9 +62,35 @@ impl Functions {
     /// [`invoke`], recorded in the ledger (under `route` too, for API requests).
     pub async fn invoke(&self, handler: Handler, payload: Value, route: Option<&str>) -> Result<Value, LocalError> {
         let started = Instant::now();
-        let (result, usage) = shop::aws_calls::counting(invoke(&self.app, handler, payload)).await;
-        self.ledger.record(handler.binary_name(), route, &usage, started.elapsed());
+        let ((result, usage), running) =
+            PollTimed::new(shop::aws_calls::counting(invoke(&self.app, handler, payload))).await;
+        self.ledger.record(handler.binary_name(), route, &usage, started.elapsed(), running);
         result
+    }
+}
+
+/// A future that adds up the time spent polling it: the time its code ran,
+/// as opposed to waiting for I/O or for a core.
+struct PollTimed<F> {
+    inner: Pin<Box<F>>,
+    running: Duration,
+}
+
+impl<F: Future> PollTimed<F> {
+    fn new(inner: F) -> Self {
+        Self { inner: Box::pin(inner), running: Duration::ZERO }
+    }
+}
+
+impl<F: Future> Future for PollTimed<F> {
+    type Output = (F::Output, Duration);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let started = Instant::now();
+        let polled = this.inner.as_mut().poll(cx);
+        this.running += started.elapsed();
+        polled.map(|output| (output, this.running))
     }
 }
 

@@ -1,8 +1,9 @@
 //! What the local stack's functions cost in AWS, recorded around every
 //! invocation (API, pollers, schedules, Invoke API): calls per route, the IAM
 //! permissions each function used (checked against the template's policies),
-//! and per route how much of each request was our code and how much waiting
-//! on the emulator. Served at `/_local/aws-calls` and `/_local/timings`.
+//! and per route how much of each request was our code running, waiting on
+//! the emulator, or neither (queued for a core, backing off before a retry).
+//! Served at `/_local/aws-calls` and `/_local/timings`.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
@@ -35,11 +36,13 @@ pub struct FunctionUse {
     pub permissions: BTreeSet<Permission>,
 }
 
-/// One request's time in the handler and, of that, waiting on AWS.
+/// One request's time in the handler: of that, waiting on AWS, and our code
+/// running (the handler's future being polled).
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     total: Duration,
     aws_wait: Duration,
+    running: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -84,8 +87,12 @@ pub struct RouteTimings {
     pub handler_us: Spread,
     /// Of that, time with an AWS call on the wire.
     pub aws_wait_us: Spread,
-    /// The rest: our code (and the SDK's), per request.
+    /// Of that, our code (and the SDK's) running: the time the handler's
+    /// future spent being polled.
     pub own_us: Spread,
+    /// The rest: neither running nor waiting on AWS (queued for a core while
+    /// other requests, workers and the emulator run; backing off to retry).
+    pub other_us: Spread,
     /// Our code's share of all handler time on this route.
     pub own_share: f64,
 }
@@ -93,7 +100,8 @@ pub struct RouteTimings {
 impl Ledger {
     /// Records one invocation of `function` (a binary name); `route` is set
     /// for API requests ("METHOD /resource").
-    pub fn record(&self, function: &str, route: Option<&str>, usage: &Usage, total: Duration) {
+    /// `running` is the time the invocation's future spent being polled.
+    pub fn record(&self, function: &str, route: Option<&str>, usage: &Usage, total: Duration, running: Duration) {
         let Ok(mut books) = self.books.lock() else { return };
         let used = books.functions.entry(function.to_owned()).or_default();
         used.invocations += 1;
@@ -116,7 +124,8 @@ impl Ledger {
         if samples.len() == MAX_SAMPLES {
             samples.pop_front();
         }
-        samples.push_back(Sample { total, aws_wait: usage.aws_wait.min(total) });
+        let aws_wait = usage.aws_wait.min(total);
+        samples.push_back(Sample { total, aws_wait, running: running.min(total - aws_wait) });
     }
 
     /// Calls per route and permissions per function.
@@ -134,12 +143,15 @@ impl Ledger {
             .iter()
             .map(|(route, samples)| {
                 let total: u64 = samples.iter().map(|s| micros(s.total)).sum();
-                let own: u64 = samples.iter().map(|s| micros(s.total - s.aws_wait)).sum();
+                let own: u64 = samples.iter().map(|s| micros(s.running)).sum();
                 let timings = RouteTimings {
                     requests: samples.len(),
                     handler_us: Spread::of(samples.iter().map(|s| micros(s.total)).collect()),
                     aws_wait_us: Spread::of(samples.iter().map(|s| micros(s.aws_wait)).collect()),
-                    own_us: Spread::of(samples.iter().map(|s| micros(s.total - s.aws_wait)).collect()),
+                    own_us: Spread::of(samples.iter().map(|s| micros(s.running)).collect()),
+                    other_us: Spread::of(
+                        samples.iter().map(|s| micros(s.total - s.aws_wait - s.running)).collect(),
+                    ),
                     own_share: if total == 0 { 0.0 } else { own as f64 / total as f64 },
                 };
                 (route.clone(), timings)
@@ -171,10 +183,11 @@ mod tests {
     fn a_request_splits_into_our_code_and_waiting() {
         let ledger = Ledger::default();
         let usage = Usage { calls: Vec::new(), aws_wait: Duration::from_micros(3_000) };
-        ledger.record("get-cart", Some("GET /cart"), &usage, Duration::from_micros(4_000));
+        let (total, running) = (Duration::from_micros(4_000), Duration::from_micros(600));
+        ledger.record("get-cart", Some("GET /cart"), &usage, total, running);
         let timings = &ledger.timings()["GET /cart"];
-        assert_eq!((timings.own_us.p99, timings.aws_wait_us.p99), (1_000, 3_000));
-        assert!((timings.own_share - 0.25).abs() < 1e-9);
+        assert_eq!((timings.own_us.p99, timings.aws_wait_us.p99, timings.other_us.p99), (600, 3_000, 400));
+        assert!((timings.own_share - 0.15).abs() < 1e-9);
         ledger.clear_timings();
         assert!(ledger.timings().is_empty());
         assert_eq!(ledger.calls()["routes"]["GET /cart"]["requests"], 1);

@@ -67,21 +67,26 @@ async fn run() -> Result<(), String> {
 
 fn print_table(routes: &[RouteLoad]) {
     let ms = |us: u64| format!("{:.2}", us as f64 / 1000.0);
-    println!("| route | requests | req/s | latency p50 / p99 (ms) | handler p50 / p99 (ms) | our code p50 / p99 (ms) | our share |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| route | requests | req/s | latency p50 / p99 (ms) | handler p50 / p99 (ms) | waiting on AWS p99 (ms) | our code p50 / p99 (ms) | neither p99 (ms) | our share |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     for r in routes {
+        let t = &r.stack;
         println!(
-            "| `{}` | {} | {:.0} | {} / {} | {} / {} | {} / {} | {:.0} % |",
+            "| `{}` | {} | {:.0} | {} / {} | {} / {} | {} | {} / {} | {} | {:.1} % |",
             r.route,
             r.wrk.requests,
             r.requests_per_sec,
             ms(r.wrk.p50_us),
             ms(r.wrk.p99_us),
-            ms(r.stack.handler_us.p50),
-            ms(r.stack.handler_us.p99),
-            ms(r.stack.own_us.p50),
-            ms(r.stack.own_us.p99),
-            r.stack.own_share * 100.0
+            ms(t.handler_us.p50),
+            ms(t.handler_us.p99),
+            ms(t.aws_wait_us.p99),
+            ms(t.own_us.p50),
+            ms(t.own_us.p99),
+            ms(t.other_us.p99),
+            t.own_share * 100.0
         );
     }
 }

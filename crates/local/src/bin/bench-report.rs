@@ -148,20 +148,20 @@ fn render(results: &Value) -> String {
     let load = &results["apiLoad"];
     let _ = writeln!(
         md,
-        "\n#### Warm requests under load through the local API\n\n`wrk`, {} connections on loopback, {} build of the handlers. Latency is what `wrk` saw end to end; the handler's time splits into our code and the time an AWS call was on the wire (the emulator).\n",
+        "\n#### Warm requests under load through the local API\n\n`wrk`, {} connections on loopback, {} build of the handlers. Latency is what `wrk` saw end to end. The handler's time splits into waiting on AWS (a call on the wire: the emulator), our code running (the handler's future being polled), and neither (queued for a core, backing off before a retry).\n",
         load["connections"],
         s(&load["profile"]),
     );
     let _ = writeln!(
         md,
-        "| route | requests | req/s | latency p50 / p99 (ms) | handler p50 / p99 (ms) | waiting on AWS p50 / p99 (ms) | our code p50 / p99 (ms) | our share |\n|---|---|---|---|---|---|---|---|"
+        "| route | requests | req/s | latency p50 / p99 (ms) | handler p50 / p99 (ms) | waiting on AWS p50 / p99 (ms) | our code p50 / p99 (ms) | neither p50 / p99 (ms) | our share |\n|---|---|---|---|---|---|---|---|---|"
     );
     let ms = |v: &Value| format!("{:.2}", v.as_f64().unwrap_or(0.0) / 1000.0);
     for r in load["routes"].as_array().into_iter().flatten() {
         let (w, st) = (&r["wrk"], &r["stack"]);
         let _ = writeln!(
             md,
-            "| `{}` | {} | {:.0} | {} / {} | {} / {} | {} / {} | {} / {} | {:.1} % |",
+            "| `{}` | {} | {:.0} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {:.1} % |",
             s(&r["route"]),
             w["requests"],
             f64_at(r, "requestsPerSec"),
@@ -173,6 +173,8 @@ fn render(results: &Value) -> String {
             ms(&st["awsWaitUs"]["p99"]),
             ms(&st["ownUs"]["p50"]),
             ms(&st["ownUs"]["p99"]),
+            ms(&st["otherUs"]["p50"]),
+            ms(&st["otherUs"]["p99"]),
             f64_at(st, "ownShare") * 100.0,
         );
     }
