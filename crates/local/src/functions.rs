@@ -69,8 +69,8 @@ impl Functions {
     }
 }
 
-/// A future that adds up the time spent polling it: the time its code ran,
-/// as opposed to waiting for I/O or for a core.
+/// A future that adds up the CPU time its polls took on their threads: the
+/// time its code ran, apart from waiting for I/O, for a core, or a timer.
 struct PollTimed<F> {
     inner: Pin<Box<F>>,
     running: Duration,
@@ -87,9 +87,9 @@ impl<F: Future> Future for PollTimed<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let started = Instant::now();
+        let started = cpu_time::ThreadTime::try_now().ok();
         let polled = this.inner.as_mut().poll(cx);
-        this.running += started.elapsed();
+        this.running += started.map(|t| t.elapsed()).unwrap_or_default();
         polled.map(|output| (output, this.running))
     }
 }

@@ -37,7 +37,7 @@ pub struct FunctionUse {
 }
 
 /// One request's time in the handler: of that, waiting on AWS, and our code
-/// running (the handler's future being polled).
+/// running (CPU time of the handler's future's polls).
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     total: Duration,
@@ -87,8 +87,8 @@ pub struct RouteTimings {
     pub handler_us: Spread,
     /// Of that, time with an AWS call on the wire.
     pub aws_wait_us: Spread,
-    /// Of that, our code (and the SDK's) running: the time the handler's
-    /// future spent being polled.
+    /// Of that, our code (and the SDK's) running: the CPU time the handler's
+    /// future took in its polls.
     pub own_us: Spread,
     /// The rest: neither running nor waiting on AWS (queued for a core while
     /// other requests, workers and the emulator run; backing off to retry).
@@ -149,9 +149,7 @@ impl Ledger {
                     handler_us: Spread::of(samples.iter().map(|s| micros(s.total)).collect()),
                     aws_wait_us: Spread::of(samples.iter().map(|s| micros(s.aws_wait)).collect()),
                     own_us: Spread::of(samples.iter().map(|s| micros(s.running)).collect()),
-                    other_us: Spread::of(
-                        samples.iter().map(|s| micros(s.total - s.aws_wait - s.running)).collect(),
-                    ),
+                    other_us: Spread::of(samples.iter().map(|s| micros(s.total - s.aws_wait - s.running)).collect()),
                     own_share: if total == 0 { 0.0 } else { own as f64 / total as f64 },
                 };
                 (route.clone(), timings)

@@ -75,7 +75,36 @@ async fn run() -> Result<(), String> {
     shop_local::walk::every_endpoint(&client, &customer, &admin, products).await?;
     let (_, counted, _) = client.call(reqwest::Method::GET, "/_local/aws-calls", &[], None).await?;
     drop(stack);
-    report(&counted)
+    report(&counted)?;
+    unused_grants(&root, &counted)
+}
+
+/// Least privilege, as a hint: actions a function's policy grants that none
+/// of its calls in this walk needed (some may serve paths the walk does not
+/// take: a restock without a key, the expiry of an overdue order).
+fn unused_grants(root: &Path, counted: &Value) -> Result<(), String> {
+    let template = shop_local::template::Template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
+    for function in &template.functions {
+        let used: Vec<&str> = counted["functions"][&function.binary]["permissions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["action"].as_str())
+            .collect();
+        if used.is_empty() {
+            continue;
+        }
+        let unused: Vec<&str> = function
+            .grants
+            .iter()
+            .flat_map(|g| g.actions.iter().map(String::as_str))
+            .filter(|a| !a.ends_with('*') && !used.contains(a))
+            .collect();
+        if !unused.is_empty() {
+            println!("{}: granted, not used in this walk: {}", function.logical_id, unused.join(", "));
+        }
+    }
+    Ok(())
 }
 
 fn report(counted: &Value) -> Result<(), String> {

@@ -148,7 +148,7 @@ fn render(results: &Value) -> String {
     let load = &results["apiLoad"];
     let _ = writeln!(
         md,
-        "\n#### Warm requests under load through the local API\n\n`wrk`, {} connections on loopback, {} build of the handlers. Latency is what `wrk` saw end to end. The handler's time splits into waiting on AWS (a call on the wire: the emulator), our code running (the handler's future being polled), and neither (queued for a core, backing off before a retry).\n",
+        "\n#### Warm requests under load through the local API\n\n`wrk`, {} connections on loopback, {} build of the handlers. Latency is what `wrk` saw end to end. The handler's time splits into waiting on AWS (a call on the wire: the emulator), our code running (CPU time of the handler's polls), and neither (queued for a core or preempted, backing off before a retry).\n",
         load["connections"],
         s(&load["profile"]),
     );
