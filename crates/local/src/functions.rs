@@ -63,7 +63,7 @@ impl Functions {
     pub async fn invoke(&self, handler: Handler, payload: Value, route: Option<&str>) -> Result<Value, LocalError> {
         let started = Instant::now();
         let ((result, usage), running) =
-            PollTimed::new(shop::aws_calls::counting(invoke(&self.app, handler, payload))).await;
+            PollTimed::new(shop::aws_calls::counting_with_permissions(invoke(&self.app, handler, payload))).await;
         self.ledger.record(handler.binary_name(), route, &usage, started.elapsed(), running);
         result
     }

@@ -62,6 +62,9 @@ struct Scope {
     usage: Usage,
     in_flight: u32,
     waiting_since: Option<Instant>,
+    /// Work out each call's IAM permissions (parsing its request body): only
+    /// where someone checks them, not on every request on Lambda.
+    with_permissions: bool,
 }
 
 tokio::task_local! {
@@ -113,12 +116,17 @@ impl Intercept for CallCounter {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(metadata) = cfg.load::<Metadata>() {
-            let body = context.request().body().bytes().unwrap_or_default();
-            let call = Call {
-                operation: format!("{}.{}", metadata.service(), metadata.name()),
-                permissions: permissions(metadata.service(), metadata.name(), body),
-            };
-            let _ = SCOPE.try_with(|scope| scope.borrow_mut().usage.calls.push(call));
+            let _ = SCOPE.try_with(|scope| {
+                let mut scope = scope.borrow_mut();
+                let permissions = if scope.with_permissions {
+                    let body = context.request().body().bytes().unwrap_or_default();
+                    permissions(metadata.service(), metadata.name(), body)
+                } else {
+                    Vec::new()
+                };
+                let operation = format!("{}.{}", metadata.service(), metadata.name());
+                scope.usage.calls.push(Call { operation, permissions });
+            });
         }
         Ok(())
     }
@@ -198,10 +206,22 @@ pub fn permissions(service: &str, operation: &str, body: &[u8]) -> Vec<Permissio
 
 /// Runs `work` and returns what it gave with what it cost in AWS. The cost is
 /// also added to an enclosing scope, if any (the local stack measures each
-/// route around the handler, which measures for its own log line).
+/// route around the handler, which measures for its own log line). Calls
+/// carry their IAM permissions if an enclosing scope asked for them.
 pub async fn counting<F: Future>(work: F) -> (F::Output, Usage) {
+    let with_permissions = SCOPE.try_with(|outer| outer.borrow().with_permissions).unwrap_or(false);
+    scoped(work, with_permissions).await
+}
+
+/// [`counting`], with each call's IAM permissions (see [`permissions`]).
+pub async fn counting_with_permissions<F: Future>(work: F) -> (F::Output, Usage) {
+    scoped(work, true).await
+}
+
+async fn scoped<F: Future>(work: F, with_permissions: bool) -> (F::Output, Usage) {
+    let scope = Scope { with_permissions, ..Scope::default() };
     let (output, usage) = SCOPE
-        .scope(RefCell::new(Scope::default()), async {
+        .scope(RefCell::new(scope), async {
             let output = work.await;
             (output, SCOPE.with(|scope| std::mem::take(&mut scope.borrow_mut().usage)))
         })
