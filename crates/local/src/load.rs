@@ -187,33 +187,14 @@ fn setup(what: &str) -> impl Fn(String) -> LocalError + '_ {
 
 /// The local API for the harness's own set-up calls.
 struct Api {
-    http: reqwest::Client,
-    url: String,
+    client: crate::walk::Client,
 }
 
 impl Api {
     async fn send(&self, r: &ApiRequest) -> Result<(u16, Value, Option<String>), LocalError> {
         let method = reqwest::Method::from_bytes(r.method.as_bytes()).map_err(|e| setup("method")(e.to_string()))?;
-        let mut request = self.http.request(method, format!("{}{}", self.url, r.path));
-        for (name, value) in &r.headers {
-            request = request.header(*name, value);
-        }
-        if let Some(body) = &r.body {
-            request = request.body(body.clone());
-        }
-        let response = request.send().await.map_err(|e| setup(&r.path)(e.to_string()))?;
-        let status = response.status().as_u16();
-        let cookie = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|c| c.split(';').next())
-            .map(str::to_owned);
-        let body = response.json().await.unwrap_or(Value::Null);
-        if status >= 400 {
-            return Err(LocalError::Setup(format!("{} {}: {status} {body}", r.method, r.path)));
-        }
-        Ok((status, body, cookie))
+        let headers: Vec<(&str, &str)> = r.headers.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        self.client.send(method, &r.path, &headers, r.body.clone()).await.map_err(LocalError::Setup)
     }
 
     /// Sends many set-up requests, a few at a time, in order of the answers' use.
@@ -262,7 +243,7 @@ async fn drive(api: &Api, scenario: &Scenario, options: &LoadOptions) -> Result<
         .args(["-t1", &format!("-c{}", options.connections), &format!("-d{}s", options.max_secs), "--timeout", "30s"])
         .arg("-s")
         .arg(&script)
-        .arg(&api.url)
+        .arg(&api.client.api)
         .stdout(std::process::Stdio::null())
         .status()
         .await
@@ -294,12 +275,9 @@ async fn drive(api: &Api, scenario: &Scenario, options: &LoadOptions) -> Result<
 /// payment, the admin's work), each under the same concurrent load.
 pub async fn run(coordinates: &Value, options: &LoadOptions) -> Result<Vec<RouteLoad>, LocalError> {
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build();
     let api = Arc::new(Api {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| setup("http")(e.to_string()))?,
-        url: field("apiUrl"),
+        client: crate::walk::Client { http: http.map_err(|e| setup("http")(e.to_string()))?, api: field("apiUrl") },
     });
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&emulator_sdk(&field("emulatorEndpoint")).await);
     let (pool, client_id) = (field("userPoolId"), field("clientId"));

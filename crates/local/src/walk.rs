@@ -12,6 +12,7 @@ pub struct Client {
 }
 
 impl Client {
+    /// A call with a JSON body, if any; an answer of 400 or more is an error.
     pub async fn call(
         &self,
         method: reqwest::Method,
@@ -19,12 +20,28 @@ impl Client {
         headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> Result<(u16, Value, Option<String>), String> {
+        let mut all = headers.to_vec();
+        if body.is_some() {
+            all.push(("Content-Type", "application/json"));
+        }
+        self.send(method, path, &all, body.map(|b| b.to_string())).await
+    }
+
+    /// A call with a raw body; answers the status, the JSON body (null if
+    /// none) and the cookie set (`name=value`), if any.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<(u16, Value, Option<String>), String> {
         let mut request = self.http.request(method.clone(), format!("{}{path}", self.api));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         if let Some(body) = body {
-            request = request.json(&body);
+            request = request.body(body);
         }
         let response = request.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
         let status = response.status().as_u16();
