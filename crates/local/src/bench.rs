@@ -36,7 +36,7 @@ pub struct FlashSaleReport {
     pub checkout_p99_ms: f64,
 }
 
-fn setup_error(what: &str) -> impl Fn(String) -> LocalError + '_ {
+pub(crate) fn setup_error(what: &str) -> impl Fn(String) -> LocalError + '_ {
     move |e| LocalError::Setup(format!("{what}: {e}"))
 }
 

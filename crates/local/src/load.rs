@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
-use crate::bench::{sign_in, sign_up};
+use crate::bench::{setup_error as setup, sign_in, sign_up};
 use crate::ledger::RouteTimings;
 use crate::stack::emulator_sdk;
 use crate::LocalError;
@@ -179,10 +179,6 @@ pub struct LoadOptions {
     /// Longest a route runs.
     pub max_secs: u64,
     pub work_dir: PathBuf,
-}
-
-fn setup(what: &str) -> impl Fn(String) -> LocalError + '_ {
-    move |e| LocalError::Setup(format!("{what}: {e}"))
 }
 
 /// The local API for the harness's own set-up calls.

@@ -44,7 +44,8 @@ pub struct Options {
     pub queue_visibility_override_secs: Option<i64>,
 }
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+/// An environment variable parsed, or `default` when unset or unparsable.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 

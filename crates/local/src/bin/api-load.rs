@@ -10,10 +10,6 @@ use std::process::ExitCode;
 
 use shop_local::load::{LoadOptions, RouteLoad};
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     match run().await {
@@ -29,10 +25,10 @@ async fn run() -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = root.join("target/bench");
     let options = LoadOptions {
-        connections: env_or("LOAD_CONNECTIONS", 8),
-        requests: env_or("LOAD_REQUESTS", 2000),
-        users: env_or("LOAD_USERS", 400),
-        max_secs: env_or("LOAD_MAX_SECONDS", 60) as u64,
+        connections: shop_local::stack::env_or("LOAD_CONNECTIONS", 8),
+        requests: shop_local::stack::env_or("LOAD_REQUESTS", 2000),
+        users: shop_local::stack::env_or("LOAD_USERS", 400),
+        max_secs: shop_local::stack::env_or("LOAD_MAX_SECONDS", 60),
         work_dir: out.join("wrk"),
     };
     let binary = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("shop-local");

@@ -6,14 +6,12 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let sale =
-        shop_local::bench::FlashSale { buyers: env_or("BUYERS", 500) as usize, units: env_or("UNITS", 50) as i64 };
+    let sale = shop_local::bench::FlashSale {
+        buyers: shop_local::stack::env_or("BUYERS", 500),
+        units: shop_local::stack::env_or("UNITS", 50),
+    };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let _stack;
     let file = match std::env::var("SHOP_STACK_FILE") {

@@ -15,10 +15,6 @@ use std::process::ExitCode;
 
 use serde_json::{json, Value};
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -39,7 +35,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let binaries = args.first().map(PathBuf::from).unwrap_or_else(|| root.join("target/release"));
     let lambda = args.get(1).map(PathBuf::from).unwrap_or_else(|| root.join("target/lambda"));
-    let (cold_starts, warm) = (env_or("COLD_STARTS", 10), env_or("WARM", 1000));
+    let (cold_starts, warm) = (shop_local::stack::env_or("COLD_STARTS", 10), shop_local::stack::env_or("WARM", 1000));
     let template = match shop_local::template::Template::load(&root.join("template.yaml")) {
         Ok(t) => t,
         Err(e) => {

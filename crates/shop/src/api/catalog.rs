@@ -227,33 +227,13 @@ pub(super) async fn update_product(app: &App, req: &Request) -> Result<Reply, Ap
     // Only the fields sent change: one conditional update that answers the
     // product as it now is, no read first.
     let mut fields: Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)> = Vec::new();
-    if let Some(v) = &changes.name {
-        validate_name(v)?;
-        fields.push(("name", attribute(v)?));
-    }
-    if let Some(v) = &changes.category {
-        validate_category(v)?;
-        fields.push(("category", attribute(v)?));
-    }
-    if let Some(v) = &changes.description {
-        validate_description(v)?;
-        fields.push(("description", attribute(v)?));
-    }
-    if let Some(v) = changes.price {
-        validate_price(v)?;
-        fields.push(("price", attribute(&v)?));
-    }
-    if let Some(v) = &changes.package {
-        fields.push(("package", attribute(v)?));
-    }
-    if let Some(v) = &changes.pictures {
-        validate_pictures(v)?;
-        fields.push(("pictures", attribute(v)?));
-    }
-    if let Some(v) = &changes.tags {
-        validate_tags(v)?;
-        fields.push(("tags", attribute(v)?));
-    }
+    changed(&mut fields, "name", changes.name.as_deref(), validate_name)?;
+    changed(&mut fields, "category", changes.category.as_deref(), validate_category)?;
+    changed(&mut fields, "description", changes.description.as_deref(), validate_description)?;
+    changed(&mut fields, "price", changes.price.as_ref(), |p| validate_price(*p))?;
+    changed(&mut fields, "package", changes.package.as_ref(), |_| Ok(()))?;
+    changed(&mut fields, "pictures", changes.pictures.as_deref(), validate_pictures)?;
+    changed(&mut fields, "tags", changes.tags.as_deref(), validate_tags)?;
     fields.push(("modifiedDate", attribute(&today())?));
     match app.store.patch_product(&id, fields, changes.category.as_deref()).await {
         Ok(product) => Ok(Reply::ok(json!({ "product": product }))),
@@ -263,7 +243,21 @@ pub(super) async fn update_product(app: &App, req: &Request) -> Result<Reply, Ap
 }
 
 /// A catalog field as a DynamoDB attribute value.
-fn attribute<T: serde::Serialize>(value: &T) -> Result<aws_sdk_dynamodb::types::AttributeValue, ApiError> {
+/// Adds a field sent in a product edit, once it passes its check.
+fn changed<T: serde::Serialize + ?Sized>(
+    fields: &mut Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)>,
+    name: &'static str,
+    value: Option<&T>,
+    check: impl FnOnce(&T) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    if let Some(value) = value {
+        check(value)?;
+        fields.push((name, attribute(value)?));
+    }
+    Ok(())
+}
+
+fn attribute<T: serde::Serialize + ?Sized>(value: &T) -> Result<aws_sdk_dynamodb::types::AttributeValue, ApiError> {
     serde_dynamo::to_attribute_value(value).map_err(|e| ApiError::Store(StoreError::Malformed(e)))
 }
 
