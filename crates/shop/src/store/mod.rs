@@ -3,6 +3,7 @@
 //! requests and retries never lose or double an update.
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
@@ -195,14 +196,13 @@ impl Store {
                     .set_expression_attribute_values(values)
                     .build()
                     .map_err(build_error)?;
-                let mark_migrated = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key(&anonymous.pk, &anonymous.sk)))
-                    .update_expression("SET migratedTo = :to, version = :next")
-                    .condition_expression("version = :v AND attribute_not_exists(migratedTo)")
+                let mark_migrated = self
+                    .line_update(
+                        anonymous,
+                        "SET migratedTo = :to, version = :next",
+                        Some("attribute_not_exists(migratedTo)"),
+                    )
                     .expression_attribute_values(":to", s(&merged.pk))
-                    .expression_attribute_values(":v", n(anonymous.version))
-                    .expression_attribute_values(":next", n(anonymous.version + 1))
                     .build()
                     .map_err(build_error)?;
                 items.push(TransactWriteItem::builder().put(put_user_line).build());
@@ -325,6 +325,25 @@ impl Store {
                 _ => return Ok(out),
             }
         }
+    }
+}
+
+impl Store {
+    /// An update of a cart line from the version it was read at to the next:
+    /// `expression` sets `version = :next`, and the write fails if the line is
+    /// no longer at that version (or `also` does not hold).
+    pub(crate) fn line_update(&self, line: &CartLineItem, expression: &str, also: Option<&str>) -> UpdateBuilder {
+        let condition = match also {
+            Some(also) => format!("version = :v AND {also}"),
+            None => "version = :v".to_owned(),
+        };
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&line.pk, &line.sk)))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .expression_attribute_values(":v", n(line.version))
+            .expression_attribute_values(":next", n(line.version + 1))
     }
 }
 

@@ -91,14 +91,8 @@ impl Store {
             items.push(
                 TransactWriteItem::builder()
                     .update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(&line.pk, &line.sk)))
-                            .update_expression("SET checkoutOrder = :o, version = :next")
-                            .condition_expression("version = :v")
+                        self.line_update(line, "SET checkoutOrder = :o, version = :next", None)
                             .expression_attribute_values(":o", s(&order.order_id))
-                            .expression_attribute_values(":v", n(line.version))
-                            .expression_attribute_values(":next", n(line.version + 1))
                             .build()
                             .map_err(build_error)?,
                     )
@@ -256,14 +250,8 @@ impl Store {
             } else {
                 TransactWriteItem::builder()
                     .update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(&line.pk, &line.sk)))
-                            .update_expression("SET quantity = :q, version = :next REMOVE checkoutOrder")
-                            .condition_expression("version = :v")
+                        self.line_update(line, "SET quantity = :q, version = :next REMOVE checkoutOrder", None)
                             .expression_attribute_values(":q", n(adjustment.quantity_after))
-                            .expression_attribute_values(":v", n(line.version))
-                            .expression_attribute_values(":next", n(line.version + 1))
                             .build()
                             .map_err(build_error)?,
                     )
