@@ -69,6 +69,10 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn new(config: CognitoConfig) -> Self {
+        // reqwest is built without a crypto provider of its own (one crypto
+        // library per binary): it takes the process default, set here to the
+        // SDK's aws-lc-rs. Err only means a default is already set.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default();
         Self { config, http, cache: RwLock::new(KeyCache { keys: HashMap::new(), fetched_at: None }) }
     }
