@@ -106,7 +106,7 @@ reconcile audit:
 
 lint: tools
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --region us-east-1
 
