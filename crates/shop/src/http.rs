@@ -113,7 +113,17 @@ impl ApiError {
 }
 
 pub fn json_response<T: Serialize>(status: StatusCode, body: &T, cors_origin: &str) -> Response<Body> {
-    let text = serde_json::to_string(body).unwrap_or_else(|_| r#"{"message":"internal error"}"#.into());
+    json_text_response(status, json_text(body), cors_origin)
+}
+
+/// `body` as JSON text. Our bodies always serialize; were one not to, the
+/// client gets the generic error body rather than a broken one.
+pub fn json_text<T: Serialize + ?Sized>(body: &T) -> String {
+    serde_json::to_string(body).unwrap_or_else(|_| r#"{"message":"internal error"}"#.into())
+}
+
+/// A response with JSON text already serialized, and the CORS headers.
+pub fn json_text_response(status: StatusCode, text: String, cors_origin: &str) -> Response<Body> {
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -31,7 +31,9 @@ pub struct Package {
 }
 
 /// The `product#<id>` / `meta` item. `catalog` and `category` feed the GSIs
-/// that list the catalog without scanning carts.
+/// that list the catalog without scanning carts. Reads deserialize `Product`
+/// straight from the item (serde skips the keys): `flatten` buffers every
+/// attribute first, and the catalog reads fifty products per request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProductItem {
     pub pk: String,

@@ -3,10 +3,10 @@
 
 use http::StatusCode;
 use lambda_http::Request;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map};
 
-use super::{page_limit, query_param, Reply};
+use super::{page_limit, query_param, ProductList, Reply};
 use crate::domain::{validate_restock_delta, CartOwner, ProductId};
 use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
 use crate::model::{Package, Product};
@@ -23,7 +23,7 @@ pub(super) async fn list_products(app: &App, req: &Request) -> Result<Reply, Api
     if category.is_none() && raw_cursor.is_none() && query_param(req, "limit").is_none() {
         // The sample's call: the whole catalog.
         let products = app.store.all_products().await?;
-        return Ok(Reply::ok(json!({ "products": products })));
+        return Ok(Reply::ok(ProductList { products: &products, next_cursor: None }));
     }
     if let Some(c) = &category {
         validate_category(c)?;
@@ -42,11 +42,8 @@ pub(super) async fn list_products(app: &App, req: &Request) -> Result<Reply, Api
         })
         .transpose()?;
     let page = app.store.product_page(category.as_deref(), limit, start.as_ref()).await?;
-    let mut body = json!({ "products": page.products });
-    if let Some(next) = page.next.as_ref() {
-        body["nextCursor"] = json!(cursor::encode(next));
-    }
-    Ok(Reply::ok(body))
+    let next_cursor = page.next.as_ref().map(cursor::encode);
+    Ok(Reply::ok(ProductList { products: &page.products, next_cursor }))
 }
 
 pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -80,16 +77,21 @@ pub(super) async fn list_categories(app: &App, _req: &Request) -> Result<Reply, 
 pub(super) async fn bestsellers(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let limit = page_limit(req, 10, 50)?;
     let ranked = app.store.bestsellers(limit).await?;
-    let products: Vec<Value> = ranked
+    let products: Vec<Bestseller> = ranked
         .into_iter()
         .filter(|(_, sold)| *sold > 0)
-        .map(|(product, sold)| {
-            let mut view = serde_json::to_value(product).unwrap_or_default();
-            view["unitsSold"] = json!(sold);
-            view
-        })
+        .map(|(product, units_sold)| Bestseller { product, units_sold })
         .collect();
-    Ok(Reply::ok(json!({ "products": products })))
+    Ok(Reply::ok(ProductList { products: &products, next_cursor: None }))
+}
+
+/// A product of the best-seller list: the product and the units it sold.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Bestseller {
+    #[serde(flatten)]
+    product: Product,
+    units_sold: i64,
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,9 @@ use std::convert::Infallible;
 use http::StatusCode;
 use lambda_http::{Body, Request, Response};
 
-use crate::http::{json_response, ApiError, Caller};
+use serde::Serialize;
+
+use crate::http::{json_text, json_text_response, ApiError, Caller};
 use crate::App;
 
 mod cart;
@@ -87,33 +89,44 @@ impl Endpoint {
     }
 }
 
-/// A successful answer: a JSON body, and the caller when a cookie must be set.
+/// A successful answer: a JSON body (serialized straight from the handler's
+/// values, without a `serde_json::Value` tree in between), and the caller when
+/// a cookie must be set.
 struct Reply {
     status: StatusCode,
-    body: serde_json::Value,
+    body: String,
     caller: Option<Caller>,
 }
 
 impl Reply {
-    fn ok(body: serde_json::Value) -> Self {
-        Self { status: StatusCode::OK, body, caller: None }
+    fn ok(body: impl Serialize) -> Self {
+        Self { status: StatusCode::OK, body: json_text(&body), caller: None }
     }
 
-    fn created(body: serde_json::Value) -> Self {
-        Self { status: StatusCode::CREATED, body, caller: None }
+    fn created(body: impl Serialize) -> Self {
+        Self { status: StatusCode::CREATED, body: json_text(&body), caller: None }
     }
 
-    fn for_caller(caller: Caller, body: serde_json::Value) -> Self {
-        Self { status: StatusCode::OK, body, caller: Some(caller) }
+    fn for_caller(caller: Caller, body: impl Serialize) -> Self {
+        Self { status: StatusCode::OK, body: json_text(&body), caller: Some(caller) }
     }
 
     fn into_response(self, origin: &str) -> Response<Body> {
-        let response = json_response(self.status, &self.body, origin);
+        let response = json_text_response(self.status, self.body, origin);
         match self.caller {
             Some(caller) => caller.finish(response),
             None => response,
         }
     }
+}
+
+/// A list of products, and the cursor of the next page if there is one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProductList<'a, T: Serialize> {
+    products: &'a [T],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
 fn query_param(req: &Request, name: &str) -> Option<String> {

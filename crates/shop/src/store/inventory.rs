@@ -112,7 +112,7 @@ impl Store {
                 .expression_attribute_values(format!(":v{i}"), value);
         }
         let out = update.update_expression(format!("SET {}", sets.join(", "))).send().await?;
-        let product = from_item::<_, ProductItem>(out.attributes.unwrap_or_default())?.product;
+        let product = from_item::<_, Product>(out.attributes.unwrap_or_default())?;
         if let Some(category) = new_category {
             self.client
                 .update_item()
@@ -163,16 +163,13 @@ impl Store {
         };
         let (items, next) =
             self.page(query, limit, &["pk", "sk", index_key, "productId"], start.map(item_of_page_key)).await?;
-        let products = items
-            .into_iter()
-            .map(|i| from_item::<_, ProductItem>(i).map(|p| p.product))
-            .collect::<Result<Vec<_>, _>>()?;
+        let products = items.into_iter().map(from_item::<_, Product>).collect::<Result<Vec<_>, _>>()?;
         Ok(CategoryPage { products, next: next.map(page_key_of) })
     }
 
     pub async fn stock(&self, id: &ProductId) -> Result<Option<StockLevels>, StoreError> {
         let item = self.get(id.partition_key(), STOCK_SK, true).await?;
-        Ok(item.map(from_item::<_, StockItem>).transpose()?.map(|s| s.levels))
+        Ok(item.map(from_item::<_, StockLevels>).transpose()?)
     }
 
     /// Adds (or, negative, removes) available units. Removing more than is
@@ -207,7 +204,7 @@ impl Store {
                 .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
                 .send()
                 .await?;
-            let levels = from_item::<_, StockItem>(out.attributes.unwrap_or_default())?.levels;
+            let levels = from_item::<_, StockLevels>(out.attributes.unwrap_or_default())?;
             return Ok(Restocked { levels, replayed: false });
         };
         // With a key, the key's record joins the change in one transaction
@@ -265,7 +262,7 @@ impl Store {
         let items = self.batch_get(ids, PRODUCT_META_SK).await?;
         items
             .into_iter()
-            .map(|i| from_item::<_, ProductItem>(i).map(|p| (p.product.product_id.clone(), p.product)))
+            .map(|i| from_item::<_, Product>(i).map(|p| (p.product_id.clone(), p)))
             .collect::<Result<_, _>>()
             .map_err(Into::into)
     }

@@ -12,7 +12,7 @@ use serde_dynamo::{from_item, from_items, to_item};
 use std::collections::HashMap;
 
 use crate::domain::{CartOwner, ProductId};
-use crate::model::{CartLineItem, CleanupMessage, Product, ProductItem, CATALOG_PARTITION, PRODUCT_META_SK};
+use crate::model::{CartLineItem, CleanupMessage, Product, CATALOG_PARTITION, PRODUCT_META_SK};
 
 /// GSI over product items only (sparse): every product, by id.
 pub const CATALOG_INDEX: &str = "catalog-index";
@@ -118,20 +118,18 @@ impl Store {
 
     pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
         let item = self.get(id.partition_key(), PRODUCT_META_SK, false).await?;
-        item.map(|item| Ok(from_item::<_, ProductItem>(item)?.product)).transpose()
+        item.map(|item| Ok(from_item::<_, Product>(item)?)).transpose()
     }
 
     /// Every product, by id, through the sparse catalog index (no table scan).
     pub async fn all_products(&self) -> Result<Vec<Product>, StoreError> {
-        let items: Vec<ProductItem> = self
-            .query_all(|q| {
-                q.index_name(CATALOG_INDEX)
-                    .key_condition_expression("#catalog = :c")
-                    .expression_attribute_names("#catalog", "catalog")
-                    .expression_attribute_values(":c", s(CATALOG_PARTITION))
-            })
-            .await?;
-        Ok(items.into_iter().map(|i| i.product).collect())
+        self.query_all(|q| {
+            q.index_name(CATALOG_INDEX)
+                .key_condition_expression("#catalog = :c")
+                .expression_attribute_names("#catalog", "catalog")
+                .expression_attribute_values(":c", s(CATALOG_PARTITION))
+        })
+        .await
     }
 
     // ---- carts ----

@@ -149,9 +149,9 @@ impl Store {
             let (item_pk, sk) = super::item_key(&item);
             match sk {
                 crate::model::PRODUCT_META_SK => {
-                    view.product = Some(from_item::<_, crate::model::ProductItem>(item)?.product);
+                    view.product = Some(from_item::<_, crate::model::Product>(item)?);
                 }
-                crate::model::STOCK_SK => view.stock = Some(from_item::<_, crate::model::StockItem>(item)?.levels),
+                crate::model::STOCK_SK => view.stock = Some(from_item::<_, crate::domain::StockLevels>(item)?),
                 TOTAL_QUANTITY_SK => {
                     view.in_carts =
                         item.get("quantity").and_then(|v| v.as_n().ok()).and_then(|q| q.parse().ok()).unwrap_or(0)
