@@ -2,8 +2,9 @@
 //! concurrent load (`wrk`, loopback), with the share of each request spent in
 //! our code and waiting on the emulator. Starts its own stack (logging at
 //! `info`, as the template's functions do), prints a Markdown table and writes
-//! `target/bench/api-load.json`. LOAD_CONNECTIONS (8), LOAD_REQUESTS (2000 per
-//! route), LOAD_USERS (400), LOAD_MAX_SECONDS (60 per route).
+//! `target/bench/api-load.json` (LOAD_OUT: elsewhere, e.g. for a profiling run
+//! that must not replace the release figures). LOAD_CONNECTIONS (8),
+//! LOAD_REQUESTS (2000 per route), LOAD_USERS (400), LOAD_MAX_SECONDS (60 per route).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -43,15 +44,17 @@ async fn run() -> Result<(), String> {
     let routes = shop_local::load::run(&coordinates, &options).await.map_err(|e| e.to_string())?;
     drop(stack);
     print_table(&routes);
-    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    let out_file = std::env::var_os("LOAD_OUT").map_or_else(|| out.join("api-load.json"), Into::into);
+    if let Some(dir) = out_file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
     let json = serde_json::json!({
         "command": "make bench-api (target/release/api-load)",
         "profile": profile,
         "connections": options.connections,
         "routes": routes,
     });
-    std::fs::write(out.join("api-load.json"), serde_json::to_string_pretty(&json).unwrap_or_default())
-        .map_err(|e| e.to_string())?;
+    std::fs::write(&out_file, serde_json::to_string_pretty(&json).unwrap_or_default()).map_err(|e| e.to_string())?;
     let failed: Vec<&str> =
         routes.iter().filter(|r| r.wrk.status_errors + r.wrk.socket_errors > 0).map(|r| r.route.as_str()).collect();
     if failed.is_empty() {
