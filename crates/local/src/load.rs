@@ -270,6 +270,15 @@ async fn drive(api: &Api, scenario: &Scenario, options: &LoadOptions) -> Result<
 /// route in the order a shop sees them (browse, carts, sign-in, checkout,
 /// payment, the admin's work), each under the same concurrent load.
 pub async fn run(coordinates: &Value, options: &LoadOptions) -> Result<Vec<RouteLoad>, LocalError> {
+    // Checkout leaves out the last `connections` users (their migration may not
+    // have run), and paying and cancelling each need `connections + 1` orders.
+    let fewest_users = 4 * options.connections + 2;
+    if options.users < fewest_users {
+        return Err(LocalError::Setup(format!(
+            "{} users are too few for {} connections: at least {fewest_users}",
+            options.users, options.connections
+        )));
+    }
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build();
     let api = Arc::new(Api {
