@@ -37,12 +37,14 @@ pub struct FunctionUse {
 }
 
 /// One request's time in the handler: of that, waiting on AWS, and our code
-/// running (CPU time of the handler's future's polls).
+/// running (CPU time of the handler's future's polls), of which inside the
+/// AWS SDK's operations.
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     total: Duration,
     aws_wait: Duration,
     running: Duration,
+    in_sdk: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -90,6 +92,12 @@ pub struct RouteTimings {
     /// Of that, our code (and the SDK's) running: the CPU time the handler's
     /// future took in its polls.
     pub own_us: Spread,
+    /// Of our code, the CPU time inside the AWS SDK's operations (from the
+    /// request's serialization to its response's deserialization).
+    pub in_sdk_us: Spread,
+    /// Of our code, the rest: the event's parsing, the handler's own logic,
+    /// token checks, the reply and the log line.
+    pub outside_sdk_us: Spread,
     /// The rest: neither running nor waiting on AWS (queued for a core while
     /// other requests, workers and the emulator run; backing off to retry).
     pub other_us: Spread,
@@ -106,7 +114,7 @@ impl Ledger {
         let used = books.functions.entry(function.to_owned()).or_default();
         used.invocations += 1;
         for call in &usage.calls {
-            used.permissions.extend(call.permissions.iter().cloned());
+            used.permissions.extend(call.permissions());
         }
         let Some(route) = route else { return };
         let calls: Vec<String> = usage.operations().map(str::to_owned).collect();
@@ -125,7 +133,8 @@ impl Ledger {
             samples.pop_front();
         }
         let aws_wait = usage.aws_wait.min(total);
-        samples.push_back(Sample { total, aws_wait, running: running.min(total - aws_wait) });
+        let running = running.min(total - aws_wait);
+        samples.push_back(Sample { total, aws_wait, running, in_sdk: usage.sdk_cpu.min(running) });
     }
 
     /// Calls per route and permissions per function.
@@ -149,6 +158,8 @@ impl Ledger {
                     handler_us: Spread::of(samples.iter().map(|s| micros(s.total)).collect()),
                     aws_wait_us: Spread::of(samples.iter().map(|s| micros(s.aws_wait)).collect()),
                     own_us: Spread::of(samples.iter().map(|s| micros(s.running)).collect()),
+                    in_sdk_us: Spread::of(samples.iter().map(|s| micros(s.in_sdk)).collect()),
+                    outside_sdk_us: Spread::of(samples.iter().map(|s| micros(s.running - s.in_sdk)).collect()),
                     other_us: Spread::of(samples.iter().map(|s| micros(s.total - s.aws_wait - s.running)).collect()),
                     own_share: if total == 0 { 0.0 } else { own as f64 / total as f64 },
                 };
@@ -180,11 +191,13 @@ mod tests {
     #[test]
     fn a_request_splits_into_our_code_and_waiting() {
         let ledger = Ledger::default();
-        let usage = Usage { calls: Vec::new(), aws_wait: Duration::from_micros(3_000) };
+        let usage =
+            Usage { calls: Vec::new(), aws_wait: Duration::from_micros(3_000), sdk_cpu: Duration::from_micros(450) };
         let (total, running) = (Duration::from_micros(4_000), Duration::from_micros(600));
         ledger.record("get-cart", Some("GET /cart"), &usage, total, running);
         let timings = &ledger.timings()["GET /cart"];
         assert_eq!((timings.own_us.p99, timings.aws_wait_us.p99, timings.other_us.p99), (600, 3_000, 400));
+        assert_eq!((timings.in_sdk_us.p99, timings.outside_sdk_us.p99), (450, 150));
         assert!((timings.own_share - 0.15).abs() < 1e-9);
         ledger.clear_timings();
         assert!(ledger.timings().is_empty());

@@ -11,6 +11,7 @@ pub mod load;
 pub mod pollers;
 pub mod resources;
 pub mod runtime_bench;
+pub mod sdk_time;
 pub mod stack;
 pub mod template;
 pub mod walk;

@@ -6,7 +6,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shop_local::LocalError> {
-    shop::telemetry::init();
+    shop_local::sdk_time::init();
     let options = shop_local::stack::Options::from_env();
     shop_local::stack::run(options).await
 }

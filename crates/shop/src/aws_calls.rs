@@ -19,11 +19,24 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use serde_json::Value;
 
-/// One AWS API call: `Service.Operation` and the IAM permissions it needs.
+/// One AWS API call: `Service.Operation` and, where someone checks the IAM
+/// permissions it needs, its serialized request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub operation: String,
-    pub permissions: Vec<Permission>,
+    /// Kept as sent and read only by [`Call::permissions`], so that working
+    /// the permissions out (a JSON parse) happens after the request, outside
+    /// the time the local stack counts as the handler's.
+    request: Option<Vec<u8>>,
+}
+
+impl Call {
+    /// The IAM permissions this call needs; none if its request was not kept.
+    pub fn permissions(&self) -> Vec<Permission> {
+        let Some(request) = &self.request else { return Vec::new() };
+        let (service, name) = self.operation.split_once('.').unwrap_or((self.operation.as_str(), ""));
+        permissions(service, name, request)
+    }
 }
 
 /// An IAM action and, for DynamoDB index reads, the index it needs it on.
@@ -49,6 +62,9 @@ pub struct Usage {
     /// Wall time during which at least one call was on the wire (sent, not
     /// yet answered): the time spent waiting on AWS, overlaps counted once.
     pub aws_wait: Duration,
+    /// CPU time spent inside the SDK's operations, where something measures
+    /// it (the local stack, through [`add_sdk_cpu`]); zero otherwise.
+    pub sdk_cpu: Duration,
 }
 
 impl Usage {
@@ -62,8 +78,8 @@ struct Scope {
     usage: Usage,
     in_flight: u32,
     waiting_since: Option<Instant>,
-    /// Work out each call's IAM permissions (parsing its request body): only
-    /// where someone checks them, not on every request on Lambda.
+    /// Keep each call's request to work out its IAM permissions: only where
+    /// someone checks them, not on every request on Lambda.
     with_permissions: bool,
 }
 
@@ -118,14 +134,10 @@ impl Intercept for CallCounter {
         if let Some(metadata) = cfg.load::<Metadata>() {
             let _ = SCOPE.try_with(|scope| {
                 let mut scope = scope.borrow_mut();
-                let permissions = if scope.with_permissions {
-                    let body = context.request().body().bytes().unwrap_or_default();
-                    permissions(metadata.service(), metadata.name(), body)
-                } else {
-                    Vec::new()
-                };
+                let request =
+                    scope.with_permissions.then(|| context.request().body().bytes().unwrap_or_default().to_vec());
                 let operation = format!("{}.{}", metadata.service(), metadata.name());
-                scope.usage.calls.push(Call { operation, permissions });
+                scope.usage.calls.push(Call { operation, request });
             });
         }
         Ok(())
@@ -230,8 +242,15 @@ async fn scoped<F: Future>(work: F, with_permissions: bool) -> (F::Output, Usage
         let mut outer = outer.borrow_mut();
         outer.usage.calls.extend(usage.calls.iter().cloned());
         outer.usage.aws_wait += usage.aws_wait;
+        outer.usage.sdk_cpu += usage.sdk_cpu;
     });
     (output, usage)
+}
+
+/// Adds CPU time spent inside an SDK operation to the current scope, if any.
+/// The local stack measures it around the SDK's operation spans.
+pub fn add_sdk_cpu(cpu: Duration) {
+    let _ = SCOPE.try_with(|scope| scope.borrow_mut().usage.sdk_cpu += cpu);
 }
 
 #[cfg(test)]
@@ -249,6 +268,20 @@ mod tests {
             actions("DynamoDB", "TransactWriteItems", body),
             ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         );
+    }
+
+    #[test]
+    fn a_call_works_its_permissions_out_from_the_request_it_kept() {
+        let query = Call {
+            operation: "DynamoDB.Query".into(),
+            request: Some(br#"{"TableName":"t","IndexName":"orders-index"}"#.to_vec()),
+        };
+        assert_eq!(
+            query.permissions().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["dynamodb:Query on index/orders-index"]
+        );
+        let unkept = Call { operation: "DynamoDB.Query".into(), request: None };
+        assert!(unkept.permissions().is_empty());
     }
 
     #[test]

@@ -67,13 +67,13 @@ async fn run() -> Result<(), String> {
 fn print_table(routes: &[RouteLoad]) {
     let ms = |us: u64| format!("{:.2}", us as f64 / 1000.0);
     println!(
-        "| route | requests | req/s | latency p50 / p99 (ms) | handler p50 / p99 (ms) | waiting on AWS p99 (ms) | our code p50 / p99 (ms) | neither p99 (ms) | our share |"
+        "| route | requests | req/s | latency p50 / p99 (ms) | handler p50 / p99 (ms) | waiting on AWS p99 (ms) | our code p50 / p99 (ms) | in the SDK p99 (ms) | outside the SDK p50 / p99 (ms) | neither p99 (ms) | our share |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in routes {
         let t = &r.stack;
         println!(
-            "| `{}` | {} | {:.0} | {} / {} | {} / {} | {} | {} / {} | {} | {:.1} % |",
+            "| `{}` | {} | {:.0} | {} / {} | {} / {} | {} | {} / {} | {} | {} / {} | {} | {:.1} % |",
             r.route,
             r.wrk.requests,
             r.requests_per_sec,
@@ -84,6 +84,9 @@ fn print_table(routes: &[RouteLoad]) {
             ms(t.aws_wait_us.p99),
             ms(t.own_us.p50),
             ms(t.own_us.p99),
+            ms(t.in_sdk_us.p99),
+            ms(t.outside_sdk_us.p50),
+            ms(t.outside_sdk_us.p99),
             ms(t.other_us.p99),
             t.own_share * 100.0
         );

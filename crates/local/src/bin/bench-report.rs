@@ -79,6 +79,8 @@ fn run() -> Result<bool, String> {
     let (rss, rss_fn) = worst(fns, "function", |f| f64_at(f, "peakRssKib") * 1024.0 / 1e6);
     let (zip, zip_fn) = worst(fns, "function", |f| f64_at(f, "zippedBytes") / 1e6);
     let (own, own_route) = worst(routes, "route", |r| r["stack"]["ownUs"]["p99"].as_f64().unwrap_or(0.0) / 1000.0);
+    let (outside_sdk, outside_sdk_route) =
+        worst(routes, "route", |r| r["stack"]["outsideSdkUs"]["p99"].as_f64().unwrap_or(0.0) / 1000.0);
     let over: Vec<&str> = endpoints
         .iter()
         .filter(|e| e["mostCalls"].as_u64() > e["designMinimum"].as_u64())
@@ -105,6 +107,7 @@ fn run() -> Result<bool, String> {
         "machine": machine,
         "targets": targets,
         "allTargetsMet": all_met,
+        "ourCodeOutsideSdk": { "worstP99Ms": outside_sdk, "route": outside_sdk_route },
         "apiLoad": api_load,
         "functions": functions,
         "awsCalls": aws_calls,
@@ -144,24 +147,31 @@ fn render(results: &Value) -> String {
         let met = if t["met"] == true { "yes" } else { "**no**" };
         let _ = writeln!(md, "| {} | {} | {} | {met} |", s(&t["target"]), s(&t["limit"]), s(&t["worst"]));
     }
+    let outside = &results["ourCodeOutsideSdk"];
+    let _ = writeln!(
+        md,
+        "\nOf our code, the part outside the AWS SDK's operations is at most {:.2} ms p99 ({}); the rest is the SDK's own work per call (see the table below).",
+        outside["worstP99Ms"].as_f64().unwrap_or(0.0),
+        s(&outside["route"]),
+    );
 
     let load = &results["apiLoad"];
     let _ = writeln!(
         md,
-        "\n#### Warm requests under load through the local API\n\n`wrk`, {} connections on loopback, {} build of the handlers. Latency is what `wrk` saw end to end. The handler's time splits into waiting on AWS (a call on the wire: the emulator), our code running (CPU time of the handler's polls), and neither (queued for a core or preempted, backing off before a retry).\n",
+        "\n#### Warm requests under load through the local API\n\n`wrk`, {} connections on loopback, {} build of the handlers. Latency is what `wrk` saw end to end. The handler's time splits into waiting on AWS (a call on the wire: the emulator), our code running (CPU time of the handler's polls; of it, the part inside the AWS SDK's operations, from serializing a request to deserializing its answer, and the rest: the event's parsing, the handler, token checks, the reply and the log line), and neither (queued for a core or preempted, backing off before a retry).\n",
         load["connections"],
         s(&load["profile"]),
     );
     let _ = writeln!(
         md,
-        "| route | requests | req/s | latency p50 / p99 (ms) | handler p50 / p99 (ms) | waiting on AWS p50 / p99 (ms) | our code p50 / p99 (ms) | neither p50 / p99 (ms) | our share |\n|---|---|---|---|---|---|---|---|---|"
+        "| route | requests | req/s | latency p50 / p99 (ms) | handler p50 / p99 (ms) | waiting on AWS p50 / p99 (ms) | our code p50 / p99 (ms) | of it in the AWS SDK p50 / p99 (ms) | of it outside the SDK p50 / p99 (ms) | neither p50 / p99 (ms) | our share |\n|---|---|---|---|---|---|---|---|---|---|---|"
     );
     let ms = |v: &Value| format!("{:.2}", v.as_f64().unwrap_or(0.0) / 1000.0);
     for r in load["routes"].as_array().into_iter().flatten() {
         let (w, st) = (&r["wrk"], &r["stack"]);
         let _ = writeln!(
             md,
-            "| `{}` | {} | {:.0} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {:.1} % |",
+            "| `{}` | {} | {:.0} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} | {:.1} % |",
             s(&r["route"]),
             w["requests"],
             f64_at(r, "requestsPerSec"),
@@ -173,6 +183,10 @@ fn render(results: &Value) -> String {
             ms(&st["awsWaitUs"]["p99"]),
             ms(&st["ownUs"]["p50"]),
             ms(&st["ownUs"]["p99"]),
+            ms(&st["inSdkUs"]["p50"]),
+            ms(&st["inSdkUs"]["p99"]),
+            ms(&st["outsideSdkUs"]["p50"]),
+            ms(&st["outsideSdkUs"]["p99"]),
             ms(&st["otherUs"]["p50"]),
             ms(&st["otherUs"]["p99"]),
             f64_at(st, "ownShare") * 100.0,

@@ -99,4 +99,9 @@ async fn the_stack_counts_the_aws_calls_and_times_each_route() {
     assert!(waited["max"].as_u64().unwrap() > 0, "{categories}");
     assert!(waited["max"].as_u64().unwrap() <= handler["max"].as_u64().unwrap(), "{categories}");
     assert!((0.0..=1.0).contains(&categories["ownShare"].as_f64().unwrap()), "{categories}");
+    // Our code splits in turn into the SDK's work on the GetItem and the rest.
+    let (own, in_sdk) = (&categories["ownUs"], &categories["inSdkUs"]);
+    assert!(in_sdk["max"].as_u64().unwrap() > 0, "{categories}");
+    assert!(in_sdk["max"].as_u64().unwrap() <= own["max"].as_u64().unwrap(), "{categories}");
+    assert!(categories["outsideSdkUs"]["p50"].is_u64(), "{categories}");
 }
