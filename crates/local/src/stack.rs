@@ -374,26 +374,6 @@ pub fn spawn_child_stack(
 /// A user's ID token from the emulator's Cognito (USER_PASSWORD_AUTH), as the
 /// frontend signs in.
 pub async fn id_token(emulator: &str, client_id: &str, username: &str, password: &str) -> Result<String, String> {
-    let reply: serde_json::Value = reqwest::Client::new()
-        .post(emulator)
-        .header("Content-Type", "application/x-amz-json-1.1")
-        .header("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth")
-        .body(
-            serde_json::json!({
-                "AuthFlow": "USER_PASSWORD_AUTH",
-                "ClientId": client_id,
-                "AuthParameters": { "USERNAME": username, "PASSWORD": password },
-            })
-            .to_string(),
-        )
-        .send()
-        .await
-        .map_err(|e| format!("sign-in: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("sign-in: {e}"))?;
-    reply["AuthenticationResult"]["IdToken"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("sign-in refused: {reply}"))
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&emulator_sdk(emulator).await);
+    crate::bench::sign_in(&cognito, client_id, username, password).await.map_err(|e| e.to_string())
 }

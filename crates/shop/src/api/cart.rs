@@ -6,7 +6,7 @@ use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::{json, Map};
 
-use super::{idempotency_key, Reply, WRITE_ATTEMPTS};
+use super::{idempotency_key, ProductList, Reply, WRITE_ATTEMPTS};
 use crate::domain::{apply_delta, merge_quantities, validate_delta, validate_target, CartOwner, ProductId};
 use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
 use crate::model::{CartLineItem, CartLineView, CleanupMessage};
@@ -35,7 +35,7 @@ pub(super) async fn cart_view(app: &App, owner: &CartOwner) -> Result<Vec<CartLi
 pub(super) async fn get_cart(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let caller = app.caller(req).await?;
     let lines = cart_view(app, &caller.cart_owner()?).await?;
-    Ok(Reply::for_caller(caller, json!({ "products": lines })))
+    Ok(Reply::for_caller(caller, ProductList { products: &lines, next_cursor: None }))
 }
 
 #[derive(Deserialize)]
@@ -149,7 +149,7 @@ pub(super) async fn migrate_cart(app: &App, req: &Request) -> Result<Reply, ApiE
         }
         None => cart_view(app, &user).await?,
     };
-    Ok(Reply::ok(json!({ "products": lines })))
+    Ok(Reply::ok(ProductList { products: &lines, next_cursor: None }))
 }
 
 /// Moves every live anonymous line into the user's cart: both carts read,
