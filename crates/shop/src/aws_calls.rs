@@ -248,9 +248,15 @@ async fn scoped<F: Future>(work: F, with_permissions: bool) -> (F::Output, Usage
 }
 
 /// Adds CPU time spent inside an SDK operation to the current scope, if any.
-/// The local stack measures it around the SDK's operation spans.
+/// The local stack measures it around the SDK's operation spans. Called from
+/// a `tracing` layer, so it never panics: a scope borrowed elsewhere on this
+/// thread (it cannot be, as spans are left between polls) loses the sample.
 pub fn add_sdk_cpu(cpu: Duration) {
-    let _ = SCOPE.try_with(|scope| scope.borrow_mut().usage.sdk_cpu += cpu);
+    let _ = SCOPE.try_with(|scope| {
+        if let Ok(mut scope) = scope.try_borrow_mut() {
+            scope.usage.sdk_cpu += cpu;
+        }
+    });
 }
 
 #[cfg(test)]
