@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: local test api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report lint build deploy invoke reconcile audit venv tools clean
+.PHONY: local test api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -99,6 +99,12 @@ bench-functions: release
 bench-report:
 	cargo build --quiet --release -p shop-local --bin bench-report
 	./target/release/bench-report
+
+## CPU per DynamoDB call, the AWS SDK against the least a client does (not part of
+## `make bench`: it weighs one decision, see the README).
+bench-client:
+	cargo build --quiet --release -p shop-local --bin client-cost
+	./target/release/client-cost
 
 ## Recompute cart totals and stock counters over the running local stack's table and report drift (REPAIR=1 repairs it).
 reconcile audit:
