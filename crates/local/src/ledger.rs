@@ -110,12 +110,13 @@ impl Ledger {
     /// for API requests ("METHOD /resource").
     /// `running` is the time the invocation's future spent being polled.
     pub fn record(&self, function: &str, route: Option<&str>, usage: &Usage, total: Duration, running: Duration) {
+        // Working permissions out parses each call's request: done before
+        // taking the lock every concurrent request records under.
+        let permissions: Vec<Permission> = usage.calls.iter().flat_map(|call| call.permissions()).collect();
         let Ok(mut books) = self.books.lock() else { return };
         let used = books.functions.entry(function.to_owned()).or_default();
         used.invocations += 1;
-        for call in &usage.calls {
-            used.permissions.extend(call.permissions());
-        }
+        used.permissions.extend(permissions);
         let Some(route) = route else { return };
         let calls: Vec<String> = usage.operations().map(str::to_owned).collect();
         let entry = books.routes.entry(route.to_owned()).or_default();

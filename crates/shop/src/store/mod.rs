@@ -118,7 +118,7 @@ impl Store {
 
     pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
         let item = self.get(id.partition_key(), PRODUCT_META_SK, false).await?;
-        item.map(|item| Ok(from_item::<_, Product>(item)?)).transpose()
+        Ok(item.map(from_item::<_, Product>).transpose()?)
     }
 
     /// Every product, by id, through the sparse catalog index (no table scan).
