@@ -31,6 +31,14 @@ $(APICHECK)/.installed: requirements-apicheck.txt requirements-apicheck.lock
 	$(APICHECK)/bin/pip install --quiet --disable-pip-version-check -r $< -c requirements-apicheck.lock
 	touch $@
 
+## The Python function `make bench` runs side by side with the Rust one (boto3,
+## Powertools: the AWS sample's stack), pinned, in its own venv.
+PYCART := .venv-python-cart
+$(PYCART)/.installed: crates/local/python-cart/requirements.txt crates/local/python-cart/requirements.lock
+	$(PYTHON) -m venv $(PYCART)
+	$(PYCART)/bin/pip install --quiet --disable-pip-version-check -r $< -c crates/local/python-cart/requirements.lock
+	touch $@
+
 ## Run the whole shop locally: emulator, resources, seed data, API on :3000, Invoke API on :3001.
 local: venv
 	cargo run --quiet -p shop-local --bin shop-local
@@ -71,13 +79,14 @@ release: tools
 	cargo build --quiet --release -p shop-local --bins
 
 ## Every figure: flash sale, AWS calls per endpoint, every route under load,
-## each function's cold start, memory and size; then one results file
-## (target/bench/results.json) and the README's table. About an hour from clean.
-bench: venv wrk release
+## each function's cold start, memory and size (and GET /cart side by side with
+## the same function in Python); then one results file (target/bench/results.json)
+## and the README's table. About an hour from clean.
+bench: venv wrk release $(PYCART)/.installed
 	./target/release/flash-sale
 	./target/release/aws-calls
 	./target/release/api-load
-	./target/release/function-bench target/release target/lambda
+	SIDE_BY_SIDE_PYTHON=$(PYCART)/bin/python ./target/release/function-bench target/release target/lambda
 	./target/release/bench-report
 
 ## The parts of `make bench`, each on its own (then `make bench-report`).
@@ -93,8 +102,8 @@ bench-api: venv wrk
 	cargo build --quiet --release -p shop-local --bins
 	./target/release/api-load
 
-bench-functions: release
-	./target/release/function-bench target/release target/lambda
+bench-functions: release $(PYCART)/.installed
+	SIDE_BY_SIDE_PYTHON=$(PYCART)/bin/python ./target/release/function-bench target/release target/lambda
 
 bench-report:
 	cargo build --quiet --release -p shop-local --bin bench-report
@@ -131,5 +140,5 @@ invoke:
 		--data-binary @"$(or $(EVENT),events/$(FUNCTION).json)"; echo
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(APICHECK) .aws-sam .local
+	rm -rf $(VENV) $(TOOLS) $(APICHECK) $(PYCART) .aws-sam .local
 	cargo clean

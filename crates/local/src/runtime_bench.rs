@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,9 @@ pub struct FunctionRun {
     pub warm_us: Vec<f64>,
     /// Peak resident set (VmHWM) after the cold start and the warm invocations.
     pub peak_rss_kib: u64,
+    /// CPU time (user and system, all threads) the process took per warm
+    /// invocation, on average: the function's own work, apart from waiting.
+    pub warm_cpu_us: f64,
     /// Answers that were errors (`/error`), to tell a broken run from a fast one.
     pub errors: usize,
 }
@@ -82,11 +85,22 @@ fn record_answer(state: &RuntimeState, id: String, ok: bool) -> StatusCode {
     StatusCode::ACCEPTED
 }
 
-async fn invocation_response(State(state): State<Arc<RuntimeState>>, UrlPath(id): UrlPath<String>) -> StatusCode {
+// Both read the answer's body before answering, as Lambda does: a server that
+// answers first and closes the connection on the unread body breaks a runtime
+// client that keeps its connection (Python's http.client).
+async fn invocation_response(
+    State(state): State<Arc<RuntimeState>>,
+    UrlPath(id): UrlPath<String>,
+    _answer: axum::body::Bytes,
+) -> StatusCode {
     record_answer(&state, id, true)
 }
 
-async fn invocation_error(State(state): State<Arc<RuntimeState>>, UrlPath(id): UrlPath<String>) -> StatusCode {
+async fn invocation_error(
+    State(state): State<Arc<RuntimeState>>,
+    UrlPath(id): UrlPath<String>,
+    _error: axum::body::Bytes,
+) -> StatusCode {
     record_answer(&state, id, false)
 }
 
@@ -140,6 +154,17 @@ async fn serve(router: Router) -> Result<SocketAddr, LocalError> {
     Ok(address)
 }
 
+/// The CPU time a process has taken so far (`utime` + `stime`, in clock ticks
+/// of 10 ms: over a thousand invocations, fine enough for a mean).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    // utime and stime are the 14th and 15th fields; `fields` starts at the 3rd.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -152,16 +177,39 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs `binary` `cold_starts` times from scratch (one event each), then once
+/// How a function is started: its program (a Rust function's `bootstrap`, or
+/// an interpreter) and the arguments it takes.
+#[derive(Debug, Clone)]
+pub struct FunctionProcess {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl FunctionProcess {
+    /// A function that is its own program, as a Rust function's binary is.
+    pub fn binary(path: impl Into<PathBuf>) -> Self {
+        Self { program: path.into(), args: Vec::new() }
+    }
+
+    fn display(&self) -> String {
+        std::iter::once(self.program.display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Runs `function` `cold_starts` times from scratch (one event each), then once
 /// more for `warm` invocations in a row, all with `event`.
 pub async fn run_function(
-    binary: &Path,
+    function: &FunctionProcess,
     event: &Value,
     cold_starts: usize,
     warm: usize,
 ) -> Result<FunctionRun, LocalError> {
     let aws = serve(Router::new().route("/jwks.json", get(stub_jwks)).fallback(stub_aws)).await?;
-    let mut run = FunctionRun { cold_starts_ms: Vec::new(), warm_us: Vec::new(), peak_rss_kib: 0, errors: 0 };
+    let mut run =
+        FunctionRun { cold_starts_ms: Vec::new(), warm_us: Vec::new(), peak_rss_kib: 0, warm_cpu_us: 0.0, errors: 0 };
     for round in 0..cold_starts.max(1) {
         let last = round + 1 == cold_starts.max(1);
         let invocations = if last { 1 + warm } else { 1 };
@@ -182,15 +230,16 @@ pub async fn run_function(
             events.push_back(("cold-0".into(), event.clone()));
         }
         let started = Instant::now();
-        let mut child = function_command(binary, runtime, aws).spawn()?;
+        let mut child = function_command(function, runtime, aws).spawn()?;
         let pid = child.id().unwrap_or(0);
         state.event_ready.notify_one();
         let deadline = Duration::from_secs(20);
         tokio::time::timeout(deadline, answers.recv())
             .await
-            .map_err(|_| LocalError::Setup(format!("{} did not answer its first event", binary.display())))?;
+            .map_err(|_| LocalError::Setup(format!("{} did not answer its first event", function.display())))?;
         let first = state.answered.lock().ok().and_then(|a| a.first().map(|(_, at, _)| *at)).unwrap_or(started);
         run.cold_starts_ms.push(first.duration_since(started).as_secs_f64() * 1000.0);
+        let cpu_before_warm = cpu_time(pid);
         for i in 1..invocations {
             if let Ok(mut events) = state.events.lock() {
                 events.push_back((format!("warm-{i}"), event.clone()));
@@ -198,10 +247,13 @@ pub async fn run_function(
             state.event_ready.notify_one();
             tokio::time::timeout(deadline, answers.recv())
                 .await
-                .map_err(|_| LocalError::Setup(format!("{} stopped answering", binary.display())))?;
+                .map_err(|_| LocalError::Setup(format!("{} stopped answering", function.display())))?;
         }
         if last {
             run.peak_rss_kib = peak_rss_kib(pid);
+            if warm > 0 {
+                run.warm_cpu_us = cpu_time(pid).saturating_sub(cpu_before_warm).as_secs_f64() * 1e6 / warm as f64;
+            }
         }
         let handed = state.handed_out.lock().map(|h| h.clone()).unwrap_or_default();
         let answered = state.answered.lock().map(|a| a.clone()).unwrap_or_default();
@@ -216,15 +268,17 @@ pub async fn run_function(
     Ok(run)
 }
 
-fn function_command(binary: &Path, runtime: SocketAddr, aws: SocketAddr) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(binary);
+fn function_command(function: &FunctionProcess, runtime: SocketAddr, aws: SocketAddr) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(&function.program);
     command
+        .args(&function.args)
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", runtime.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "bench")
         .env("AWS_SECRET_ACCESS_KEY", "bench")
         .env("AWS_ENDPOINT_URL", format!("http://{aws}"))
@@ -234,6 +288,7 @@ fn function_command(binary: &Path, runtime: SocketAddr, aws: SocketAddr) -> toki
         .env("COGNITO_JWKS_URL", format!("http://{aws}/jwks.json"))
         .env("COGNITO_CLIENT_ID", BENCH_CLIENT_ID)
         .env("RUST_LOG", "warn")
+        .env("POWERTOOLS_LOG_LEVEL", "WARNING")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

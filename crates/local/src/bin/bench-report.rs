@@ -202,19 +202,49 @@ fn render(results: &Value) -> String {
     );
     let _ = writeln!(
         md,
-        "| function | cold start median (ms) | warm p50 / p99 (µs) | peak RSS (MiB) | bootstrap (MB) | zipped (MB) |\n|---|---|---|---|---|---|"
+        "| function | cold start median (ms) | warm p50 / p99 (µs) | CPU per warm invocation (µs) | peak RSS (MiB) | bootstrap (MB) | zipped (MB) |\n|---|---|---|---|---|---|---|"
     );
     for f in functions["functions"].as_array().into_iter().flatten() {
         let _ = writeln!(
             md,
-            "| {} | {:.1} | {:.0} / {:.0} | {:.1} | {:.2} | {:.2} |",
+            "| {} | {:.1} | {:.0} / {:.0} | {:.0} | {:.1} | {:.2} | {:.2} |",
             s(&f["function"]),
             f64_at(f, "coldStartMedianMs"),
             f64_at(f, "warmP50Us"),
             f64_at(f, "warmP99Us"),
+            f64_at(f, "warmCpuUs"),
             f64_at(f, "peakRssKib") / 1024.0,
             f64_at(f, "bootstrapBytes") / 1e6,
             f64_at(f, "zippedBytes") / 1e6,
+        );
+    }
+
+    let side = &functions["sideBySide"];
+    if side.is_object() {
+        let (rust, python, ratios) = (&side["rust"], &side["python"], &side["ratios"]);
+        let _ = writeln!(
+            md,
+            "\n#### Side by side with Python\n\n`GET /cart` (an anonymous cart, one DynamoDB Query) as the Rust `get-cart` and as a Python 3.11 function on the AWS sample's stack (boto3's table resource, Powertools' logger, PyJWT; `crates/local/python-cart`), each its own process under the same Runtime API, with the same event and the same stubbed AWS. CPU is the process's user and system time over the warm invocations.\n\n| `GET /cart` | cold start median (ms) | warm p50 / p99 (µs) | CPU per warm invocation (µs) | peak RSS (MiB) |\n|---|---|---|---|---|"
+        );
+        for (name, f) in [("Rust", rust), ("Python", python)] {
+            let _ = writeln!(
+                md,
+                "| {name} | {:.1} | {:.0} / {:.0} | {:.0} | {:.1} |",
+                f64_at(f, "coldStartMedianMs"),
+                f64_at(f, "warmP50Us"),
+                f64_at(f, "warmP99Us"),
+                f64_at(f, "warmCpuUs"),
+                f64_at(f, "peakRssKib") / 1024.0,
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| Python / Rust | {:.0}x | {:.1}x / {:.1}x | {:.1}x | {:.1}x |",
+            f64_at(ratios, "coldStartMedian"),
+            f64_at(ratios, "warmP50"),
+            f64_at(ratios, "warmP99"),
+            f64_at(ratios, "warmCpu"),
+            f64_at(ratios, "peakRss"),
         );
     }
 

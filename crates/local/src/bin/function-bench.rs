@@ -9,11 +9,17 @@
 //! timings run them, since this machine cannot run arm64 code. LAMBDA_DIR is
 //! cargo-lambda's output (`<dir>/<binary>/bootstrap`, default
 //! `target/lambda`); sizes are read there when present.
+//!
+//! With SIDE_BY_SIDE_PYTHON set to an interpreter that has `crates/local/python-cart`'s
+//! requirements (`make bench` makes one), it also runs that Python function
+//! (GET /cart on boto3 and Powertools, the AWS sample's stack) with the same
+//! event, stub and Runtime API as the Rust `get-cart`, side by side.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
+use shop_local::runtime_bench::{FunctionProcess, FunctionRun};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -27,6 +33,96 @@ fn zipped_size(file: &Path) -> Option<u64> {
     let script = "import io,sys,zipfile\nb=io.BytesIO()\nz=zipfile.ZipFile(b,'w',zipfile.ZIP_DEFLATED)\nz.write(sys.argv[1],'bootstrap')\nz.close()\nprint(len(b.getvalue()))";
     let out = std::process::Command::new("python3").arg("-c").arg(script).arg(file).output().ok()?;
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// A run's cold starts (ms) and warm invocations (µs), each sorted.
+fn sorted_times(run: &FunctionRun) -> (Vec<f64>, Vec<f64>) {
+    let mut cold = run.cold_starts_ms.clone();
+    cold.sort_by(f64::total_cmp);
+    let mut warm_us = run.warm_us.clone();
+    warm_us.sort_by(f64::total_cmp);
+    (cold, warm_us)
+}
+
+fn run_figures(run: &FunctionRun) -> Value {
+    let (cold, warm_us) = sorted_times(run);
+    json!({
+        "coldStartMedianMs": percentile(&cold, 0.5),
+        "warmP50Us": percentile(&warm_us, 0.5),
+        "warmP99Us": percentile(&warm_us, 0.99),
+        "warmCpuUs": run.warm_cpu_us,
+        "peakRssKib": run.peak_rss_kib,
+        "errors": run.errors,
+    })
+}
+
+/// The Rust `get-cart` against the same work in Python, same event and stub.
+async fn side_by_side(
+    root: &Path,
+    python: &Path,
+    rust_binary: &Path,
+    cold_starts: usize,
+    warm: usize,
+) -> Result<Value, String> {
+    let event: Value = std::fs::read_to_string(root.join("events/get-cart.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or("no events/get-cart.json")?;
+    let interpreter = python.display().to_string();
+    let bootstrap = root.join("crates/local/python-cart/bootstrap.py");
+    let python_process =
+        FunctionProcess { program: python.to_owned(), args: vec![bootstrap.to_string_lossy().into_owned()] };
+    let run = |process: FunctionProcess| {
+        let event = event.clone();
+        async move {
+            shop_local::runtime_bench::run_function(&process, &event, cold_starts, warm)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    let rust = run_figures(&run(FunctionProcess::binary(rust_binary)).await?);
+    let python = run_figures(&run(python_process).await?);
+    if f64_at(&rust, "errors") > 0.0 || f64_at(&python, "errors") > 0.0 {
+        return Err(format!("a side-by-side run answered with errors: rust {rust}, python {python}"));
+    }
+    let ratio = |key: &str| f64_at(&python, key) / f64_at(&rust, key).max(f64::MIN_POSITIVE);
+    println!(
+        "\n| GET /cart, same event and stub | cold start median (ms) | warm p50 / p99 (µs) | CPU per warm invocation (µs) | peak RSS (MiB) |"
+    );
+    println!("|---|---|---|---|---|");
+    for (name, figures) in [("Rust (`get-cart`)", &rust), ("Python (boto3, Powertools)", &python)] {
+        println!(
+            "| {name} | {:.1} | {:.0} / {:.0} | {:.0} | {:.1} |",
+            f64_at(figures, "coldStartMedianMs"),
+            f64_at(figures, "warmP50Us"),
+            f64_at(figures, "warmP99Us"),
+            f64_at(figures, "warmCpuUs"),
+            f64_at(figures, "peakRssKib") / 1024.0
+        );
+    }
+    println!(
+        "| Python / Rust | {:.0}x | {:.1}x / {:.1}x | {:.1}x | {:.1}x |",
+        ratio("coldStartMedianMs"),
+        ratio("warmP50Us"),
+        ratio("warmP99Us"),
+        ratio("warmCpuUs"),
+        ratio("peakRssKib")
+    );
+    Ok(json!({
+        "route": "GET /cart",
+        "event": "events/get-cart.json",
+        "python": python, "rust": rust,
+        "pythonInterpreter": interpreter,
+        "pythonFunction": "crates/local/python-cart",
+        "ratios": {
+            "coldStartMedian": ratio("coldStartMedianMs"), "warmP50": ratio("warmP50Us"),
+            "warmP99": ratio("warmP99Us"), "warmCpu": ratio("warmCpuUs"), "peakRss": ratio("peakRssKib"),
+        },
+    }))
+}
+
+fn f64_at(value: &Value, key: &str) -> f64 {
+    value[key].as_f64().unwrap_or(0.0)
 }
 
 #[tokio::main]
@@ -67,17 +163,21 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let run = match shop_local::runtime_bench::run_function(&binaries.join(name), &event, cold_starts, warm).await {
+        let run = match shop_local::runtime_bench::run_function(
+            &FunctionProcess::binary(binaries.join(name)),
+            &event,
+            cold_starts,
+            warm,
+        )
+        .await
+        {
             Ok(run) => run,
             Err(e) => {
                 eprintln!("function-bench: {name}: {e}");
                 return ExitCode::from(2);
             }
         };
-        let mut cold = run.cold_starts_ms.clone();
-        cold.sort_by(f64::total_cmp);
-        let mut warm_us = run.warm_us.clone();
-        warm_us.sort_by(f64::total_cmp);
+        let (cold, warm_us) = sorted_times(&run);
         let bootstrap = lambda.join(name).join("bootstrap");
         let size = std::fs::metadata(&bootstrap).ok().map(|m| m.len());
         let zipped = size.and(zipped_size(&bootstrap));
@@ -98,18 +198,32 @@ async fn main() -> ExitCode {
             "warmP50Us": percentile(&warm_us, 0.5),
             "warmP99Us": percentile(&warm_us, 0.99),
             "warmInvocations": warm_us.len(),
+            "warmCpuUs": run.warm_cpu_us,
             "peakRssKib": run.peak_rss_kib,
             "errors": run.errors,
             "bootstrapBytes": size,
             "zippedBytes": zipped,
         }));
     }
+    let side_by_side = match std::env::var_os("SIDE_BY_SIDE_PYTHON") {
+        Some(python) => {
+            match side_by_side(&root, Path::new(&python), &binaries.join("get-cart"), cold_starts, warm).await {
+                Ok(figures) => Some(figures),
+                Err(e) => {
+                    eprintln!("function-bench: side by side with Python: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        None => None,
+    };
     let out = root.join("target/bench");
     let report = json!({
         "command": "make bench-functions",
         "binaries": binaries, "coldStarts": cold_starts, "warmInvocations": warm,
         "aws": "a loopback stub answering every call with 200 {}",
         "functions": rows,
+        "sideBySide": side_by_side,
     });
     if std::fs::create_dir_all(&out).is_err()
         || std::fs::write(out.join("functions.json"), serde_json::to_string_pretty(&report).unwrap_or_default())
