@@ -56,7 +56,9 @@ fn run_figures(run: &FunctionRun) -> Value {
     })
 }
 
-/// The Rust `get-cart` against the same work in Python, same event and stub.
+/// The Rust `get-cart` against the same work in Python, same event and stub,
+/// one right after the other (Rust again, not the row above) so that both
+/// see the machine in the same state.
 async fn side_by_side(
     root: &Path,
     python: &Path,
