@@ -1,8 +1,11 @@
 //! Runs a function's real binary as Lambda does: a Lambda Runtime API on
 //! loopback hands it events and takes its answers. AWS is a stub on loopback
-//! that answers every call at once with an empty success (`{}`), so what is
-//! timed is the function itself: start-up (process start to first answer),
-//! then warm invocations one after another, and the process's peak RSS.
+//! that answers every call at once, so what is timed is the function itself:
+//! start-up (process start to first answer), then warm invocations one after
+//! another, and the process's peak RSS. The stub holds the seeded catalog
+//! (products and their stock, as the table stores them), so catalog reads
+//! find what they ask for and the product pages and lists are full; every
+//! other call gets an empty success (`{}`: no cart line, no order, write done).
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -104,9 +107,121 @@ async fn invocation_error(
     record_answer(&state, id, false)
 }
 
-/// Every AWS call answered at once: 200 `{}` (no item, no page, write done).
-async fn stub_aws() -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/x-amz-json-1.0")], "{}").into_response()
+/// The seeded catalog as the table stores it: each product's item and its
+/// stock item, in DynamoDB's JSON.
+struct StubCatalog {
+    products: Vec<(String, Value, Value)>,
+    /// The stock items, most sold first (the best-seller index's order).
+    by_sold: Vec<Value>,
+}
+
+impl StubCatalog {
+    fn seeded() -> Result<Self, LocalError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Seed {
+            #[serde(flatten)]
+            product: shop::model::Product,
+            initial_stock: i64,
+        }
+        let setup = |e: &dyn std::fmt::Display| LocalError::Setup(format!("stub catalog: {e}"));
+        let seeds: Vec<Seed> = serde_json::from_str(crate::stack::SEED_CATALOG).map_err(|e| setup(&e))?;
+        let wire = |item: serde_dynamo::Item| serde_json::to_value(item).map_err(|e| setup(&e));
+        let mut products = Vec::new();
+        let mut ranked = Vec::new();
+        for (i, seed) in seeds.into_iter().enumerate() {
+            let id = seed.product.product_id.clone();
+            // Some units sold, so the best-seller index has an order; the
+            // counters keep their invariant (available + reserved + sold = added).
+            let sold = (i as i64 * 7) % 50;
+            let levels = shop::domain::StockLevels {
+                available: seed.initial_stock,
+                reserved: 0,
+                sold,
+                added: seed.initial_stock + sold,
+            };
+            let stock = shop::model::StockItem {
+                pk: format!("product#{id}"),
+                sk: shop::model::STOCK_SK.to_owned(),
+                product_id: id.clone(),
+                bestseller_list: shop::model::BESTSELLER_PARTITION.to_owned(),
+                levels,
+            };
+            let product = shop::model::ProductItem::new(seed.product).map_err(|e| setup(&e))?;
+            let product = wire(serde_dynamo::to_item(product).map_err(|e| setup(&e))?)?;
+            let stock_item = wire(serde_dynamo::to_item(stock).map_err(|e| setup(&e))?)?;
+            ranked.push((levels.sold, stock_item.clone()));
+            products.push((id, product, stock_item));
+        }
+        ranked.sort_by_key(|(units, _)| std::cmp::Reverse(*units));
+        Ok(Self { products, by_sold: ranked.into_iter().map(|(_, item)| item).collect() })
+    }
+
+    /// The stored item under `key`, if it is a product's or its stock's; an
+    /// unknown product id gets the first product's items under that id, so
+    /// events naming any product find one.
+    fn item(&self, key: &Value) -> Option<Value> {
+        let id = key["pk"]["S"].as_str()?.strip_prefix("product#")?;
+        let sk = key["sk"]["S"].as_str()?;
+        let (_, product, stock) = self.products.iter().find(|(p, _, _)| p == id).or_else(|| self.products.first())?;
+        let mut item = match sk {
+            shop::model::PRODUCT_META_SK => product.clone(),
+            shop::model::STOCK_SK => stock.clone(),
+            _ => return None,
+        };
+        item["pk"] = serde_json::json!({ "S": format!("product#{id}") });
+        item["productId"] = serde_json::json!({ "S": id });
+        Some(item)
+    }
+
+    fn answer(&self, operation: &str, request: &Value) -> Value {
+        let limit = |all: usize| request["Limit"].as_u64().map_or(all, |l| (l as usize).min(all));
+        match operation {
+            "GetItem" => {
+                self.item(&request["Key"]).map_or_else(|| serde_json::json!({}), |i| serde_json::json!({ "Item": i }))
+            }
+            // Writes that return the item get the stored one back.
+            "UpdateItem" | "PutItem" if request["ReturnValues"].as_str().is_some_and(|r| r != "NONE") => {
+                let key = if operation == "PutItem" { &request["Item"] } else { &request["Key"] };
+                self.item(key).map_or_else(|| serde_json::json!({}), |i| serde_json::json!({ "Attributes": i }))
+            }
+            "BatchGetItem" => {
+                let mut responses = serde_json::Map::new();
+                for (table, asked) in request["RequestItems"].as_object().into_iter().flatten() {
+                    let found: Vec<Value> =
+                        asked["Keys"].as_array().into_iter().flatten().filter_map(|k| self.item(k)).collect();
+                    responses.insert(table.clone(), Value::Array(found));
+                }
+                serde_json::json!({ "Responses": responses, "UnprocessedKeys": {} })
+            }
+            "Query" => match request["IndexName"].as_str() {
+                Some("catalog-index" | "category-index") => {
+                    let items: Vec<Value> = self.products.iter().map(|(_, p, _)| p.clone()).collect();
+                    let n = limit(items.len());
+                    serde_json::json!({ "Items": items[..n], "Count": n })
+                }
+                Some("bestseller-index") => {
+                    let n = limit(self.by_sold.len());
+                    serde_json::json!({ "Items": self.by_sold[..n], "Count": n })
+                }
+                _ => serde_json::json!({}),
+            },
+            _ => serde_json::json!({}),
+        }
+    }
+}
+
+/// Every AWS call answered at once, from the stub catalog (see the module's
+/// comment); DynamoDB names the operation in `X-Amz-Target`.
+async fn stub_aws(State(catalog): State<Arc<StubCatalog>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let operation = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix("DynamoDB_20120810."))
+        .unwrap_or("");
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let answer = catalog.answer(operation, &request).to_string();
+    ([(axum::http::header::CONTENT_TYPE, "application/x-amz-json-1.0")], answer).into_response()
 }
 
 /// The pool's keys, as Cognito serves them: the repository's test key, which
@@ -207,7 +322,8 @@ pub async fn run_function(
     cold_starts: usize,
     warm: usize,
 ) -> Result<FunctionRun, LocalError> {
-    let aws = serve(Router::new().route("/jwks.json", get(stub_jwks)).fallback(stub_aws)).await?;
+    let catalog = Arc::new(StubCatalog::seeded()?);
+    let aws = serve(Router::new().route("/jwks.json", get(stub_jwks)).fallback(stub_aws).with_state(catalog)).await?;
     let mut run =
         FunctionRun { cold_starts_ms: Vec::new(), warm_us: Vec::new(), peak_rss_kib: 0, warm_cpu_us: 0.0, errors: 0 };
     for round in 0..cold_starts.max(1) {
@@ -294,4 +410,46 @@ fn function_command(function: &FunctionProcess, runtime: SocketAddr, aws: Socket
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
     command
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::StubCatalog;
+
+    #[test]
+    fn the_stub_serves_the_seeded_catalog_as_the_table_stores_it() {
+        let catalog = StubCatalog::seeded().expect("seed catalog");
+        let page = catalog.answer("Query", &json!({ "IndexName": "catalog-index", "Limit": 20 }));
+        let items: Vec<serde_dynamo::Item> = serde_json::from_value(page["Items"].clone()).expect("items");
+        let products: Vec<shop::model::Product> =
+            items.into_iter().map(|i| serde_dynamo::from_item(i).expect("product")).collect();
+        assert_eq!(products.len(), 20);
+
+        let id = products[0].product_id.clone();
+        let key = |sk: &str| json!({ "pk": { "S": format!("product#{id}") }, "sk": { "S": sk } });
+        let batch = catalog.answer(
+            "BatchGetItem",
+            &json!({ "RequestItems": { "shop": { "Keys": [key("meta"), key("stock"), key("cartline")] } } }),
+        );
+        let found = batch["Responses"]["shop"].as_array().expect("responses");
+        assert_eq!(found.len(), 2, "a product and its stock; no cart line");
+        let stock: shop::model::StockItem =
+            serde_dynamo::from_item(serde_json::from_value::<serde_dynamo::Item>(found[1].clone()).expect("item"))
+                .expect("stock item");
+        assert_eq!(stock.levels.violation(), None);
+
+        let best = catalog.answer("Query", &json!({ "IndexName": "bestseller-index", "Limit": 5 }));
+        let sold: Vec<i64> = best["Items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["sold"]["N"].as_str()?.parse().ok())
+            .collect();
+        assert!(sold.len() == 5 && sold.windows(2).all(|w| w[0] >= w[1]), "most sold first: {sold:?}");
+
+        assert_eq!(catalog.answer("Query", &json!({ "KeyConditionExpression": "pk = :pk" })), json!({}));
+        assert_eq!(catalog.answer("TransactWriteItems", &json!({})), json!({}));
+    }
 }

@@ -22,7 +22,7 @@ use crate::resources::{self, demo_users, REGION};
 use crate::template::{EventDef, Template};
 use crate::LocalError;
 
-const SEED_CATALOG: &str = include_str!("../seed/products.json");
+pub(crate) const SEED_CATALOG: &str = include_str!("../seed/products.json");
 
 pub struct Options {
     pub api_port: u16,
