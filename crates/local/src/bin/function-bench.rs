@@ -223,7 +223,7 @@ async fn main() -> ExitCode {
     let report = json!({
         "command": "make bench-functions",
         "binaries": binaries, "coldStarts": cold_starts, "warmInvocations": warm,
-        "aws": "a loopback stub answering every call with 200 {}",
+        "aws": "a loopback stub holding the seeded catalog (products, stock); every other call answered with 200 {}",
         "functions": rows,
         "sideBySide": side_by_side,
     });
