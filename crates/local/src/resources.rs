@@ -289,18 +289,23 @@ pub async fn create_user_pool(
     Ok((pool, client_id))
 }
 
+/// One product of the seed catalog (`crates/local/seed/products.json`).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SeedProduct {
+    #[serde(flatten)]
+    pub product: shop::model::Product,
+    pub initial_stock: i64,
+}
+
+pub(crate) fn parse_seed_catalog(catalog_json: &str) -> Result<Vec<SeedProduct>, LocalError> {
+    serde_json::from_str(catalog_json).map_err(|e| LocalError::Setup(format!("seed catalog: {e}")))
+}
+
 /// The seed catalog, shipped as data and written to the table (never compiled
 /// into a function).
 pub async fn seed_catalog(store: &shop::store::Store, catalog_json: &str) -> Result<usize, LocalError> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct SeedProduct {
-        #[serde(flatten)]
-        product: shop::model::Product,
-        initial_stock: i64,
-    }
-    let products: Vec<SeedProduct> =
-        serde_json::from_str(catalog_json).map_err(|e| LocalError::Setup(format!("seed catalog: {e}")))?;
+    let products = parse_seed_catalog(catalog_json)?;
     let count = products.len();
     for seed in products {
         store

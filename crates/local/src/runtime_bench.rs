@@ -117,15 +117,8 @@ struct StubCatalog {
 
 impl StubCatalog {
     fn seeded() -> Result<Self, LocalError> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Seed {
-            #[serde(flatten)]
-            product: shop::model::Product,
-            initial_stock: i64,
-        }
         let setup = |e: &dyn std::fmt::Display| LocalError::Setup(format!("stub catalog: {e}"));
-        let seeds: Vec<Seed> = serde_json::from_str(crate::stack::SEED_CATALOG).map_err(|e| setup(&e))?;
+        let seeds = crate::resources::parse_seed_catalog(crate::stack::SEED_CATALOG)?;
         let wire = |item: serde_dynamo::Item| serde_json::to_value(item).map_err(|e| setup(&e));
         let mut products = Vec::new();
         let mut ranked = Vec::new();
