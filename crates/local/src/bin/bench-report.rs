@@ -196,7 +196,7 @@ fn render(results: &Value) -> String {
     let functions = &results["functions"];
     let _ = writeln!(
         md,
-        "\n#### Cold start, memory and size per function\n\nRelease binaries against a Lambda Runtime API on loopback, AWS stubbed ({} cold starts, {} warm invocations each).\n",
+        "\n#### Cold start, memory and size per function\n\nRelease binaries against a Lambda Runtime API on loopback, AWS stubbed (the seeded catalog, every other call answered `{{}}`; {} cold starts, {} warm invocations each).\n",
         functions["coldStarts"],
         functions["functions"][0]["warmInvocations"],
     );
