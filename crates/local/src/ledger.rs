@@ -69,7 +69,8 @@ pub struct Spread {
 }
 
 impl Spread {
-    fn of(mut values: Vec<u64>) -> Self {
+    /// Nearest-rank percentiles of `values`.
+    pub fn of(mut values: Vec<u64>) -> Self {
         values.sort_unstable();
         let at = |q: f64| {
             let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len().max(1));

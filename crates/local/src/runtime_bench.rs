@@ -253,6 +253,13 @@ pub fn signed_in(event: &Value) -> Result<Value, LocalError> {
     Ok(event)
 }
 
+/// The stubbed AWS (see the module's comment): DynamoDB from the seeded
+/// catalog, and the pool's keys at `/jwks.json`.
+pub fn aws_stub() -> Result<Router, LocalError> {
+    let catalog = Arc::new(StubCatalog::seeded()?);
+    Ok(Router::new().route("/jwks.json", get(stub_jwks)).fallback(stub_aws).with_state(catalog))
+}
+
 async fn serve(router: Router) -> Result<SocketAddr, LocalError> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
@@ -315,8 +322,7 @@ pub async fn run_function(
     cold_starts: usize,
     warm: usize,
 ) -> Result<FunctionRun, LocalError> {
-    let catalog = Arc::new(StubCatalog::seeded()?);
-    let aws = serve(Router::new().route("/jwks.json", get(stub_jwks)).fallback(stub_aws).with_state(catalog)).await?;
+    let aws = serve(aws_stub()?).await?;
     let mut run =
         FunctionRun { cold_starts_ms: Vec::new(), warm_us: Vec::new(), peak_rss_kib: 0, warm_cpu_us: 0.0, errors: 0 };
     for round in 0..cold_starts.max(1) {

@@ -1,8 +1,8 @@
 //! `client-cost`: what a DynamoDB call costs in CPU on the client side, the
 //! official SDK against a lean path (the request body with `serde_json`,
 //! SigV4 with `aws-sigv4`, HTTP with hyper, items with `serde_dynamo`), both
-//! against a stub on loopback that answers at once with a stored product (or
-//! fifty, for a query). It informs one decision: what replacing the SDK would
+//! against the function bench's stub on loopback, which answers at once from
+//! the seeded catalog (one product, or all 48 for a catalog query). It informs one decision: what replacing the SDK would
 //! buy on the routes whose p99 misses 1 ms (README, "Where our code's time
 //! goes"). The lean path is the least a client does: no retries, timeouts,
 //! error parsing or credential refresh, which a real one would add.
@@ -11,14 +11,13 @@
 
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use axum::http::HeaderMap;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -26,6 +25,7 @@ use hyper_util::client::legacy::Client;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shop::model::Product;
+use shop_local::ledger::Spread;
 
 fn main() -> ExitCode {
     match run() {
@@ -37,39 +37,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// A catalog item as the table stores it (keys, index key, product fields).
-fn stored_product(i: usize) -> Value {
-    json!({
-        "pk": { "S": format!("product#{i:08}") }, "sk": { "S": "meta" }, "catalog": { "S": "product" },
-        "productId": { "S": format!("{i:08}") }, "category": { "S": "sweater" },
-        "name": { "S": format!("Product {i}") },
-        "description": { "S": "A warm sweater knitted from fine wool, for the coldest days of winter and the chilliest evenings of autumn; machine washable at thirty degrees." },
-        "price": { "N": "3499" },
-        "createdDate": { "S": "2026-11-21T12:01:01Z" }, "modifiedDate": { "S": "2026-11-21T12:01:01Z" },
-        "package": { "M": { "height": { "N": "10" }, "length": { "N": "20" }, "weight": { "N": "300" }, "width": { "N": "15" } } },
-        "pictures": { "L": [{ "S": "https://example.com/1.jpg" }, { "S": "https://example.com/2.jpg" }] },
-        "tags": { "L": [{ "S": "wool" }, { "S": "winter" }, { "S": "new" }] }
-    })
-}
-
-/// Serves every call on its own thread: fifty products for a Query, one for anything else.
+/// Serves the function bench's stubbed AWS (the seeded catalog) on a thread
+/// of its own, so that its work stays off the measured thread's CPU clock.
 fn spawn_stub() -> Result<String, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let one = json!({ "Item": stored_product(1) }).to_string();
-    let fifty = json!({ "Items": (0..50).map(stored_product).collect::<Vec<_>>(), "Count": 50, "ScannedCount": 50 })
-        .to_string();
+    let stub = shop_local::runtime_bench::aws_stub().map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     std::thread::spawn(move || {
         runtime.block_on(async move {
-            let answer = move |headers: HeaderMap| {
-                let query = headers.get("x-amz-target").is_some_and(|t| t.as_bytes().ends_with(b".Query"));
-                let body = if query { fifty.clone() } else { one.clone() };
-                async move { ([("content-type", "application/x-amz-json-1.0")], body) }
-            };
             let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
-            let _ = axum::serve(listener, axum::Router::new().fallback(answer)).await;
+            let _ = axum::serve(listener, stub).await;
         });
     });
     Ok(format!("http://{address}/"))
@@ -127,11 +106,11 @@ struct QueryOutput {
     items: Vec<Item>,
 }
 
-/// CPU time of each of `n` runs of `call`, after `n` to warm up.
+/// CPU time (µs) of `n` runs of `call`, after `n` to warm up.
 async fn cpu_per_call<F: std::future::Future<Output = Result<(), String>>>(
     n: usize,
     mut call: impl FnMut() -> F,
-) -> Result<Vec<Duration>, String> {
+) -> Result<Spread, String> {
     for _ in 0..n {
         call().await?;
     }
@@ -139,15 +118,9 @@ async fn cpu_per_call<F: std::future::Future<Output = Result<(), String>>>(
     for _ in 0..n {
         let started = cpu_time::ThreadTime::now();
         call().await?;
-        spent.push(started.elapsed());
+        spent.push(started.elapsed().as_micros() as u64);
     }
-    spent.sort_unstable();
-    Ok(spent)
-}
-
-fn micros(sorted: &[Duration], q: f64) -> u128 {
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
-    sorted.get(rank - 1).map_or(0, Duration::as_micros)
+    Ok(Spread::of(spent))
 }
 
 fn run() -> Result<(), String> {
@@ -200,7 +173,7 @@ fn run() -> Result<(), String> {
                 .await?,
             ),
             (
-                "Query, fifty products",
+                "Query, the seeded catalog (48 products)",
                 cpu_per_call(n / 4, || async {
                     let out = sdk
                         .query()
@@ -225,14 +198,8 @@ fn run() -> Result<(), String> {
         ];
         println!("| call | SDK p50 / p99 (µs) | lean p50 / p99 (µs) | SDK / lean at p50 |\n|---|---|---|---|");
         for (call, sdk, lean) in rows {
-            let ratio = micros(&sdk, 0.5) as f64 / micros(&lean, 0.5).max(1) as f64;
-            println!(
-                "| {call} | {} / {} | {} / {} | {ratio:.1} |",
-                micros(&sdk, 0.5),
-                micros(&sdk, 0.99),
-                micros(&lean, 0.5),
-                micros(&lean, 0.99)
-            );
+            let ratio = sdk.p50 as f64 / lean.p50.max(1) as f64;
+            println!("| {call} | {} / {} | {} / {} | {ratio:.1} |", sdk.p50, sdk.p99, lean.p50, lean.p99);
         }
         Ok(())
     })
