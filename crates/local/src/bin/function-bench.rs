@@ -179,33 +179,27 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let (cold, warm_us) = sorted_times(&run);
         let bootstrap = lambda.join(name).join("bootstrap");
         let size = std::fs::metadata(&bootstrap).ok().map(|m| m.len());
         let zipped = size.and(zipped_size(&bootstrap));
         let mb = |b: Option<u64>| b.map_or("-".to_owned(), |b| format!("{:.2}", b as f64 / 1_000_000.0));
+        let mut row = run_figures(&run);
         println!(
             "| {name} | {:.1} | {:.0} / {:.0} | {:.1} | {} | {} |",
-            percentile(&cold, 0.5),
-            percentile(&warm_us, 0.5),
-            percentile(&warm_us, 0.99),
-            run.peak_rss_kib as f64 / 1024.0,
+            f64_at(&row, "coldStartMedianMs"),
+            f64_at(&row, "warmP50Us"),
+            f64_at(&row, "warmP99Us"),
+            f64_at(&row, "peakRssKib") / 1024.0,
             mb(size),
             mb(zipped),
         );
-        rows.push(json!({
-            "function": name,
-            "coldStartMedianMs": percentile(&cold, 0.5),
-            "coldStartsMs": cold,
-            "warmP50Us": percentile(&warm_us, 0.5),
-            "warmP99Us": percentile(&warm_us, 0.99),
-            "warmInvocations": warm_us.len(),
-            "warmCpuUs": run.warm_cpu_us,
-            "peakRssKib": run.peak_rss_kib,
-            "errors": run.errors,
-            "bootstrapBytes": size,
-            "zippedBytes": zipped,
-        }));
+        let (cold, warm_us) = sorted_times(&run);
+        row["function"] = json!(name);
+        row["coldStartsMs"] = json!(cold);
+        row["warmInvocations"] = json!(warm_us.len());
+        row["bootstrapBytes"] = json!(size);
+        row["zippedBytes"] = json!(zipped);
+        rows.push(row);
     }
     let side_by_side = match std::env::var_os("SIDE_BY_SIDE_PYTHON") {
         Some(python) => {
