@@ -21,6 +21,8 @@ use axum::Router;
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 
+use shop::store::{BESTSELLER_INDEX, CATALOG_INDEX, CATEGORY_INDEX};
+
 use crate::LocalError;
 
 /// One function's figures.
@@ -188,12 +190,12 @@ impl StubCatalog {
                 serde_json::json!({ "Responses": responses, "UnprocessedKeys": {} })
             }
             "Query" => match request["IndexName"].as_str() {
-                Some("catalog-index" | "category-index") => {
-                    let items: Vec<Value> = self.products.iter().map(|(_, p, _)| p.clone()).collect();
-                    let n = limit(items.len());
-                    serde_json::json!({ "Items": items[..n], "Count": n })
+                Some(index) if index == CATALOG_INDEX || index == CATEGORY_INDEX => {
+                    let n = limit(self.products.len());
+                    let items: Vec<&Value> = self.products[..n].iter().map(|(_, product, _)| product).collect();
+                    serde_json::json!({ "Items": items, "Count": n })
                 }
-                Some("bestseller-index") => {
+                Some(BESTSELLER_INDEX) => {
                     let n = limit(self.by_sold.len());
                     serde_json::json!({ "Items": self.by_sold[..n], "Count": n })
                 }

@@ -23,7 +23,7 @@ mod inventory;
 mod orders;
 mod totals;
 
-pub use inventory::{CategoryPage, PageKey, Restocked};
+pub use inventory::{CategoryPage, PageKey, Restocked, BESTSELLER_INDEX, CATEGORY_INDEX};
 pub use orders::{CartAdjustment, CheckoutOutcome};
 pub use totals::{CountedLine, LineCount, ProductView, SequenceNumber, TableSnapshot, TotalsApplied};
 
