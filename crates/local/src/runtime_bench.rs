@@ -2,10 +2,14 @@
 //! loopback hands it events and takes its answers. AWS is a stub on loopback
 //! that answers every call at once, so what is timed is the function itself:
 //! start-up (process start to first answer), then warm invocations one after
-//! another, and the process's peak RSS. The stub holds the seeded catalog
-//! (products and their stock, as the table stores them), so catalog reads
-//! find what they ask for and the product pages and lists are full; every
-//! other call gets an empty success (`{}`: no cart line, no order, write done).
+//! another, and the process's peak RSS. The stub holds what the functions'
+//! events ask about, as the table stores it: the seeded catalog (products,
+//! stock, cart totals), the events' anonymous cart, and the bench shopper's
+//! cart and orders (one awaiting payment, one past its hold, two paid). So
+//! every function takes the path a real request takes: the cart is full,
+//! checkout has lines to reserve, the order to pay is pending. Writes succeed
+//! without changing anything (`{}`), so every warm invocation repeats the
+//! first one's path.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -21,7 +25,7 @@ use axum::Router;
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 
-use shop::store::{BESTSELLER_INDEX, CATALOG_INDEX, CATEGORY_INDEX};
+use shop::store::{BESTSELLER_INDEX, CATALOG_INDEX, CATEGORY_INDEX, ORDERS_INDEX, PENDING_INDEX};
 
 use crate::LocalError;
 
@@ -38,16 +42,27 @@ pub struct FunctionRun {
     /// CPU time (user and system, all threads) the process took per warm
     /// invocation, on average: the function's own work, apart from waiting.
     pub warm_cpu_us: f64,
+    /// The same, each warm invocation: from one answer to the next, so the
+    /// runtime's own work between events (acknowledging the answer, asking
+    /// for the next event) counts too, as it does on Lambda.
+    pub warm_cpu_each_us: Vec<f64>,
     /// Answers that were errors (`/error`), to tell a broken run from a fast one.
     pub errors: usize,
+    /// How many answers had each HTTP status (API functions): which path the
+    /// function took, a 4xx being a refusal.
+    pub statuses: std::collections::BTreeMap<u16, usize>,
 }
+
+/// An answer: request id, when, whether it was an answer (not an `/error`),
+/// and the HTTP status an API Gateway answer carries.
+type Answer = (String, Instant, bool, Option<u16>);
 
 #[derive(Default)]
 struct RuntimeState {
     events: Mutex<VecDeque<(String, Value)>>,
     /// When each event was handed out, by request id.
     handed_out: Mutex<Vec<(String, Instant)>>,
-    answered: Mutex<Vec<(String, Instant, bool)>>,
+    answered: Mutex<Vec<Answer>>,
     event_ready: Notify,
     answer_sender: Mutex<Option<mpsc::UnboundedSender<()>>>,
 }
@@ -80,9 +95,15 @@ async fn next_invocation(State(state): State<Arc<RuntimeState>>) -> Response {
     }
 }
 
-fn record_answer(state: &RuntimeState, id: String, ok: bool) -> StatusCode {
+fn record_answer(state: &RuntimeState, id: String, ok: bool, answer: &[u8]) -> StatusCode {
+    let at = Instant::now();
+    // Only API Gateway answers have a status; a worker's answer has none.
+    let status = serde_json::from_slice::<Value>(answer)
+        .ok()
+        .and_then(|a| a["statusCode"].as_u64())
+        .and_then(|s| u16::try_from(s).ok());
     if let Ok(mut answered) = state.answered.lock() {
-        answered.push((id, Instant::now(), ok));
+        answered.push((id, at, ok, status));
     }
     if let Some(sender) = state.answer_sender.lock().ok().and_then(|s| s.clone()) {
         let _ = sender.send(());
@@ -96,36 +117,89 @@ fn record_answer(state: &RuntimeState, id: String, ok: bool) -> StatusCode {
 async fn invocation_response(
     State(state): State<Arc<RuntimeState>>,
     UrlPath(id): UrlPath<String>,
-    _answer: axum::body::Bytes,
+    answer: axum::body::Bytes,
 ) -> StatusCode {
-    record_answer(&state, id, true)
+    record_answer(&state, id, true, &answer)
 }
 
 async fn invocation_error(
     State(state): State<Arc<RuntimeState>>,
     UrlPath(id): UrlPath<String>,
-    _error: axum::body::Bytes,
+    error: axum::body::Bytes,
 ) -> StatusCode {
-    record_answer(&state, id, false)
+    record_answer(&state, id, false, &error)
 }
 
-/// The seeded catalog as the table stores it: each product's item and its
-/// stock item, in DynamoDB's JSON.
+/// The bench shopper (the `sub` of [`signed_in`]'s tokens), the anonymous
+/// cart of the events' `cartId` cookie and the order the order events name.
+const BENCH_SUB: &str = "bench-user-0001";
+const BENCH_CART_ID: &str = "0b5f1c7e-2f0a-4d51-9a43-6a4c0c5a1d2e";
+const BENCH_ORDER_ID: &str = "019a9f3e-7c2a-7d2e-8f3b-2c1d4e5f6a7b";
+/// A pending order whose hold has ended, for the expiry sweeper.
+const BENCH_EXPIRED_ORDER_ID: &str = "019a9f3e-0000-7000-8000-00000000e1d0";
+const BENCH_PAID_ORDER_IDS: [&str; 2] =
+    ["019a9f3d-0000-7000-8000-000000000001", "019a9f3d-0000-7000-8000-000000000002"];
+/// Lines in each of the canned carts and orders.
+const BENCH_LINES: usize = 3;
+
+/// The string value a Query's key condition gives `attribute` with
+/// `operator` (`=` or `begins_with`), however the caller wrote it: with or
+/// without `#name` placeholders and parentheses (boto3 writes
+/// `(#n0 = :v0 AND begins_with(#n1, :v1))`, the Rust functions `pk = :pk AND
+/// begins_with(sk, :line)`).
+fn key_condition<'a>(request: &'a Value, attribute: &str, operator: &str) -> Option<&'a Value> {
+    let names = &request["ExpressionAttributeNames"];
+    let resolve = |name: &str| {
+        let name = name.trim();
+        if name.starts_with('#') {
+            names[name].as_str().unwrap_or_default().to_owned()
+        } else {
+            name.to_owned()
+        }
+    };
+    let condition = request["KeyConditionExpression"].as_str()?;
+    condition.split(" AND ").find_map(|term| {
+        let term = term.trim().trim_start_matches('(').trim_end_matches(')');
+        let (name, placeholder) = match term.strip_prefix("begins_with(") {
+            Some(args) if operator == "begins_with" => args.split_once(',')?,
+            None if operator == "=" => term.split_once(" = ")?,
+            _ => return None,
+        };
+        (resolve(name) == attribute).then(|| &request["ExpressionAttributeValues"][placeholder.trim()]["S"])
+    })
+}
+
+/// `value` as the table stores it, in DynamoDB's JSON.
+fn to_wire(value: impl serde::Serialize) -> Result<Value, String> {
+    let item: serde_dynamo::Item = serde_dynamo::to_item(value).map_err(|e| e.to_string())?;
+    serde_json::to_value(item).map_err(|e| e.to_string())
+}
+
+/// What the functions' events ask about, as the table stores it, in
+/// DynamoDB's JSON (see the module's comment).
 struct StubCatalog {
+    /// Each product's item and its stock item.
     products: Vec<(String, Value, Value)>,
     /// The stock items, most sold first (the best-seller index's order).
     by_sold: Vec<Value>,
+    /// Cart lines and orders, by partition and sort key.
+    records: Vec<Value>,
+    /// Orders a transaction settled since the expiry sweeper last found none
+    /// due: the one piece of state, so that each sweep expires the overdue
+    /// order once and then finds nothing left, as a real sweep does.
+    settled_orders: Mutex<std::collections::HashSet<String>>,
 }
 
 impl StubCatalog {
     fn seeded() -> Result<Self, LocalError> {
         let setup = |e: &dyn std::fmt::Display| LocalError::Setup(format!("stub catalog: {e}"));
         let seeds = crate::resources::parse_seed_catalog(crate::stack::SEED_CATALOG)?;
-        let wire = |item: serde_dynamo::Item| serde_json::to_value(item).map_err(|e| setup(&e));
         let mut products = Vec::new();
+        let mut catalog = Vec::new();
         let mut ranked = Vec::new();
         for (i, seed) in seeds.into_iter().enumerate() {
             let id = seed.product.product_id.clone();
+            catalog.push(seed.product.clone());
             // Some units sold, so the best-seller index has an order; the
             // counters keep their invariant (available + reserved + sold = added).
             let sold = (i as i64 * 7) % 50;
@@ -143,30 +217,163 @@ impl StubCatalog {
                 levels,
             };
             let product = shop::model::ProductItem::new(seed.product).map_err(|e| setup(&e))?;
-            let product = wire(serde_dynamo::to_item(product).map_err(|e| setup(&e))?)?;
-            let stock_item = wire(serde_dynamo::to_item(stock).map_err(|e| setup(&e))?)?;
+            let product = to_wire(product).map_err(|e| setup(&e))?;
+            let stock_item = to_wire(stock).map_err(|e| setup(&e))?;
             ranked.push((levels.sold, stock_item.clone()));
             products.push((id, product, stock_item));
         }
         ranked.sort_by_key(|(units, _)| std::cmp::Reverse(*units));
-        Ok(Self { products, by_sold: ranked.into_iter().map(|(_, item)| item).collect() })
+        let records = Self::shoppers(&catalog).map_err(|e| setup(&e))?;
+        let by_sold = ranked.into_iter().map(|(_, item)| item).collect();
+        Ok(Self { products, by_sold, records, settled_orders: Mutex::default() })
     }
 
-    /// The stored item under `key`, if it is a product's or its stock's; an
-    /// unknown product id gets the first product's items under that id, so
-    /// events naming any product find one.
+    /// The events' anonymous cart, and the bench shopper's cart and orders.
+    fn shoppers(products: &[shop::model::Product]) -> Result<Vec<Value>, String> {
+        let now = shop::now_epoch_secs();
+        let user_pk = format!("user#{BENCH_SUB}");
+        let mut records = Vec::new();
+        let line = |pk: &str, product: &shop::model::Product, quantity: i64, ttl: i64| shop::model::CartLineItem {
+            pk: pk.to_owned(),
+            sk: format!("product#{}", product.product_id),
+            product_id: product.product_id.clone(),
+            quantity,
+            product_detail: product.clone(),
+            expiration_time: now + ttl,
+            version: 3,
+            migrated_to: None,
+            checkout_order: None,
+            recent_requests: Vec::new(),
+        };
+        // The anonymous cart holds the events' product (the catalog's first);
+        // the shopper's cart overlaps it by one product, so a migration merges
+        // one line and moves the others.
+        for product in products.iter().take(BENCH_LINES) {
+            let pk = format!("cart#{BENCH_CART_ID}");
+            records.push(to_wire(line(&pk, product, 2, shop::domain::ANONYMOUS_CART_TTL_SECS))?);
+        }
+        for product in products.iter().skip(BENCH_LINES - 1).take(BENCH_LINES) {
+            records.push(to_wire(line(&user_pk, product, 1, shop::domain::USER_CART_TTL_SECS))?);
+        }
+        let order = |id: &str, status: shop::domain::OrderStatus, expires_at: i64| {
+            let lines: Vec<shop::domain::OrderLine> = products
+                .iter()
+                .skip(BENCH_LINES - 1)
+                .take(BENCH_LINES)
+                .map(|p| shop::domain::OrderLine {
+                    product_id: p.product_id.clone(),
+                    name: p.name.clone(),
+                    quantity: 1,
+                    unit_price: p.price,
+                })
+                .collect();
+            let pending = status == shop::domain::OrderStatus::PendingPayment;
+            shop::model::OrderItem {
+                pk: user_pk.clone(),
+                sk: format!("{}{id}", shop::model::ORDER_PREFIX),
+                order_id: id.to_owned(),
+                owner: BENCH_SUB.to_owned(),
+                status,
+                total: shop::domain::order_total(&lines),
+                lines,
+                created_at: expires_at - shop::domain::DEFAULT_RESERVATION_HOLD_SECS,
+                updated_at: expires_at - shop::domain::DEFAULT_RESERVATION_HOLD_SECS,
+                expires_at,
+                order_list: shop::model::ORDER_PARTITION.to_owned(),
+                pending_list: pending.then(|| shop::model::PENDING_PARTITION.to_owned()),
+                idempotency_key: None,
+                charge_id: None,
+                failure_reason: None,
+            }
+        };
+        use shop::domain::OrderStatus::{Paid, PendingPayment};
+        records.push(to_wire(order(
+            BENCH_ORDER_ID,
+            PendingPayment,
+            now + shop::domain::DEFAULT_RESERVATION_HOLD_SECS,
+        ))?);
+        records.push(to_wire(order(BENCH_EXPIRED_ORDER_ID, PendingPayment, now - 60))?);
+        for (i, id) in BENCH_PAID_ORDER_IDS.iter().enumerate() {
+            records.push(to_wire(order(id, Paid, now - 86_400 * (i as i64 + 1)))?);
+        }
+        Ok(records)
+    }
+
+    /// The stored item under `key`: a canned cart line or order, or a
+    /// product's item, stock or cart total. An unknown product id gets the
+    /// first product's items under that id, so events naming any product find
+    /// one.
     fn item(&self, key: &Value) -> Option<Value> {
-        let id = key["pk"]["S"].as_str()?.strip_prefix("product#")?;
-        let sk = key["sk"]["S"].as_str()?;
+        let (pk, sk) = (key["pk"]["S"].as_str()?, key["sk"]["S"].as_str()?);
+        if let Some(record) = self.records.iter().find(|r| r["pk"]["S"] == pk && r["sk"]["S"] == sk) {
+            return Some(record.clone());
+        }
+        let id = pk.strip_prefix("product#")?;
         let (_, product, stock) = self.products.iter().find(|(p, _, _)| p == id).or_else(|| self.products.first())?;
         let mut item = match sk {
             shop::model::PRODUCT_META_SK => product.clone(),
             shop::model::STOCK_SK => stock.clone(),
+            // Units in carts, as the stream consumer keeps them.
+            shop::model::TOTAL_QUANTITY_SK => serde_json::json!({ "sk": { "S": sk }, "quantity": { "N": "7" } }),
             _ => return None,
         };
-        item["pk"] = serde_json::json!({ "S": format!("product#{id}") });
+        item["pk"] = serde_json::json!({ "S": pk });
         item["productId"] = serde_json::json!({ "S": id });
         Some(item)
+    }
+
+    /// A Query of the table (`pk = :pk`, optionally `begins_with(sk, :x)`) or
+    /// of the order indexes, over the canned carts and orders.
+    fn query_records(&self, request: &Value) -> Vec<Value> {
+        let values = &request["ExpressionAttributeValues"];
+        let mut found: Vec<Value> = match request["IndexName"].as_str() {
+            Some(ORDERS_INDEX) => self
+                .records
+                .iter()
+                .filter(|r| r.get("orderList").is_some())
+                .filter(|r| values.get(":id").is_none_or(|id| r["orderId"] == *id))
+                .cloned()
+                .collect(),
+            Some(PENDING_INDEX) => {
+                let now: i64 = values[":now"]["N"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0);
+                let due = |r: &&Value| {
+                    r["expiresAt"]["N"].as_str().and_then(|n| n.parse::<i64>().ok()).is_some_and(|at| at <= now)
+                };
+                let Ok(mut settled) = self.settled_orders.lock() else { return Vec::new() };
+                let unsettled = |r: &&Value| r["sk"]["S"].as_str().is_some_and(|sk| !settled.contains(sk));
+                let found: Vec<Value> = self
+                    .records
+                    .iter()
+                    .filter(|r| r.get("pendingList").is_some())
+                    .filter(due)
+                    .filter(unsettled)
+                    .cloned()
+                    .collect();
+                if found.is_empty() {
+                    settled.clear();
+                }
+                found
+            }
+            Some(_) => Vec::new(),
+            None => {
+                let pk = key_condition(request, "pk", "=");
+                let prefix = key_condition(request, "sk", "begins_with").and_then(Value::as_str).unwrap_or_default();
+                self.records
+                    .iter()
+                    .filter(|r| pk.is_some_and(|pk| r["pk"]["S"] == *pk))
+                    .filter(|r| r["sk"]["S"].as_str().is_some_and(|sk| sk.starts_with(prefix)))
+                    .cloned()
+                    .collect()
+            }
+        };
+        found.sort_by(|a, b| a["sk"]["S"].as_str().cmp(&b["sk"]["S"].as_str()));
+        if request["ScanIndexForward"] == Value::Bool(false) {
+            found.reverse();
+        }
+        if let Some(limit) = request["Limit"].as_u64() {
+            found.truncate(limit as usize);
+        }
+        found
     }
 
     fn answer(&self, operation: &str, request: &Value) -> Value {
@@ -199,8 +406,31 @@ impl StubCatalog {
                     let n = limit(self.by_sold.len());
                     serde_json::json!({ "Items": self.by_sold[..n], "Count": n })
                 }
-                _ => serde_json::json!({}),
+                _ => {
+                    let items = self.query_records(request);
+                    serde_json::json!({ "Count": items.len(), "Items": items })
+                }
             },
+            "TransactWriteItems" => {
+                if let Ok(mut settled) = self.settled_orders.lock() {
+                    let keys = request["TransactItems"].as_array().into_iter().flatten().filter_map(|w| {
+                        w["Update"]["Key"]["sk"]["S"].as_str().filter(|sk| sk.starts_with(shop::model::ORDER_PREFIX))
+                    });
+                    settled.extend(keys.map(str::to_owned));
+                }
+                serde_json::json!({})
+            }
+            // SQS accepts every message of a batch.
+            "AmazonSQS.SendMessageBatch" => {
+                let sent: Vec<Value> = request["Entries"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, entry)| serde_json::json!({ "Id": entry["Id"], "MessageId": format!("bench-{i}") }))
+                    .collect();
+                serde_json::json!({ "Successful": sent, "Failed": [] })
+            }
             _ => serde_json::json!({}),
         }
     }
@@ -212,7 +442,7 @@ async fn stub_aws(State(catalog): State<Arc<StubCatalog>>, headers: HeaderMap, b
     let operation = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix("DynamoDB_20120810."))
+        .map(|t| t.strip_prefix("DynamoDB_20120810.").unwrap_or(t))
         .unwrap_or("");
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let answer = catalog.answer(operation, &request).to_string();
@@ -271,15 +501,16 @@ async fn serve(router: Router) -> Result<SocketAddr, LocalError> {
     Ok(address)
 }
 
-/// The CPU time a process has taken so far (`utime` + `stime`, in clock ticks
-/// of 10 ms: over a thousand invocations, fine enough for a mean).
+/// The CPU time a process's threads have taken so far, to the nanosecond:
+/// the first field of each thread's `schedstat` (time spent running).
 fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    // utime and stime are the 14th and 15th fields; `fields` starts at the 3rd.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Duration::ZERO };
+    let nanos: u64 = threads
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(nanos)
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -325,8 +556,15 @@ pub async fn run_function(
     warm: usize,
 ) -> Result<FunctionRun, LocalError> {
     let aws = serve(aws_stub()?).await?;
-    let mut run =
-        FunctionRun { cold_starts_ms: Vec::new(), warm_us: Vec::new(), peak_rss_kib: 0, warm_cpu_us: 0.0, errors: 0 };
+    let mut run = FunctionRun {
+        cold_starts_ms: Vec::new(),
+        warm_us: Vec::new(),
+        peak_rss_kib: 0,
+        warm_cpu_us: 0.0,
+        warm_cpu_each_us: Vec::new(),
+        errors: 0,
+        statuses: Default::default(),
+    };
     for round in 0..cold_starts.max(1) {
         let last = round + 1 == cold_starts.max(1);
         let invocations = if last { 1 + warm } else { 1 };
@@ -354,9 +592,10 @@ pub async fn run_function(
         tokio::time::timeout(deadline, answers.recv())
             .await
             .map_err(|_| LocalError::Setup(format!("{} did not answer its first event", function.display())))?;
-        let first = state.answered.lock().ok().and_then(|a| a.first().map(|(_, at, _)| *at)).unwrap_or(started);
+        let first = state.answered.lock().ok().and_then(|a| a.first().map(|(_, at, _, _)| *at)).unwrap_or(started);
         run.cold_starts_ms.push(first.duration_since(started).as_secs_f64() * 1000.0);
         let cpu_before_warm = cpu_time(pid);
+        let mut cpu_at_answer = cpu_before_warm;
         for i in 1..invocations {
             if let Ok(mut events) = state.events.lock() {
                 events.push_back((format!("warm-{i}"), event.clone()));
@@ -365,6 +604,9 @@ pub async fn run_function(
             tokio::time::timeout(deadline, answers.recv())
                 .await
                 .map_err(|_| LocalError::Setup(format!("{} stopped answering", function.display())))?;
+            let cpu_now = cpu_time(pid);
+            run.warm_cpu_each_us.push(cpu_now.saturating_sub(cpu_at_answer).as_secs_f64() * 1e6);
+            cpu_at_answer = cpu_now;
         }
         if last {
             run.peak_rss_kib = peak_rss_kib(pid);
@@ -374,8 +616,11 @@ pub async fn run_function(
         }
         let handed = state.handed_out.lock().map(|h| h.clone()).unwrap_or_default();
         let answered = state.answered.lock().map(|a| a.clone()).unwrap_or_default();
-        run.errors += answered.iter().filter(|(_, _, ok)| !ok).count();
-        for (id, at, _) in answered.iter().filter(|(id, _, _)| id.starts_with("warm-")) {
+        run.errors += answered.iter().filter(|(_, _, ok, _)| !ok).count();
+        for status in answered.iter().filter_map(|(_, _, _, status)| *status) {
+            *run.statuses.entry(status).or_default() += 1;
+        }
+        for (id, at, _, _) in answered.iter().filter(|(id, _, _, _)| id.starts_with("warm-")) {
             if let Some((_, out)) = handed.iter().find(|(h, _)| h == id) {
                 run.warm_us.push(at.duration_since(*out).as_secs_f64() * 1_000_000.0);
             }
@@ -450,7 +695,93 @@ mod tests {
             .collect();
         assert!(sold.len() == 5 && sold.windows(2).all(|w| w[0] >= w[1]), "most sold first: {sold:?}");
 
-        assert_eq!(catalog.answer("Query", &json!({ "KeyConditionExpression": "pk = :pk" })), json!({}));
         assert_eq!(catalog.answer("TransactWriteItems", &json!({})), json!({}));
+    }
+
+    /// Items in DynamoDB's JSON, read as the store reads them.
+    fn stored<T: serde::de::DeserializeOwned>(items: &serde_json::Value) -> Vec<T> {
+        let items: Vec<serde_dynamo::Item> = serde_json::from_value(items.clone()).expect("items");
+        items.into_iter().map(|i| serde_dynamo::from_item(i).expect("stored item")).collect()
+    }
+
+    fn event(name: &str) -> serde_json::Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events").join(format!("{name}.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).expect("event")).expect("event json")
+    }
+
+    #[test]
+    fn the_stub_holds_the_carts_and_orders_the_events_name() {
+        let catalog = StubCatalog::seeded().expect("seed catalog");
+        let cookie = event("get-cart")["headers"]["Cookie"].as_str().expect("cookie").to_owned();
+        assert_eq!(cookie, format!("cartId={}", super::BENCH_CART_ID));
+        for name in ["get-order", "pay-order", "cancel-order"] {
+            assert_eq!(event(name)["pathParameters"]["order_id"], super::BENCH_ORDER_ID, "{name}");
+        }
+
+        // The anonymous cart, asked as the Rust functions and as boto3 ask.
+        let anonymous = json!({ "S": format!("cart#{}", super::BENCH_CART_ID) });
+        let rust = catalog.answer(
+            "Query",
+            &json!({ "KeyConditionExpression": "pk = :pk AND begins_with(sk, :line)",
+                     "ExpressionAttributeValues": { ":pk": anonymous, ":line": { "S": "product#" } } }),
+        );
+        let boto3 = catalog.answer(
+            "Query",
+            &json!({ "KeyConditionExpression": "(#n0 = :v0 AND begins_with(#n1, :v1))",
+                     "ExpressionAttributeNames": { "#n0": "pk", "#n1": "sk" },
+                     "ExpressionAttributeValues": { ":v0": anonymous, ":v1": { "S": "product#" } } }),
+        );
+        assert_eq!(rust, boto3);
+        let lines: Vec<shop::model::CartLineItem> = stored(&rust["Items"]);
+        assert_eq!(lines.len(), super::BENCH_LINES);
+        let now = shop::now_epoch_secs();
+        assert!(lines.iter().all(|l| l.state().is_live(now)));
+        let asked = event("add-to-cart")["body"]
+            .as_str()
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            .and_then(|b| b["productId"].as_str().map(str::to_owned))
+            .expect("product id");
+        assert!(lines.iter().any(|l| l.product_id == asked), "the cart holds the events' product");
+
+        // The shopper's orders, newest first; the one to pay is pending.
+        let user = json!({ "S": format!("user#{}", super::BENCH_SUB) });
+        let orders = catalog.answer(
+            "Query",
+            &json!({ "KeyConditionExpression": "pk = :pk AND begins_with(sk, :o)", "ScanIndexForward": false,
+                     "ExpressionAttributeValues": { ":pk": user, ":o": { "S": "order#" } }, "Limit": 3 }),
+        );
+        let orders: Vec<shop::model::OrderItem> = stored(&orders["Items"]);
+        assert_eq!(orders.len(), 3);
+        assert!(orders.windows(2).all(|w| w[0].sk > w[1].sk), "newest first");
+        let key = json!({ "pk": user, "sk": { "S": format!("order#{}", super::BENCH_ORDER_ID) } });
+        let pending = catalog.answer("GetItem", &json!({ "Key": key }));
+        let pending: shop::model::OrderItem = serde_dynamo::from_item(
+            serde_json::from_value::<serde_dynamo::Item>(pending["Item"].clone()).expect("item"),
+        )
+        .expect("order");
+        assert_eq!(pending.status, shop::domain::OrderStatus::PendingPayment);
+        assert!(pending.expires_at > now && !pending.lines.is_empty());
+
+        // The sweeper finds only the order past its hold.
+        let due = catalog.answer(
+            "Query",
+            &json!({ "IndexName": "pending-index", "ExpressionAttributeValues": { ":now": { "N": now.to_string() } } }),
+        );
+        let sweep =
+            json!({ "IndexName": "pending-index", "ExpressionAttributeValues": { ":now": { "N": now.to_string() } } });
+        let due = due["Items"].as_array().expect("items");
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0]["orderId"]["S"], super::BENCH_EXPIRED_ORDER_ID);
+        // Once settled it is no longer due; after a sweep that found nothing, it is due again.
+        let settle = json!({ "TransactItems": [{ "Update": { "Key": { "pk": user, "sk": due[0]["sk"] } } }] });
+        assert_eq!(catalog.answer("TransactWriteItems", &settle), json!({}));
+        assert_eq!(catalog.answer("Query", &sweep)["Items"], json!([]));
+        assert_eq!(catalog.answer("Query", &sweep)["Items"].as_array().map(Vec::len), Some(1));
+
+        let sent = catalog.answer(
+            "AmazonSQS.SendMessageBatch",
+            &json!({ "Entries": [{ "Id": "0", "MessageBody": "{}" }, { "Id": "1", "MessageBody": "{}" }] }),
+        );
+        assert_eq!(sent["Successful"].as_array().map(Vec::len), Some(2));
     }
 }

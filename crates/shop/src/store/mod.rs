@@ -24,7 +24,7 @@ mod orders;
 mod totals;
 
 pub use inventory::{CategoryPage, PageKey, Restocked, BESTSELLER_INDEX, CATEGORY_INDEX};
-pub use orders::{CartAdjustment, CheckoutOutcome};
+pub use orders::{CartAdjustment, CheckoutOutcome, ORDERS_INDEX, PENDING_INDEX};
 pub use totals::{CountedLine, LineCount, ProductView, SequenceNumber, TableSnapshot, TotalsApplied};
 
 #[derive(Debug, thiserror::Error)]
