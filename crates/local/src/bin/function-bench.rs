@@ -10,7 +10,8 @@
 //! cargo-lambda's output (`<dir>/<binary>/bootstrap`, default
 //! `target/lambda`); sizes are read there when present.
 //!
-//! With SIDE_BY_SIDE_PYTHON set to an interpreter that has `crates/local/python-cart`'s
+//! FUNCTIONS=list-products,checkout times only those functions (their rows
+//! alone then make up `functions.json`). With SIDE_BY_SIDE_PYTHON set to an interpreter that has `crates/local/python-cart`'s
 //! requirements (`make bench` makes one), it also runs that Python function
 //! (GET /cart on boto3 and Powertools, the AWS sample's stack) with the same
 //! event, stub and Runtime API as the Rust `get-cart`, side by side.
@@ -148,9 +149,15 @@ async fn main() -> ExitCode {
         "| function | cold start median (ms) | warm p50 / p99 (µs) | CPU per warm invocation p50 / p99 (µs) | peak RSS (MiB) | bootstrap (MB) | zipped (MB) |"
     );
     println!("|---|---|---|---|---|---|---|");
+    // FUNCTIONS=a,b times only those (to look into one); the report wants all.
+    let only: Option<Vec<String>> =
+        std::env::var("FUNCTIONS").ok().map(|f| f.split(',').map(|n| n.trim().to_owned()).collect());
     let mut rows = Vec::new();
     for function in &template.functions {
         let name = &function.binary;
+        if only.as_ref().is_some_and(|only| !only.contains(name)) {
+            continue;
+        }
         let event: Value = match std::fs::read_to_string(root.join("events").join(format!("{name}.json")))
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
