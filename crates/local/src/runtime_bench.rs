@@ -177,7 +177,7 @@ fn to_wire(value: impl serde::Serialize) -> Result<Value, String> {
 
 /// What the functions' events ask about, as the table stores it, in
 /// DynamoDB's JSON (see the module's comment).
-struct StubCatalog {
+struct StubTable {
     /// Each product's item and its stock item.
     products: Vec<(String, Value, Value)>,
     /// The stock items, most sold first (the best-seller index's order).
@@ -190,7 +190,7 @@ struct StubCatalog {
     settled_orders: Mutex<std::collections::HashSet<String>>,
 }
 
-impl StubCatalog {
+impl StubTable {
     fn seeded() -> Result<Self, LocalError> {
         let setup = |e: &dyn std::fmt::Display| LocalError::Setup(format!("stub catalog: {e}"));
         let seeds = crate::resources::parse_seed_catalog(crate::stack::SEED_CATALOG)?;
@@ -438,7 +438,7 @@ impl StubCatalog {
 
 /// Every AWS call answered at once, from the stub catalog (see the module's
 /// comment); DynamoDB names the operation in `X-Amz-Target`.
-async fn stub_aws(State(catalog): State<Arc<StubCatalog>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn stub_aws(State(catalog): State<Arc<StubTable>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let operation = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -466,7 +466,7 @@ const BENCH_CLIENT_ID: &str = "bench";
 pub fn signed_in(event: &Value) -> Result<Value, LocalError> {
     let now = shop::now_epoch_secs();
     let claims = serde_json::json!({
-        "sub": "bench-user-0001", "aud": BENCH_CLIENT_ID, "iss": BENCH_ISSUER, "token_use": "id",
+        "sub": BENCH_SUB, "aud": BENCH_CLIENT_ID, "iss": BENCH_ISSUER, "token_use": "id",
         "cognito:username": "bench", "cognito:groups": ["admin"], "iat": now, "exp": now + 3600,
     });
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
@@ -488,7 +488,7 @@ pub fn signed_in(event: &Value) -> Result<Value, LocalError> {
 /// The stubbed AWS (see the module's comment): DynamoDB from the seeded
 /// catalog, and the pool's keys at `/jwks.json`.
 pub fn aws_stub() -> Result<Router, LocalError> {
-    let catalog = Arc::new(StubCatalog::seeded()?);
+    let catalog = Arc::new(StubTable::seeded()?);
     Ok(Router::new().route("/jwks.json", get(stub_jwks)).fallback(stub_aws).with_state(catalog))
 }
 
@@ -662,11 +662,11 @@ fn function_command(function: &FunctionProcess, runtime: SocketAddr, aws: Socket
 mod tests {
     use serde_json::json;
 
-    use super::StubCatalog;
+    use super::StubTable;
 
     #[test]
     fn the_stub_serves_the_seeded_catalog_as_the_table_stores_it() {
-        let catalog = StubCatalog::seeded().expect("seed catalog");
+        let catalog = StubTable::seeded().expect("seed catalog");
         let page = catalog.answer("Query", &json!({ "IndexName": "catalog-index", "Limit": 20 }));
         let items: Vec<serde_dynamo::Item> = serde_json::from_value(page["Items"].clone()).expect("items");
         let products: Vec<shop::model::Product> =
@@ -711,7 +711,7 @@ mod tests {
 
     #[test]
     fn the_stub_holds_the_carts_and_orders_the_events_name() {
-        let catalog = StubCatalog::seeded().expect("seed catalog");
+        let catalog = StubTable::seeded().expect("seed catalog");
         let cookie = event("get-cart")["headers"]["Cookie"].as_str().expect("cookie").to_owned();
         assert_eq!(cookie, format!("cartId={}", super::BENCH_CART_ID));
         for name in ["get-order", "pay-order", "cancel-order"] {
