@@ -10,6 +10,7 @@ answering every AWS call, the same Runtime API on loopback.
 
 import json
 import os
+import time
 import uuid
 from decimal import Decimal
 from http.cookies import SimpleCookie
@@ -89,10 +90,13 @@ def handler(event, context):
             return reply(200, {"products": []}, cart_id)
         partition = f"cart#{cart_id}"
     lines = table.query(KeyConditionExpression=Key("pk").eq(partition) & Key("sk").begins_with("product#"))
+    # As the sample (and the Rust function) answers: live lines only (TTL
+    # deletes late), each with its product's details.
+    now = int(time.time())
     products = [
-        {"productId": line["sk"].removeprefix("product#"), "quantity": line["quantity"]}
+        {"sk": line["sk"].removeprefix("product#"), "quantity": line["quantity"], "productDetail": line["productDetail"]}
         for line in lines.get("Items", [])
-        if line.get("quantity", 0) > 0
+        if line.get("quantity", 0) > 0 and line.get("expirationTime", 0) > now and "migratedTo" not in line
     ]
     logger.info("cart read", extra={"partition": partition, "lines": len(products)})
     return reply(200, {"products": products}, cart_id)
