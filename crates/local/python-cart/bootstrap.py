@@ -1,17 +1,18 @@
 """A Lambda custom runtime for the Python side-by-side: the loop the Python
 managed runtime (awslambdaric) runs, over the Runtime API on
 AWS_LAMBDA_RUNTIME_API: take the next event, call the handler, post its
-answer (or its error). Started as `python bootstrap.py`, so the handler module
-next to it is imported as the runtime imports it, before the first event.
+answer (or its error). Started as `python bootstrap.py cart.handler` (the
+handler as Lambda's `Handler` setting names it), so the handler module next to
+it is imported as the runtime imports it, before the first event.
 """
 
 import http.client
+import importlib
 import json
 import os
+import sys
 import time
 import traceback
-
-import cart
 
 API = "/2018-06-01/runtime"
 
@@ -33,6 +34,8 @@ class Context:
 
 
 def main():
+    module, function = (sys.argv[1] if len(sys.argv) > 1 else "cart.handler").rsplit(".", 1)
+    handler = getattr(importlib.import_module(module), function)
     runtime = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"])
     while True:
         runtime.request("GET", f"{API}/invocation/next")
@@ -40,7 +43,7 @@ def main():
         event = json.loads(response.read())
         context = Context({k.lower(): v for k, v in response.getheaders()})
         try:
-            body, outcome = json.dumps(cart.handler(event, context)), "response"
+            body, outcome = json.dumps(handler(event, context)), "response"
         except Exception as e:  # the runtime reports any failure as the invocation's error
             body, outcome = json.dumps({"errorMessage": str(e), "errorType": type(e).__name__,
                                         "stackTrace": traceback.format_exc().splitlines()}), "error"

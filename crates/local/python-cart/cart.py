@@ -1,8 +1,12 @@
-"""GET /cart in Python: the work the AWS sample's cart function does, written
-for the side-by-side in `make bench` (function-bench), on the sample's stack:
-boto3's table resource, Powertools' logger, a Cognito ID token checked against
-the pool's keys. The caller's cart is the signed-in user's, or the one its
-`cartId` cookie names; its lines are one Query of the cart's partition.
+"""GET /cart and POST /cart in Python: the work the AWS sample's cart
+functions do, written for the side-by-side in `make bench` (function-bench), on
+the sample's stack: boto3's table resource, Powertools' logger, a Cognito ID
+token checked against the pool's keys. The caller's cart is the signed-in
+user's, or the one its `cartId` cookie names. GET reads its lines with one
+Query of the cart's partition; POST does what the Rust function does (the
+sample itself adds with an unconditional ADD and checks no stock): the
+product, its stock and the line in one BatchGetItem, then the line written on
+condition that it is still the version read.
 
 It is measured the way the Rust function is: the same event, the same stub
 answering every AWS call, the same Runtime API on loopback.
@@ -21,11 +25,15 @@ from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Key
 
 logger = Logger(service="shopping-cart")
-table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+dynamodb = boto3.resource("dynamodb")
+table = dynamodb.Table(os.environ["TABLE_NAME"])
 keys = jwt.PyJWKClient(os.environ["COGNITO_JWKS_URL"], cache_keys=True)
 ISSUER = os.environ["COGNITO_ISSUER"]
 CLIENT_ID = os.environ["COGNITO_CLIENT_ID"]
 CART_TTL_SECS = 24 * 60 * 60
+USER_CART_TTL_SECS = 7 * 24 * 60 * 60
+MAX_LINE_QUANTITY = 100
+WRITE_ATTEMPTS = 5
 
 
 def as_json(value):
@@ -68,27 +76,40 @@ def reply(status, body, cart_id=None):
     return {"statusCode": status, "headers": headers, "body": json.dumps(body, default=as_json)}
 
 
-@logger.inject_lambda_context
-def handler(event, context):
+class Refused(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def caller_cart(event):
+    """The caller's cart partition and, for an anonymous caller, its cart id
+    (a new one if the request has no cookie)."""
     token = header(event, "authorization")
-    cart_id = None
     if token:
         try:
-            partition = f"user#{user_sub(token)}"
+            return f"user#{user_sub(token)}", None
         except jwt.PyJWTError as e:
-            return reply(401, {"error": f"invalid token: {e}"})
-    else:
-        cookie = SimpleCookie(header(event, "cookie") or "")
-        if "cartId" in cookie:
-            cart_id = cookie["cartId"].value
-            try:
-                uuid.UUID(cart_id)
-            except ValueError:
-                return reply(400, {"error": "cartId must be a UUID"})
-        else:
-            cart_id = str(uuid.uuid4())
-            return reply(200, {"products": []}, cart_id)
-        partition = f"cart#{cart_id}"
+            raise Refused(401, f"invalid token: {e}") from e
+    cookie = SimpleCookie(header(event, "cookie") or "")
+    cart_id = cookie["cartId"].value if "cartId" in cookie else str(uuid.uuid4())
+    try:
+        uuid.UUID(cart_id)
+    except ValueError as e:
+        raise Refused(400, "cartId must be a UUID") from e
+    return f"cart#{cart_id}", cart_id
+
+
+def live(line, now):
+    return line.get("quantity", 0) > 0 and line.get("expirationTime", 0) > now and "migratedTo" not in line
+
+
+@logger.inject_lambda_context
+def handler(event, context):
+    try:
+        partition, cart_id = caller_cart(event)
+    except Refused as e:
+        return reply(e.status, {"error": str(e)})
     lines = table.query(KeyConditionExpression=Key("pk").eq(partition) & Key("sk").begins_with("product#"))
     # As the sample (and the Rust function) answers: live lines only (TTL
     # deletes late), each with its product's details.
@@ -96,7 +117,49 @@ def handler(event, context):
     products = [
         {"sk": line["sk"].removeprefix("product#"), "quantity": line["quantity"], "productDetail": line["productDetail"]}
         for line in lines.get("Items", [])
-        if line.get("quantity", 0) > 0 and line.get("expirationTime", 0) > now and "migratedTo" not in line
+        if live(line, now)
     ]
     logger.info("cart read", extra={"partition": partition, "lines": len(products)})
     return reply(200, {"products": products}, cart_id)
+
+
+@logger.inject_lambda_context
+def add_to_cart(event, context):
+    try:
+        partition, cart_id = caller_cart(event)
+        body = json.loads(event.get("body") or "{}")
+        product_id, delta = str(uuid.UUID(body["productId"])), body["quantity"]
+        if not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_LINE_QUANTITY:
+            raise Refused(400, f"quantity must be a non-zero whole number up to {MAX_LINE_QUANTITY}")
+    except (KeyError, ValueError, TypeError) as e:
+        return reply(400, {"error": f"bad request: {e}"})
+    except Refused as e:
+        return reply(e.status, {"error": str(e)})
+    product_pk, line_sk = f"product#{product_id}", f"product#{product_id}"
+    keys = [{"pk": product_pk, "sk": "meta"}, {"pk": product_pk, "sk": "stock"}, {"pk": partition, "sk": line_sk}]
+    for _ in range(WRITE_ATTEMPTS):
+        now = int(time.time())
+        found = dynamodb.batch_get_item(RequestItems={table.name: {"Keys": keys}})["Responses"].get(table.name, [])
+        by_key = {(item["pk"], item["sk"]): item for item in found}
+        product, stock = by_key.get((product_pk, "meta")), by_key.get((product_pk, "stock"))
+        stored = by_key.get((partition, line_sk))
+        if product is None:
+            return reply(404, {"error": f"product {product_id} not found"})
+        current = stored["quantity"] if stored and live(stored, now) else 0
+        quantity = max(0, min(current + delta, MAX_LINE_QUANTITY))
+        available = stock["available"] if stock else 0
+        if quantity > current and quantity > available:
+            return reply(409, {"error": f"only {available} available", "available": available})
+        detail = {k: v for k, v in product.items() if k not in ("pk", "sk", "catalog")}
+        line = {"pk": partition, "sk": line_sk, "productId": product_id, "quantity": quantity,
+                "productDetail": detail, "expirationTime": now + (CART_TTL_SECS if cart_id else USER_CART_TTL_SECS),
+                "version": stored["version"] + 1 if stored else 1}
+        condition = ({"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": stored["version"]}}
+                     if stored else {"ConditionExpression": "attribute_not_exists(pk)"})
+        try:
+            table.put_item(Item=line, **condition)
+        except table.meta.client.exceptions.ConditionalCheckFailedException:
+            continue
+        logger.info("cart line written", extra={"partition": partition, "productId": product_id, "quantity": quantity})
+        return reply(200, {"productId": product_id, "quantity": quantity, "message": "product added to cart"}, cart_id)
+    return reply(409, {"error": "the cart changed concurrently; retry"})

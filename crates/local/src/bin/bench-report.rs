@@ -220,35 +220,38 @@ fn render(results: &Value) -> String {
         );
     }
 
-    let side = &functions["sideBySide"];
-    if side.is_object() {
-        let (rust, python, ratios) = (&side["rust"], &side["python"], &side["ratios"]);
+    let pairs = functions["sideBySide"].as_array().filter(|p| !p.is_empty());
+    if let Some(pairs) = pairs {
         let _ = writeln!(
             md,
-            "\n#### Side by side with Python\n\n`GET /cart` (an anonymous cart of three lines, one DynamoDB Query) as the Rust `get-cart` and as a Python 3.11 function on the AWS sample's stack (boto3's table resource, Powertools' logger, PyJWT; `crates/local/python-cart`), each its own process under the same Runtime API, with the same event and the same stubbed AWS. CPU is the process's, per warm invocation, as above.\n\n| `GET /cart` | cold start median (ms) | warm p50 / p99 (µs) | CPU per warm invocation p50 / p99 (µs) | peak RSS (MiB) |\n|---|---|---|---|---|"
+            "\n#### Side by side with Python\n\nThe cart as the Rust functions and as Python 3.11 functions on the AWS sample's stack (boto3's table resource, Powertools' logger, PyJWT; `crates/local/python-cart`) doing the same work: `GET /cart` reads an anonymous cart of three lines (one Query), `POST /cart` adds to one of them (product, stock and line in one BatchGetItem, then a conditional put). Each its own process under the same Runtime API, with the same event and the same stubbed AWS, answering alike. CPU is the process's, per warm invocation, as above.\n\n| route | function | cold start median (ms) | warm p50 / p99 (µs) | CPU per warm invocation p50 / p99 (µs) | peak RSS (MiB) |\n|---|---|---|---|---|---|"
         );
-        for (name, f) in [("Rust", rust), ("Python", python)] {
+        for pair in pairs {
+            let route = s(&pair["route"]);
+            for (name, f) in [("Rust", &pair["rust"]), ("Python", &pair["python"])] {
+                let _ = writeln!(
+                    md,
+                    "| `{route}` | {name} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} |",
+                    f64_at(f, "coldStartMedianMs"),
+                    f64_at(f, "warmP50Us"),
+                    f64_at(f, "warmP99Us"),
+                    f64_at(f, "warmCpuP50Us"),
+                    f64_at(f, "warmCpuP99Us"),
+                    f64_at(f, "peakRssKib") / 1024.0,
+                );
+            }
+            let ratios = &pair["ratios"];
             let _ = writeln!(
                 md,
-                "| {name} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} |",
-                f64_at(f, "coldStartMedianMs"),
-                f64_at(f, "warmP50Us"),
-                f64_at(f, "warmP99Us"),
-                f64_at(f, "warmCpuP50Us"),
-                f64_at(f, "warmCpuP99Us"),
-                f64_at(f, "peakRssKib") / 1024.0,
+                "| `{route}` | Python / Rust | {:.0}x | {:.1}x / {:.1}x | {:.1}x / {:.1}x | {:.1}x |",
+                f64_at(ratios, "coldStartMedian"),
+                f64_at(ratios, "warmP50"),
+                f64_at(ratios, "warmP99"),
+                f64_at(ratios, "warmCpuP50"),
+                f64_at(ratios, "warmCpuP99"),
+                f64_at(ratios, "peakRss"),
             );
         }
-        let _ = writeln!(
-            md,
-            "| Python / Rust | {:.0}x | {:.1}x / {:.1}x | {:.1}x / {:.1}x | {:.1}x |",
-            f64_at(ratios, "coldStartMedian"),
-            f64_at(ratios, "warmP50"),
-            f64_at(ratios, "warmP99"),
-            f64_at(ratios, "warmCpuP50"),
-            f64_at(ratios, "warmCpuP99"),
-            f64_at(ratios, "peakRss"),
-        );
     }
 
     let _ = writeln!(md, "\n#### AWS calls per request\n\n| endpoint | AWS calls (most in one request) | design minimum and why |\n|---|---|---|");

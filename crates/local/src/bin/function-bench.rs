@@ -12,9 +12,10 @@
 //!
 //! FUNCTIONS=list-products,checkout times only those functions (their rows
 //! alone then make up `functions.json`). With SIDE_BY_SIDE_PYTHON set to an interpreter that has `crates/local/python-cart`'s
-//! requirements (`make bench` makes one), it also runs that Python function
-//! (GET /cart on boto3 and Powertools, the AWS sample's stack) with the same
-//! event, stub and Runtime API as the Rust `get-cart`, side by side.
+//! requirements (`make bench` makes one), it also runs those Python functions
+//! (GET and POST /cart on boto3 and Powertools, the AWS sample's stack) with
+//! the same events, stub and Runtime API as the Rust `get-cart` and
+//! `add-to-cart`, side by side.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -57,24 +58,33 @@ fn run_figures(run: &FunctionRun) -> Value {
     })
 }
 
-/// The Rust `get-cart` against the same work in Python, same event and stub,
-/// one right after the other (Rust again, not the row above) so that both
-/// see the machine in the same state.
-async fn side_by_side(
+/// The routes run side by side with Python: the route, the Rust function
+/// (and its event) and the Python handler doing the same work.
+const SIDE_BY_SIDE: [(&str, &str, &str); 2] =
+    [("GET /cart", "get-cart", "cart.handler"), ("POST /cart", "add-to-cart", "cart.add_to_cart")];
+
+/// A Rust function against the same work in Python, same event and stub, one
+/// right after the other (Rust again, not the row above) so that both see the
+/// machine in the same state.
+async fn side_by_side_run(
     root: &Path,
     python: &Path,
-    rust_binary: &Path,
+    binaries: &Path,
+    (route, function, handler): (&str, &str, &str),
     cold_starts: usize,
     warm: usize,
 ) -> Result<Value, String> {
-    let event: Value = std::fs::read_to_string(root.join("events/get-cart.json"))
+    let event_file = format!("events/{function}.json");
+    let event: Value = std::fs::read_to_string(root.join(&event_file))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or("no events/get-cart.json")?;
+        .ok_or(format!("no {event_file}"))?;
     let interpreter = python.display().to_string();
     let bootstrap = root.join("crates/local/python-cart/bootstrap.py");
-    let python_process =
-        FunctionProcess { program: python.to_owned(), args: vec![bootstrap.to_string_lossy().into_owned()] };
+    let python_process = FunctionProcess {
+        program: python.to_owned(),
+        args: vec![bootstrap.to_string_lossy().into_owned(), handler.to_owned()],
+    };
     let run = |process: FunctionProcess| {
         let event = event.clone();
         async move {
@@ -83,17 +93,17 @@ async fn side_by_side(
                 .map_err(|e| e.to_string())
         }
     };
-    let rust = run_figures(&run(FunctionProcess::binary(rust_binary)).await?);
+    let rust = run_figures(&run(FunctionProcess::binary(binaries.join(function))).await?);
     let python = run_figures(&run(python_process).await?);
-    if f64_at(&rust, "errors") > 0.0 || f64_at(&python, "errors") > 0.0 {
-        return Err(format!("a side-by-side run answered with errors: rust {rust}, python {python}"));
+    if f64_at(&rust, "errors") > 0.0 || f64_at(&python, "errors") > 0.0 || rust["statuses"] != python["statuses"] {
+        return Err(format!("{route}: the two did not answer alike: rust {rust}, python {python}"));
     }
     let ratio = |key: &str| f64_at(&python, key) / f64_at(&rust, key).max(f64::MIN_POSITIVE);
     println!(
-        "\n| GET /cart, same event and stub | cold start median (ms) | warm p50 / p99 (µs) | CPU per warm invocation p50 / p99 (µs) | peak RSS (MiB) |"
+        "\n| {route}, same event and stub | cold start median (ms) | warm p50 / p99 (µs) | CPU per warm invocation p50 / p99 (µs) | peak RSS (MiB) |"
     );
     println!("|---|---|---|---|---|");
-    for (name, figures) in [("Rust (`get-cart`)", &rust), ("Python (boto3, Powertools)", &python)] {
+    for (name, figures) in [(format!("Rust (`{function}`)"), &rust), (format!("Python (`{handler}`)"), &python)] {
         println!(
             "| {name} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} |",
             f64_at(figures, "coldStartMedianMs"),
@@ -114,8 +124,10 @@ async fn side_by_side(
         ratio("peakRssKib")
     );
     Ok(json!({
-        "route": "GET /cart",
-        "event": "events/get-cart.json",
+        "route": route,
+        "event": event_file,
+        "rustFunction": function,
+        "pythonHandler": handler,
         "python": python, "rust": rust,
         "pythonInterpreter": interpreter,
         "pythonFunction": "crates/local/python-cart",
@@ -212,18 +224,18 @@ async fn main() -> ExitCode {
         row["zippedBytes"] = json!(zipped);
         rows.push(row);
     }
-    let side_by_side = match std::env::var_os("SIDE_BY_SIDE_PYTHON") {
-        Some(python) => {
-            match side_by_side(&root, Path::new(&python), &binaries.join("get-cart"), cold_starts, warm).await {
-                Ok(figures) => Some(figures),
+    let mut side_by_side = Vec::new();
+    if let Some(python) = std::env::var_os("SIDE_BY_SIDE_PYTHON") {
+        for pair in SIDE_BY_SIDE {
+            match side_by_side_run(&root, Path::new(&python), &binaries, pair, cold_starts, warm).await {
+                Ok(figures) => side_by_side.push(figures),
                 Err(e) => {
                     eprintln!("function-bench: side by side with Python: {e}");
                     return ExitCode::from(2);
                 }
             }
         }
-        None => None,
-    };
+    }
     let out = root.join("target/bench");
     let report = json!({
         "command": "make bench-functions",
