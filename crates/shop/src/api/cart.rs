@@ -85,7 +85,7 @@ pub(super) async fn update_cart_line(app: &App, req: &Request) -> Result<Reply, 
 async fn change_line(app: &App, owner: &CartOwner, id: &ProductId, change: LineChange<'_>) -> Result<i64, ApiError> {
     for _ in 0..WRITE_ATTEMPTS {
         let now = now_epoch_secs();
-        let found = app.store.product_view(id, Some(owner)).await?;
+        let found = app.store.line_view(id, owner).await?;
         let product = found.product.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
         let stored = found.own_line;
         // An expired or migrated line counts as empty; writing revives it.
@@ -233,7 +233,7 @@ async fn hand_over_for_cleanup(app: &App, moved: &[CleanupMessage]) {
 pub(super) async fn get_cart_total(app: &App, req: &Request) -> Result<Reply, ApiError> {
     app.admin(req).await?;
     let id = ProductId::parse(&path_param(req, "product_id")?)?;
-    let found = app.store.product_view(&id, None).await?;
+    let found = app.store.product_total(&id).await?;
     if found.product.is_none() {
         return Err(ApiError::NotFound(format!("product {id} not found")));
     }

@@ -100,6 +100,14 @@ pub struct ProductView {
     pub own_line: Option<crate::model::CartLineItem>,
 }
 
+/// Which of a product's items a [`ProductView`] read takes besides the
+/// product (each read takes only what its endpoint answers with or needs).
+#[derive(Clone, Copy)]
+struct ViewParts {
+    stock: bool,
+    total: bool,
+}
+
 /// Counted lines as read, by (product partition, `incart#` sort key).
 #[derive(Debug, Default)]
 pub struct CountedLines(HashMap<(String, String), CountedLine>);
@@ -135,12 +143,35 @@ impl Store {
         id: &ProductId,
         own_cart: Option<&crate::domain::CartOwner>,
     ) -> Result<ProductView, StoreError> {
+        self.read_product_view(id, own_cart, ViewParts { stock: true, total: true }).await
+    }
+
+    /// What a cart write needs: the product, its stock and the owner's line,
+    /// in one `BatchGetItem` (`in_carts` stays 0: the total is not read).
+    pub async fn line_view(&self, id: &ProductId, owner: &crate::domain::CartOwner) -> Result<ProductView, StoreError> {
+        self.read_product_view(id, Some(owner), ViewParts { stock: true, total: false }).await
+    }
+
+    /// The product and its cart total, in one `BatchGetItem` (`stock` stays
+    /// `None`: it is not read).
+    pub async fn product_total(&self, id: &ProductId) -> Result<ProductView, StoreError> {
+        self.read_product_view(id, None, ViewParts { stock: false, total: true }).await
+    }
+
+    async fn read_product_view(
+        &self,
+        id: &ProductId,
+        own_cart: Option<&crate::domain::CartOwner>,
+        parts: ViewParts,
+    ) -> Result<ProductView, StoreError> {
         let pk = id.partition_key();
-        let mut keys = vec![
-            key(pk.clone(), crate::model::PRODUCT_META_SK),
-            key(pk.clone(), crate::model::STOCK_SK),
-            key(pk.clone(), TOTAL_QUANTITY_SK),
-        ];
+        let mut keys = vec![key(pk.clone(), crate::model::PRODUCT_META_SK)];
+        if parts.stock {
+            keys.push(key(pk.clone(), crate::model::STOCK_SK));
+        }
+        if parts.total {
+            keys.push(key(pk.clone(), TOTAL_QUANTITY_SK));
+        }
         if let Some(owner) = own_cart {
             keys.push(key(owner.partition_key(), id.cart_line_sort_key()));
         }
