@@ -129,6 +129,19 @@ fn run() -> Result<bool, String> {
     Ok(all_met)
 }
 
+/// A function run's cells: cold start, warm latency, CPU per invocation, RSS.
+fn run_cells(f: &Value) -> String {
+    format!(
+        "{:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1}",
+        f64_at(f, "coldStartMedianMs"),
+        f64_at(f, "warmP50Us"),
+        f64_at(f, "warmP99Us"),
+        f64_at(f, "warmCpuP50Us"),
+        f64_at(f, "warmCpuP99Us"),
+        f64_at(f, "peakRssKib") / 1024.0,
+    )
+}
+
 /// The README's generated block: targets first, then each bench's table.
 fn render(results: &Value) -> String {
     let mut md = String::new();
@@ -207,14 +220,9 @@ fn render(results: &Value) -> String {
     for f in functions["functions"].as_array().into_iter().flatten() {
         let _ = writeln!(
             md,
-            "| {} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} | {:.2} | {:.2} |",
+            "| {} | {} | {:.2} | {:.2} |",
             s(&f["function"]),
-            f64_at(f, "coldStartMedianMs"),
-            f64_at(f, "warmP50Us"),
-            f64_at(f, "warmP99Us"),
-            f64_at(f, "warmCpuP50Us"),
-            f64_at(f, "warmCpuP99Us"),
-            f64_at(f, "peakRssKib") / 1024.0,
+            run_cells(f),
             f64_at(f, "bootstrapBytes") / 1e6,
             f64_at(f, "zippedBytes") / 1e6,
         );
@@ -229,16 +237,7 @@ fn render(results: &Value) -> String {
         for pair in pairs {
             let route = s(&pair["route"]);
             for (name, f) in [("Rust", &pair["rust"]), ("Python", &pair["python"])] {
-                let _ = writeln!(
-                    md,
-                    "| `{route}` | {name} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} |",
-                    f64_at(f, "coldStartMedianMs"),
-                    f64_at(f, "warmP50Us"),
-                    f64_at(f, "warmP99Us"),
-                    f64_at(f, "warmCpuP50Us"),
-                    f64_at(f, "warmCpuP99Us"),
-                    f64_at(f, "peakRssKib") / 1024.0,
-                );
+                let _ = writeln!(md, "| `{route}` | {name} | {} |", run_cells(f));
             }
             let ratios = &pair["ratios"];
             let _ = writeln!(
