@@ -146,7 +146,9 @@ def add_to_cart(event, context):
         if product is None:
             return reply(404, {"error": f"product {product_id} not found"})
         current = stored["quantity"] if stored and live(stored, now) else 0
-        quantity = max(0, min(current + delta, MAX_LINE_QUANTITY))
+        quantity = max(0, current + delta)
+        if quantity > MAX_LINE_QUANTITY:
+            return reply(400, {"error": f"a cart line holds at most {MAX_LINE_QUANTITY}"})
         available = stock["available"] if stock else 0
         if quantity > current and quantity > available:
             return reply(409, {"error": f"only {available} available", "available": available})
