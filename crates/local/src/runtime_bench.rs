@@ -184,6 +184,8 @@ struct StubTable {
     by_sold: Vec<Value>,
     /// Cart lines and orders, by partition and sort key.
     records: Vec<Value>,
+    /// How long the stub takes to answer a DynamoDB or SQS call (0: at once).
+    latency: Duration,
     /// Orders a transaction settled since the expiry sweeper last found none
     /// due: the one piece of state, so that each sweep expires the overdue
     /// order once and then finds nothing left, as a real sweep does.
@@ -225,7 +227,7 @@ impl StubTable {
         ranked.sort_by_key(|(units, _)| std::cmp::Reverse(*units));
         let records = Self::shoppers(&catalog).map_err(|e| setup(&e))?;
         let by_sold = ranked.into_iter().map(|(_, item)| item).collect();
-        Ok(Self { products, by_sold, records, settled_orders: Mutex::default() })
+        Ok(Self { products, by_sold, records, latency: Duration::ZERO, settled_orders: Mutex::default() })
     }
 
     /// The events' anonymous cart, and the bench shopper's cart and orders.
@@ -445,6 +447,9 @@ async fn stub_aws(State(catalog): State<Arc<StubTable>>, headers: HeaderMap, bod
         .map(|t| t.strip_prefix("DynamoDB_20120810.").unwrap_or(t))
         .unwrap_or("");
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if !catalog.latency.is_zero() {
+        tokio::time::sleep(catalog.latency).await;
+    }
     let answer = catalog.answer(operation, &request).to_string();
     ([(axum::http::header::CONTENT_TYPE, "application/x-amz-json-1.0")], answer).into_response()
 }
@@ -486,9 +491,16 @@ pub fn signed_in(event: &Value) -> Result<Value, LocalError> {
 }
 
 /// The stubbed AWS (see the module's comment): DynamoDB from the seeded
-/// catalog, and the pool's keys at `/jwks.json`.
+/// catalog, and the pool's keys at `/jwks.json`, answering at once.
 pub fn aws_stub() -> Result<Router, LocalError> {
-    let catalog = Arc::new(StubTable::seeded()?);
+    aws_stub_answering_after(Duration::ZERO)
+}
+
+/// The stubbed AWS answering each DynamoDB and SQS call after `latency`, as
+/// the services do over a network: the function then sits idle between its
+/// calls, as on Lambda, instead of resuming within microseconds.
+pub fn aws_stub_answering_after(latency: Duration) -> Result<Router, LocalError> {
+    let catalog = Arc::new(StubTable { latency, ..StubTable::seeded()? });
     Ok(Router::new().route("/jwks.json", get(stub_jwks)).fallback(stub_aws).with_state(catalog))
 }
 
@@ -555,7 +567,8 @@ pub async fn run_function(
     cold_starts: usize,
     warm: usize,
 ) -> Result<FunctionRun, LocalError> {
-    let aws = serve(aws_stub()?).await?;
+    let latency = Duration::from_micros(crate::stack::env_or("STUB_LATENCY_US", 0));
+    let aws = serve(aws_stub_answering_after(latency)?).await?;
     let mut run = FunctionRun {
         cold_starts_ms: Vec::new(),
         warm_us: Vec::new(),

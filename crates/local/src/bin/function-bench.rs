@@ -11,8 +11,11 @@
 //! `target/lambda`); sizes are read there when present.
 //!
 //! FUNCTIONS=list-products,checkout times only those functions (their rows
-//! alone then make up `functions.json`). With SIDE_BY_SIDE_PYTHON set to an interpreter that has `crates/local/python-cart`'s
-//! requirements (`make bench` makes one), it also runs those Python functions
+//! alone then make up `functions.json`). STUB_LATENCY_US=5000 has the stubbed
+//! AWS answer each call after 5 ms, as DynamoDB does over a network (default:
+//! at once). With SIDE_BY_SIDE_PYTHON set to an interpreter that has
+//! `crates/local/python-cart`'s requirements (`make bench` makes one), it also
+//! runs those Python functions
 //! (GET and POST /cart on boto3 and Powertools, the AWS sample's stack) with
 //! the same events, stub and Runtime API as the Rust `get-cart` and
 //! `add-to-cart`, side by side.
