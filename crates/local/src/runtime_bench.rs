@@ -39,10 +39,8 @@ pub struct FunctionRun {
     pub warm_us: Vec<f64>,
     /// Peak resident set (VmHWM) after the cold start and the warm invocations.
     pub peak_rss_kib: u64,
-    /// CPU time (user and system, all threads) the process took per warm
-    /// invocation, on average: the function's own work, apart from waiting.
-    pub warm_cpu_us: f64,
-    /// The same, each warm invocation: from one answer to the next, so the
+    /// CPU time (every thread's) the process took for each warm invocation:
+    /// its own work, apart from waiting, from one answer to the next, so the
     /// runtime's own work between events (acknowledging the answer, asking
     /// for the next event) counts too, as it does on Lambda.
     pub warm_cpu_each_us: Vec<f64>,
@@ -111,23 +109,20 @@ fn record_answer(state: &RuntimeState, id: String, ok: bool, answer: &[u8]) -> S
     StatusCode::ACCEPTED
 }
 
-// Both read the answer's body before answering, as Lambda does: a server that
-// answers first and closes the connection on the unread body breaks a runtime
-// client that keeps its connection (Python's http.client).
-async fn invocation_response(
+/// `/response` and `/error`: the function's answer or its error. Reads the
+/// body before answering, as Lambda does: a server that answers first and
+/// closes the connection on the unread body breaks a runtime client that keeps
+/// its connection (Python's http.client).
+async fn invocation_outcome(
     State(state): State<Arc<RuntimeState>>,
-    UrlPath(id): UrlPath<String>,
-    answer: axum::body::Bytes,
+    UrlPath((id, outcome)): UrlPath<(String, String)>,
+    body: axum::body::Bytes,
 ) -> StatusCode {
-    record_answer(&state, id, true, &answer)
-}
-
-async fn invocation_error(
-    State(state): State<Arc<RuntimeState>>,
-    UrlPath(id): UrlPath<String>,
-    error: axum::body::Bytes,
-) -> StatusCode {
-    record_answer(&state, id, false, &error)
+    match outcome.as_str() {
+        "response" => record_answer(&state, id, true, &body),
+        "error" => record_answer(&state, id, false, &body),
+        _ => StatusCode::NOT_FOUND,
+    }
 }
 
 /// The bench shopper (the `sub` of [`signed_in`]'s tokens), the anonymous
@@ -573,7 +568,6 @@ pub async fn run_function(
         cold_starts_ms: Vec::new(),
         warm_us: Vec::new(),
         peak_rss_kib: 0,
-        warm_cpu_us: 0.0,
         warm_cpu_each_us: Vec::new(),
         errors: 0,
         statuses: Default::default(),
@@ -589,8 +583,7 @@ pub async fn run_function(
         let runtime = serve(
             Router::new()
                 .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
-                .route("/2018-06-01/runtime/invocation/{id}/response", post(invocation_response))
-                .route("/2018-06-01/runtime/invocation/{id}/error", post(invocation_error))
+                .route("/2018-06-01/runtime/invocation/{id}/{outcome}", post(invocation_outcome))
                 .with_state(state.clone()),
         )
         .await?;
@@ -607,8 +600,7 @@ pub async fn run_function(
             .map_err(|_| LocalError::Setup(format!("{} did not answer its first event", function.display())))?;
         let first = state.answered.lock().ok().and_then(|a| a.first().map(|(_, at, _, _)| *at)).unwrap_or(started);
         run.cold_starts_ms.push(first.duration_since(started).as_secs_f64() * 1000.0);
-        let cpu_before_warm = cpu_time(pid);
-        let mut cpu_at_answer = cpu_before_warm;
+        let mut cpu_at_answer = cpu_time(pid);
         for i in 1..invocations {
             if let Ok(mut events) = state.events.lock() {
                 events.push_back((format!("warm-{i}"), event.clone()));
@@ -623,9 +615,6 @@ pub async fn run_function(
         }
         if last {
             run.peak_rss_kib = peak_rss_kib(pid);
-            if warm > 0 {
-                run.warm_cpu_us = cpu_time(pid).saturating_sub(cpu_before_warm).as_secs_f64() * 1e6 / warm as f64;
-            }
         }
         let handed = state.handed_out.lock().map(|h| h.clone()).unwrap_or_default();
         let answered = state.answered.lock().map(|a| a.clone()).unwrap_or_default();
