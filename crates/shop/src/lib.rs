@@ -40,7 +40,7 @@ impl App {
     /// (`AWS_ENDPOINT_URL` points it at the local emulator).
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
-        let sdk = aws_sdk_config().await;
+        let sdk = aws_sdk_config().await?;
         Ok(Self::new(config, &sdk))
     }
 
@@ -58,32 +58,30 @@ impl App {
 
 /// The AWS SDK's configuration from the environment, as `aws_config`'s
 /// defaults read it, with [`aws_https_client`] as its HTTP client.
-pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(aws_https_client()).load().await
+pub async fn aws_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
+    let http = aws_https_client()?;
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http).load().await)
 }
 
 /// The SDK's default HTTPS client (hyper, rustls on aws-lc-rs), trusting
 /// Mozilla's root certificates compiled into the binary (`webpki-root-certs`;
 /// the token verifier's client trusts the same set, from `webpki-roots`)
-/// instead of the system's. The default reads those from disk on every cold
-/// start: the bundle and each file of the certificate directory, 145 files on
-/// this machine, 3 to 9 ms of a cold start that is 10 ms in all (README,
-/// "Cold start"). The trust store takes PEM, so the DER certificates are
-/// wrapped once here, which takes well under a millisecond.
-pub fn aws_https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+/// instead of the system's, which the default reads from disk on every cold
+/// start (the bundle and each file of the certificate directory): about 2 ms
+/// of a 7-8 ms cold start here (README, "Cold start"). The trust store takes
+/// PEM, so the DER certificates are wrapped once per container, well under a
+/// millisecond.
+pub fn aws_https_client() -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, ConfigError> {
     use aws_smithy_http_client::tls;
     let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(trusted_roots_pem());
-    let builder = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
-    match tls::TlsContext::builder().with_trust_store(trust).build() {
-        Ok(context) => builder.tls_context(context).build_https(),
-        // Only a provider that cannot be used fails here; the SDK's own
-        // default then (the system's roots) rather than no client.
-        Err(e) => {
-            tracing::warn!(error = %e, "compiled-in root certificates unusable; the system's are used");
-            builder.build_https()
-        }
-    }
+    // A context the SDK refuses fails the cold start, rather than quietly
+    // trusting something else.
+    let context =
+        tls::TlsContext::builder().with_trust_store(trust).build().map_err(|_| ConfigError("TLS trust store"))?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https())
 }
 
 /// `webpki-root-certs`' certificates as one PEM bundle.
@@ -115,7 +113,7 @@ pub fn now_epoch_secs() -> i64 {
 /// The workers need only the table: `TABLE_NAME` and the SDK's defaults.
 pub async fn store_from_env() -> Result<store::Store, ConfigError> {
     let table = std::env::var("TABLE_NAME").map_err(|_| ConfigError("TABLE_NAME"))?;
-    let sdk = aws_sdk_config().await;
+    let sdk = aws_sdk_config().await?;
     Ok(store::Store::new(dynamodb_client(&sdk), table))
 }
 
