@@ -79,8 +79,8 @@ release: tools
 	cargo build --quiet --release -p shop-local --bins
 
 ## Every figure: flash sale, AWS calls per endpoint, every route under load,
-## each function's cold start, memory and size (and GET /cart side by side with
-## the same function in Python); then one results file (target/bench/results.json)
+## each function's cold start, memory and size (and GET and POST /cart side by side with
+## the same functions in Python); then one results file (target/bench/results.json)
 ## and the README's table. About an hour from clean.
 bench: venv wrk release $(PYCART)/.installed
 	./target/release/flash-sale
