@@ -110,7 +110,7 @@ bench-report:
 	./target/release/bench-report
 
 ## CPU per DynamoDB call, the AWS SDK against the least a client does (not part of
-## `make bench`: it weighs one decision, see the README).
+## `make bench`: it weighs one decision, see the README). IDLE_US=5000 sleeps before each call, as a network would.
 bench-client:
 	cargo build --quiet --release -p shop-local --bin client-cost
 	./target/release/client-cost

@@ -8,10 +8,13 @@
 //! error parsing or credential refresh, which a real one would add.
 //! N (3000) calls each, on one thread (a current-thread runtime, so the thread's
 //! CPU clock covers the connection's work too), after as many to warm up.
+//! IDLE_US (0) has the thread sleep that long before each measured call, as a
+//! function idles while AWS answers over a network; the last row is the machine's
+//! own part in that: a random walk over 1 MiB, which touches memory and little code.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -106,9 +109,12 @@ struct QueryOutput {
     items: Vec<Item>,
 }
 
-/// CPU time (µs) of `n` runs of `call`, after `n` to warm up.
+/// CPU time (µs) of `n` runs of `call`, after `n` to warm up, each measured
+/// run after the thread idled for `idle` (a blocking sleep: the thread, not a
+/// task, waits, as a function's one thread does while its call is on the wire).
 async fn cpu_per_call<F: std::future::Future<Output = Result<(), String>>>(
     n: usize,
+    idle: Duration,
     mut call: impl FnMut() -> F,
 ) -> Result<Spread, String> {
     for _ in 0..n {
@@ -116,6 +122,9 @@ async fn cpu_per_call<F: std::future::Future<Output = Result<(), String>>>(
     }
     let mut spent = Vec::with_capacity(n);
     for _ in 0..n {
+        if !idle.is_zero() {
+            std::thread::sleep(idle);
+        }
         let started = cpu_time::ThreadTime::now();
         call().await?;
         spent.push(started.elapsed().as_micros() as u64);
@@ -123,8 +132,26 @@ async fn cpu_per_call<F: std::future::Future<Output = Result<(), String>>>(
     Ok(Spread::of(spent))
 }
 
+/// A random cycle through `len` slots: following it touches one cache line per
+/// step, in an order no prefetcher guesses.
+fn random_cycle(len: usize) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..len as u32).collect();
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    for i in (1..len).rev() {
+        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        order.swap(i, (state >> 33) as usize % (i + 1));
+    }
+    let mut next = vec![0u32; len];
+    for pair in order.windows(2) {
+        next[pair[0] as usize] = pair[1];
+    }
+    next[order[len - 1] as usize] = order[0];
+    next
+}
+
 fn run() -> Result<(), String> {
     let n = shop_local::stack::env_or("N", 3000);
+    let idle = Duration::from_micros(shop_local::stack::env_or("IDLE_US", 0));
     let endpoint = spawn_stub()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
@@ -151,7 +178,7 @@ fn run() -> Result<(), String> {
         let rows = [
             (
                 "GetItem, one product",
-                cpu_per_call(n, || async {
+                cpu_per_call(n, idle, || async {
                     let out = sdk
                         .get_item()
                         .table_name("shop")
@@ -163,7 +190,7 @@ fn run() -> Result<(), String> {
                     serde_dynamo::from_item::<_, Product>(item).map(drop).map_err(|e| e.to_string())
                 })
                 .await?,
-                cpu_per_call(n, || async {
+                cpu_per_call(n, idle, || async {
                     let bytes = lean.call("GetItem", json!({ "TableName": "shop", "Key": key })).await?;
                     let out: GetItemOutput = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
                     serde_dynamo::from_item::<_, Product>(out.item.ok_or("no item")?)
@@ -174,7 +201,7 @@ fn run() -> Result<(), String> {
             ),
             (
                 "Query, the seeded catalog (48 products)",
-                cpu_per_call(n / 4, || async {
+                cpu_per_call(n / 4, idle, || async {
                     let out = sdk
                         .query()
                         .table_name("shop")
@@ -188,7 +215,7 @@ fn run() -> Result<(), String> {
                     serde_dynamo::from_items::<_, Product>(items).map(drop).map_err(|e| e.to_string())
                 })
                 .await?,
-                cpu_per_call(n / 4, || async {
+                cpu_per_call(n / 4, idle, || async {
                     let bytes = lean.call("Query", query.clone()).await?;
                     let out: QueryOutput = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
                     serde_dynamo::from_items::<_, Product>(out.items).map(drop).map_err(|e| e.to_string())
@@ -201,6 +228,18 @@ fn run() -> Result<(), String> {
             let ratio = sdk.p50 as f64 / lean.p50.max(1) as f64;
             println!("| {call} | {} / {} | {} / {} | {ratio:.1} |", sdk.p50, sdk.p99, lean.p50, lean.p99);
         }
+        // 2^18 four-byte slots: 1 MiB, well inside this machine's caches when warm.
+        let cycle = random_cycle(1 << 18);
+        let mut at = 0u32;
+        let walk = cpu_per_call(n / 4, idle, || {
+            for _ in 0..20_000 {
+                at = cycle[at as usize];
+            }
+            std::hint::black_box(at);
+            async { Ok(()) }
+        })
+        .await?;
+        println!("\n20,000 steps of a random walk over 1 MiB: p50 / p99 {} / {} µs", walk.p50, walk.p99);
         Ok(())
     })
 }
