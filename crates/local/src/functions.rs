@@ -61,11 +61,22 @@ impl Functions {
 
     /// [`invoke`], recorded in the ledger (under `route` too, for API requests).
     pub async fn invoke(&self, handler: Handler, payload: Value, route: Option<&str>) -> Result<Value, LocalError> {
+        self.invoke_counted(handler, payload, route).await.0
+    }
+
+    /// [`Functions::invoke`], answering also the AWS calls this invocation
+    /// made (`DynamoDB.GetItem`, ...), in order.
+    pub async fn invoke_counted(
+        &self,
+        handler: Handler,
+        payload: Value,
+        route: Option<&str>,
+    ) -> (Result<Value, LocalError>, Vec<String>) {
         let started = Instant::now();
         let ((result, usage), running) =
             PollTimed::new(shop::aws_calls::counting_with_permissions(invoke(&self.app, handler, payload))).await;
         self.ledger.record(handler.binary_name(), route, &usage, started.elapsed(), running);
-        result
+        (result, usage.calls.into_iter().map(|c| c.operation).collect())
     }
 }
 

@@ -24,6 +24,12 @@ use crate::LocalError;
 /// API Gateway's payload limit.
 const MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 
+/// The header in which the local API names the route that served a request.
+pub const LOCAL_ROUTE_HEADER: &str = "x-local-route";
+/// The header in which the local API lists the AWS calls a request made,
+/// comma-separated, in order.
+pub const LOCAL_AWS_CALLS_HEADER: &str = "x-local-aws-calls";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
@@ -249,9 +255,22 @@ async fn serve_api(
 
     let event = proxy_event(route, &parts, &path, params, &body, authorizer, peer);
     let route_name = format!("{} {}", route.method, route.resource);
-    let result = gateway.functions.invoke(route.handler, event, Some(&route_name)).await;
+    let (result, calls) = gateway.functions.invoke_counted(route.handler, event, Some(&route_name)).await;
     match result.and_then(proxy_response) {
-        Ok(response) => response,
+        Ok(mut response) => {
+            // Local only (API Gateway sends neither): which route answered and
+            // the AWS calls it made, so a client can check each request's cost
+            // (the walk's test of the design minimums) on a stack shared with
+            // other clients.
+            let headers = response.headers_mut();
+            if let Ok(v) = HeaderValue::from_str(&route_name) {
+                headers.insert(LOCAL_ROUTE_HEADER, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&calls.join(", ")) {
+                headers.insert(LOCAL_AWS_CALLS_HEADER, v);
+            }
+            response
+        }
         Err(e) => {
             tracing::error!(error = %e, "integration failed");
             gateway.gateway_response(StatusCode::BAD_GATEWAY, "Internal server error")

@@ -282,7 +282,7 @@ pub async fn run(coordinates: &Value, options: &LoadOptions) -> Result<Vec<Route
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build();
     let api = Arc::new(Api {
-        client: crate::walk::Client { http: http.map_err(|e| setup("http")(e.to_string()))?, api: field("apiUrl") },
+        client: crate::walk::Client::new(http.map_err(|e| setup("http")(e.to_string()))?, field("apiUrl")),
     });
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&emulator_sdk(&field("emulatorEndpoint")).await);
     let (pool, client_id) = (field("userPoolId"), field("clientId"));

@@ -1,17 +1,71 @@
 //! A walk over every endpoint the way the frontend and an admin use them:
 //! browse, an anonymous cart, sign-in and migration, checkout and payment,
 //! checkout and cancel, and the admin's product work. `aws-calls` counts what
-//! it costs; a test checks its calls against the template's policies.
+//! it costs; tests check its calls against the template's policies and each
+//! route's against its design minimum.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-/// The API of a running stack, over HTTP.
+use crate::gateway::{LOCAL_AWS_CALLS_HEADER, LOCAL_ROUTE_HEADER};
+
+/// The fewest AWS calls each route needs for the request this walk makes, and
+/// why. Reads of items whose keys are known up front count as one `BatchGetItem`.
+pub const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
+    ("GET /product", 1, "one Query of the catalog index"),
+    ("GET /product/{product_id}", 1, "product, stock, cart total and own line: one BatchGetItem"),
+    ("POST /product", 1, "product, stock and category list: one transaction"),
+    ("PUT /product/{product_id}", 1, "one conditional update"),
+    (
+        "POST /product/{product_id}/stock",
+        2,
+        "with an Idempotency-Key: one transaction (stock and key record), one GetItem of the counters; without, one update",
+    ),
+    ("GET /categories", 1, "one GetItem"),
+    ("GET /bestsellers", 2, "one Query of the sold index, one BatchGetItem of the products"),
+    ("GET /cart", 1, "one Query of the cart"),
+    ("POST /cart", 2, "product, stock and line: one BatchGetItem; one conditional put"),
+    ("PUT /cart/{product_id}", 2, "product, stock and line: one BatchGetItem; one conditional put"),
+    (
+        "POST /cart/migrate",
+        4,
+        "Query of both carts, one transaction for the merged lines (per 49), SQS SendMessageBatch for the cleanup",
+    ),
+    ("GET /cart/{product_id}/total", 1, "product and total: one BatchGetItem"),
+    ("POST /cart/checkout", 3, "Query of the cart, BatchGetItem of today's prices, one transaction (one GetItem more with an Idempotency-Key)"),
+    ("GET /orders", 1, "one Query"),
+    ("GET /orders/{order_id}", 1, "one GetItem"),
+    (
+        "POST /orders/{order_id}/payment",
+        4,
+        "order, the provider's charge (sandbox ledger write), Query of the cart (bought units leave it), one transaction",
+    ),
+    ("POST /orders/{order_id}/cancel", 3, "order, one transaction, refund of a charge if one went through"),
+];
+
+/// The API of a running stack, over HTTP. It keeps, per route, the AWS calls
+/// of the costliest request it made there (from the local API's headers), so
+/// that what one client's requests cost can be read on a stack other clients
+/// share.
 pub struct Client {
     pub http: reqwest::Client,
     pub api: String,
+    costliest: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 impl Client {
+    pub fn new(http: reqwest::Client, api: impl Into<String>) -> Self {
+        Self { http, api: api.into(), costliest: Mutex::default() }
+    }
+
+    /// Per route (`POST /cart`), the calls of the costliest request this
+    /// client made there.
+    pub fn costliest_calls(&self) -> BTreeMap<String, Vec<String>> {
+        self.costliest.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
     /// A call with a JSON body, if any; an answer of 400 or more is an error.
     pub async fn call(
         &self,
@@ -45,6 +99,7 @@ impl Client {
         }
         let response = request.send().await.map_err(|e| format!("{method} {path}: {e}"))?;
         let status = response.status().as_u16();
+        self.note_calls(response.headers());
         let cookie = response
             .headers()
             .get("set-cookie")
@@ -56,6 +111,23 @@ impl Client {
             return Err(format!("{method} {path}: {status} {body}"));
         }
         Ok((status, body, cookie))
+    }
+
+    fn note_calls(&self, headers: &reqwest::header::HeaderMap) {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let Some(route) = text(LOCAL_ROUTE_HEADER) else { return };
+        let calls: Vec<String> = text(LOCAL_AWS_CALLS_HEADER)
+            .unwrap_or("")
+            .split(", ")
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if let Ok(mut costliest) = self.costliest.lock() {
+            let seen = costliest.entry(route.to_owned()).or_default();
+            if calls.len() > seen.len() {
+                *seen = calls;
+            }
+        }
     }
 }
 

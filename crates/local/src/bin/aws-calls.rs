@@ -9,40 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
-
-/// The fewest calls each route needs for the request this walk makes, and why.
-/// Reads of items whose keys are known up front count as one `BatchGetItem`.
-const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
-    ("GET /product", 1, "one Query of the catalog index"),
-    ("GET /product/{product_id}", 1, "product, stock, cart total and own line: one BatchGetItem"),
-    ("POST /product", 1, "product, stock and category list: one transaction"),
-    ("PUT /product/{product_id}", 1, "one conditional update"),
-    (
-        "POST /product/{product_id}/stock",
-        2,
-        "with an Idempotency-Key: one transaction (stock and key record), one GetItem of the counters; without, one update",
-    ),
-    ("GET /categories", 1, "one GetItem"),
-    ("GET /bestsellers", 2, "one Query of the sold index, one BatchGetItem of the products"),
-    ("GET /cart", 1, "one Query of the cart"),
-    ("POST /cart", 2, "product, stock and line: one BatchGetItem; one conditional put"),
-    ("PUT /cart/{product_id}", 2, "product, stock and line: one BatchGetItem; one conditional put"),
-    (
-        "POST /cart/migrate",
-        4,
-        "Query of both carts, one transaction for the merged lines (per 49), SQS SendMessageBatch for the cleanup",
-    ),
-    ("GET /cart/{product_id}/total", 1, "product and total: one BatchGetItem"),
-    ("POST /cart/checkout", 3, "Query of the cart, BatchGetItem of today's prices, one transaction (one GetItem more with an Idempotency-Key)"),
-    ("GET /orders", 1, "one Query"),
-    ("GET /orders/{order_id}", 1, "one GetItem"),
-    (
-        "POST /orders/{order_id}/payment",
-        4,
-        "order, the provider's charge (sandbox ledger write), Query of the cart (bought units leave it), one transaction",
-    ),
-    ("POST /orders/{order_id}/cancel", 3, "order, one transaction, refund of a charge if one went through"),
-];
+use shop_local::walk::DESIGN_MINIMUM;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -61,7 +28,7 @@ async fn run() -> Result<(), String> {
     let stack = shop_local::stack::spawn_child_stack(&binary, &root, &[]).map_err(|e| e.to_string())?;
     let coordinates = stack.coordinates().map_err(|e| e.to_string())?;
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
-    let client = shop_local::walk::Client { http: reqwest::Client::new(), api: field("apiUrl") };
+    let client = shop_local::walk::Client::new(reqwest::Client::new(), field("apiUrl"));
     let sign_in = |user: &'static str, password: &'static str| {
         let (emulator, client_id) = (field("emulatorEndpoint"), field("clientId"));
         async move { shop_local::stack::id_token(&emulator, &client_id, user, password).await }

@@ -5,6 +5,7 @@
 mod support;
 
 mod admin;
+mod calls;
 mod cart;
 mod catalog;
 mod emulator;

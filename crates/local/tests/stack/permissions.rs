@@ -12,7 +12,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn every_call_of_every_function_is_allowed_by_its_policy() {
-    let client = shop_local::walk::Client { http: http(), api: stack().api.clone() };
+    let client = shop_local::walk::Client::new(http(), stack().api.clone());
     let (a, b) = (product_for(43).await, product_for(44).await);
     shop_local::walk::every_endpoint(&client, &customer_token().await, &admin_token().await, (&a, &b)).await.unwrap();
 
