@@ -8,6 +8,7 @@ pub mod functions;
 pub mod gateway;
 pub mod ledger;
 pub mod load;
+pub mod machine;
 pub mod pollers;
 pub mod resources;
 pub mod runtime_bench;

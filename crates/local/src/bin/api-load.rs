@@ -5,6 +5,7 @@
 //! `target/bench/api-load.json` (LOAD_OUT: elsewhere, e.g. for a profiling run
 //! that must not replace the release figures). LOAD_CONNECTIONS (8),
 //! LOAD_REQUESTS (2000 per route), LOAD_USERS (400), LOAD_MAX_SECONDS (60 per route).
+//! A machine probe runs alongside (`machineDuringLoad` in the JSON).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -41,7 +42,9 @@ async fn run() -> Result<(), String> {
         "api-load: {} connections, {} requests per route ({profile} build of the handlers) ...",
         options.connections, options.requests
     );
+    let probe = shop_local::machine::MachineProbe::start();
     let routes = shop_local::load::run(&coordinates, &options).await.map_err(|e| e.to_string())?;
+    let machine = probe.finish();
     drop(stack);
     print_table(&routes);
     let out_file = std::env::var_os("LOAD_OUT").map_or_else(|| out.join("api-load.json"), Into::into);
@@ -52,6 +55,7 @@ async fn run() -> Result<(), String> {
         "command": "make bench-api (target/release/api-load)",
         "profile": profile,
         "connections": options.connections,
+        "machineDuringLoad": machine,
         "routes": routes,
     });
     std::fs::write(&out_file, serde_json::to_string_pretty(&json).unwrap_or_default()).map_err(|e| e.to_string())?;

@@ -129,6 +129,36 @@ fn run() -> Result<bool, String> {
     Ok(all_met)
 }
 
+/// What the machine probe saw during the load and during the function bench:
+/// the state of this shared machine, to compare two runs by before their figures.
+fn render_machine(md: &mut String, under_load: &Value, functions: &Value) {
+    if under_load.is_null() && functions.is_null() {
+        return;
+    }
+    let cell = |probe: &Value, key: &str| {
+        let spread = &probe[key];
+        match (spread["p50"].as_u64(), spread["p99"].as_u64()) {
+            (Some(p50), Some(p99)) => format!("{p50} / {p99}"),
+            _ => "-".to_owned(),
+        }
+    };
+    let _ = writeln!(
+        md,
+        "\nThe machine during this run: a probe thread (`crates/local/src/machine.rs`) timed fixed work every 100 ms, {} samples during the load and {} during the function bench. The same binaries took a quarter more CPU an hour apart on this shared machine, so compare two runs by these rows before comparing their figures.\n",
+        under_load["samples"].as_u64().unwrap_or(0),
+        functions["samples"].as_u64().unwrap_or(0),
+    );
+    let _ =
+        writeln!(md, "| fixed work, CPU p50 / p99 (µs) | during the load | during the function bench |\n|---|---|---|");
+    for (work, key) in [
+        ("20,000 steps of a random walk over 1 MiB, right after 100 ms asleep", "walkAfterSleepUs"),
+        ("the same walk again, right after", "walkWarmUs"),
+        ("200,000 multiplications", "multiplicationsUs"),
+    ] {
+        let _ = writeln!(md, "| {work} | {} | {} |", cell(under_load, key), cell(functions, key));
+    }
+}
+
 /// A function run's cells: cold start, warm latency, CPU per invocation, RSS.
 fn run_cells(f: &Value) -> String {
     format!(
@@ -167,6 +197,8 @@ fn render(results: &Value) -> String {
         outside["worstP99Ms"].as_f64().unwrap_or(0.0),
         s(&outside["route"]),
     );
+
+    render_machine(&mut md, &results["apiLoad"]["machineDuringLoad"], &results["functions"]["machineDuringRun"]);
 
     let load = &results["apiLoad"];
     let _ = writeln!(

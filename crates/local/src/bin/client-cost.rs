@@ -132,23 +132,6 @@ async fn cpu_per_call<F: std::future::Future<Output = Result<(), String>>>(
     Ok(Spread::of(spent))
 }
 
-/// A random cycle through `len` slots: following it touches one cache line per
-/// step, in an order no prefetcher guesses.
-fn random_cycle(len: usize) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..len as u32).collect();
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    for i in (1..len).rev() {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        order.swap(i, (state >> 33) as usize % (i + 1));
-    }
-    let mut next = vec![0u32; len];
-    for pair in order.windows(2) {
-        next[pair[0] as usize] = pair[1];
-    }
-    next[order[len - 1] as usize] = order[0];
-    next
-}
-
 fn run() -> Result<(), String> {
     let n = shop_local::stack::env_or("N", 3000);
     let idle = Duration::from_micros(shop_local::stack::env_or("IDLE_US", 0));
@@ -229,7 +212,7 @@ fn run() -> Result<(), String> {
             println!("| {call} | {} / {} | {} / {} | {ratio:.1} |", sdk.p50, sdk.p99, lean.p50, lean.p99);
         }
         // 2^18 four-byte slots: 1 MiB, well inside this machine's caches when warm.
-        let cycle = random_cycle(1 << 18);
+        let cycle = shop_local::machine::random_cycle(1 << 18);
         let mut at = 0u32;
         let walk = cpu_per_call(n / 4, idle, || {
             for _ in 0..20_000 {

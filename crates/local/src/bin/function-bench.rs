@@ -18,7 +18,8 @@
 //! runs those Python functions
 //! (GET and POST /cart on boto3 and Powertools, the AWS sample's stack) with
 //! the same events, stub and Runtime API as the Rust `get-cart` and
-//! `add-to-cart`, side by side.
+//! `add-to-cart`, side by side. A machine probe runs alongside
+//! (`machineDuringRun` in the JSON).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -168,6 +169,7 @@ async fn main() -> ExitCode {
     let only: Option<Vec<String>> =
         std::env::var("FUNCTIONS").ok().map(|f| f.split(',').map(|n| n.trim().to_owned()).collect());
     let mut rows = Vec::new();
+    let probe = shop_local::machine::MachineProbe::start();
     for function in &template.functions {
         let name = &function.binary;
         if only.as_ref().is_some_and(|only| !only.contains(name)) {
@@ -239,6 +241,7 @@ async fn main() -> ExitCode {
             }
         }
     }
+    let machine = probe.finish();
     let out = root.join("target/bench");
     let report = json!({
         "command": "make bench-functions",
@@ -246,6 +249,7 @@ async fn main() -> ExitCode {
         "aws": "a loopback stub holding what the events ask about: the seeded catalog (products, stock, cart totals), the events' anonymous cart, the bench shopper's cart and orders (one pending); writes answered with 200 {} and change nothing",
         "functions": rows,
         "sideBySide": side_by_side,
+        "machineDuringRun": machine,
     });
     if std::fs::create_dir_all(&out).is_err()
         || std::fs::write(out.join("functions.json"), serde_json::to_string_pretty(&report).unwrap_or_default())
