@@ -6,7 +6,8 @@
 //! runs, so that two runs' figures can be compared against the machine's state:
 //! a random walk over 1 MiB right after the sleep (memory, cold, as every AWS
 //! call's client work finds it) and again right after that (warm), and a loop
-//! of multiplications (the clock alone). It costs about 1-2 % of one core.
+//! of multiplications (the clock alone). It costs about 2-3 % of one core
+//! on a busy machine (the walks take longer there).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
