@@ -48,13 +48,12 @@ impl MachineProbe {
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            let cycle = random_cycle(WALK_SLOTS);
+            let mut walk = MemoryWalk::new();
             let (mut cold, mut warm, mut arithmetic) = (Vec::new(), Vec::new(), Vec::new());
-            let mut at = 0u32;
             while !stopping.load(Ordering::Relaxed) {
                 std::thread::sleep(INTERVAL);
-                cold.push(cpu_us(|| at = walk(&cycle, at)));
-                warm.push(cpu_us(|| at = walk(&cycle, at)));
+                cold.push(cpu_us(|| walk.run()));
+                warm.push(cpu_us(|| walk.run()));
                 arithmetic.push(cpu_us(|| {
                     std::hint::black_box(multiply(MULTIPLICATIONS));
                 }));
@@ -82,29 +81,53 @@ fn cpu_us(work: impl FnOnce()) -> u64 {
     started.elapsed().as_micros() as u64
 }
 
-fn walk(cycle: &[u32], from: u32) -> u32 {
-    let mut at = from;
-    for _ in 0..WALK_STEPS {
-        at = cycle[at as usize];
+/// 20,000 steps of a random walk over 1 MiB, each run going on where the
+/// last stopped: memory work with little code, so its CPU time says what the
+/// caches held.
+pub struct MemoryWalk {
+    cycle: Vec<u32>,
+    at: u32,
+}
+
+impl MemoryWalk {
+    pub fn new() -> Self {
+        Self { cycle: random_cycle(WALK_SLOTS), at: 0 }
     }
-    std::hint::black_box(at)
+
+    pub fn run(&mut self) {
+        for _ in 0..WALK_STEPS {
+            self.at = self.cycle[self.at as usize];
+        }
+        std::hint::black_box(self.at);
+    }
+}
+
+impl Default for MemoryWalk {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One step of a linear congruential generator (Knuth's constants).
+fn lcg(x: u64) -> u64 {
+    x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407)
 }
 
 fn multiply(n: u64) -> u64 {
     let mut x = 1u64;
     for _ in 0..std::hint::black_box(n) {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        x = lcg(x);
     }
     x
 }
 
 /// A random cycle through `len` slots: following it touches one cache line per
 /// step, in an order no prefetcher guesses.
-pub fn random_cycle(len: usize) -> Vec<u32> {
+fn random_cycle(len: usize) -> Vec<u32> {
     let mut order: Vec<u32> = (0..len as u32).collect();
     let mut state = 0x9e37_79b9_7f4a_7c15_u64;
     for i in (1..len).rev() {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = lcg(state);
         order.swap(i, (state >> 33) as usize % (i + 1));
     }
     let mut next = vec![0u32; len];

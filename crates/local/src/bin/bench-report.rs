@@ -144,7 +144,7 @@ fn render_machine(md: &mut String, under_load: &Value, functions: &Value) {
     };
     let _ = writeln!(
         md,
-        "\nThe machine during this run: a probe thread (`crates/local/src/machine.rs`) timed fixed work every 100 ms, {} samples during the load and {} during the function bench. The same binaries took a quarter more CPU an hour apart on this shared machine, so compare two runs by these rows before comparing their figures.\n",
+        "\nThe machine during this run: a probe thread (`crates/local/src/machine.rs`) timed fixed work every 100 ms, {} samples during the load and {} during the function bench. This machine is shared, and its state moves every figure below: compare two runs by these rows before comparing their figures.\n",
         under_load["samples"].as_u64().unwrap_or(0),
         functions["samples"].as_u64().unwrap_or(0),
     );

@@ -211,14 +211,9 @@ fn run() -> Result<(), String> {
             let ratio = sdk.p50 as f64 / lean.p50.max(1) as f64;
             println!("| {call} | {} / {} | {} / {} | {ratio:.1} |", sdk.p50, sdk.p99, lean.p50, lean.p99);
         }
-        // 2^18 four-byte slots: 1 MiB, well inside this machine's caches when warm.
-        let cycle = shop_local::machine::random_cycle(1 << 18);
-        let mut at = 0u32;
+        let mut memory = shop_local::machine::MemoryWalk::new();
         let walk = cpu_per_call(n / 4, idle, || {
-            for _ in 0..20_000 {
-                at = cycle[at as usize];
-            }
-            std::hint::black_box(at);
+            memory.run();
             async { Ok(()) }
         })
         .await?;
