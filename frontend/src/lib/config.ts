@@ -1,0 +1,57 @@
+// The storefront's settings, read at run time from /config.json (the local
+// stack writes it; `make deploy-frontend` writes it from the stack's outputs),
+// so one build serves every environment.
+
+export interface StorefrontConfig {
+  /** Where the API is, on this origin (e.g. "/api"). */
+  apiBase: string;
+  region: string;
+  userPoolId: string;
+  userPoolClientId: string;
+  /** Only locally: the emulator's Cognito endpoint. Absent on AWS. */
+  cognitoEndpoint?: string;
+}
+
+function isConfig(value: unknown): value is StorefrontConfig {
+  const v = value as Record<string, unknown> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof v.apiBase === "string" &&
+    typeof v.region === "string" &&
+    typeof v.userPoolId === "string" &&
+    typeof v.userPoolClientId === "string" &&
+    (v.cognitoEndpoint === undefined || typeof v.cognitoEndpoint === "string")
+  );
+}
+
+export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<StorefrontConfig> {
+  const response = await fetchImpl("/config.json", { cache: "no-store" });
+  if (!response.ok) throw new Error(`/config.json: HTTP ${response.status}`);
+  const value: unknown = await response.json();
+  if (!isConfig(value)) throw new Error("/config.json lacks apiBase, region, userPoolId or userPoolClientId");
+  return value;
+}
+
+/** Amplify's Auth settings for the pool (and, locally, the emulator's endpoint). */
+export function amplifyAuthConfig(config: StorefrontConfig) {
+  return {
+    Auth: {
+      Cognito: {
+        userPoolId: config.userPoolId,
+        userPoolClientId: config.userPoolClientId,
+        ...(config.cognitoEndpoint ? { userPoolEndpoint: config.cognitoEndpoint } : {}),
+        loginWith: { username: true },
+        signUpVerificationMethod: "code" as const,
+        userAttributes: { email: { required: true } },
+        passwordFormat: {
+          minLength: 8,
+          requireLowercase: true,
+          requireUppercase: true,
+          requireNumbers: true,
+          requireSpecialCharacters: false,
+        },
+      },
+    },
+  };
+}

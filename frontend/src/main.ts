@@ -1,0 +1,50 @@
+import { createApp } from "vue";
+import { createPinia } from "pinia";
+import { Amplify } from "aws-amplify";
+import { Hub } from "aws-amplify/utils";
+import App from "./App.vue";
+import { router } from "./router";
+import { setApiBase } from "./lib/api";
+import { amplifyAuthConfig, loadConfig } from "./lib/config";
+import { useCartStore } from "./stores/cart";
+import { useSessionStore } from "./stores/session";
+import "./style.css";
+
+async function start(): Promise<void> {
+  const config = await loadConfig();
+  Amplify.configure(amplifyAuthConfig(config));
+  setApiBase(config.apiBase);
+
+  const app = createApp(App).use(createPinia()).use(router);
+  const session = useSessionStore();
+  const cart = useCartStore();
+  Hub.listen("auth", async ({ payload }) => {
+    switch (payload.event) {
+      case "signedIn":
+        await session.refresh();
+        await cart.afterSignIn();
+        break;
+      case "signedOut":
+        await session.refresh();
+        await cart.afterSignOut();
+        break;
+      case "tokenRefresh":
+        await session.refresh();
+        break;
+      case "tokenRefresh_failure":
+        await session.refresh();
+        break;
+    }
+  });
+  await session.refresh();
+  void cart.load();
+  app.mount("#app");
+}
+
+start().catch((error: unknown) => {
+  const root = document.getElementById("app");
+  if (root) {
+    root.textContent = "The shop could not start. Please reload the page in a moment.";
+  }
+  console.error(error);
+});

@@ -1,0 +1,19 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from "vite";
+import vue from "@vitejs/plugin-vue";
+
+// One build serves every environment: settings come from /config.json at run
+// time (written by the local stack, or by `make deploy-frontend` on AWS).
+export default defineConfig({
+  plugins: [vue()],
+  build: {
+    target: "es2022",
+    // The first page must stay small: the sign-in screen (the Authenticator
+    // and its styles) and the admin screens load only when visited.
+    chunkSizeWarningLimit: 600,
+  },
+  test: {
+    environment: "happy-dom",
+    include: ["tests/unit/**/*.spec.ts"],
+  },
+});
