@@ -12,8 +12,13 @@ a flash sale, took gigabytes. Here a transaction snapshots only the items it
 names (and the stream's length) and restores those on failure instead.
 
 And moto answers a query by sorting every item of the table; here a key
-query reads the one partition, as DynamoDB does, and an index query looks at
-the items unsorted (moto sorts the matches itself).
+query reads the one partition, as DynamoDB does, and an index query reads the
+one index partition: the wrapper keeps, per index, the items by their index
+hash key, updated after every write from the keys the write names.
+
+moto 5.2.1 lacks two Cognito calls that Amplify 6 makes; here they are:
+GetTokensFromRefreshToken (every token refresh; it is InitiateAuth's
+REFRESH_TOKEN_AUTH under another name) and RevokeToken (sign-out).
 
 It is served by waitress rather than moto's werkzeug server: werkzeug closes
 every connection after one answer, so each SDK call paid a TCP connect that
@@ -37,6 +42,8 @@ import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.cognitoidp.responses import CognitoIdpResponse
+from moto.core.responses import ActionResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 import waitress
 
@@ -116,21 +123,109 @@ DynamoDBBackend.transact_write_items = transact_write_items
 _moto_query = Table.query
 
 
+class _IndexPartitions:
+    """The items of each secondary index, by index hash key, for the tables
+    that have been queried by index. Built once per table by a walk of its
+    items, then kept by `after_write`, which re-files the items a write named
+    (moto updates items in place and replaces them on put, so re-filing the
+    current item by its key is always right). Requests hold the lock, so no
+    two threads touch it at once."""
+
+    def __init__(self):
+        self._tables = {}  # table name -> (table, {index: {hash: {key: item}}}, {key: {index: hash}})
+
+    @staticmethod
+    def _hash_attrs(table):
+        return {
+            index.name: hashes[0]["AttributeName"]
+            for index in table.all_indexes()
+            for hashes in [[k for k in index.schema if k["KeyType"] == "HASH"]]
+            if len(hashes) == 1
+        }
+
+    def _state(self, table):
+        state = self._tables.get(table.name)
+        if state is None or state[0] is not table:
+            state = (table, {name: {} for name in self._hash_attrs(table)}, {})
+            self._tables[table.name] = state
+            for hash_value, partition in table.items.items():
+                items = partition.values() if table.range_key_attr else [partition]
+                for item in items:
+                    range_value = item.attrs.get(table.range_key_attr) if table.range_key_attr else None
+                    self._file(table, state, (hash_value, range_value), item)
+        return state
+
+    def _file(self, table, state, key, item):
+        _, partitions, filed = state
+        for index, hash_value in filed.pop(key, {}).items():
+            partitions[index].get(hash_value, {}).pop(key, None)
+        if item is None:
+            return
+        places = {}
+        for index, attr in self._hash_attrs(table).items():
+            hash_value = item.attrs.get(attr)
+            if hash_value is not None:
+                partitions[index].setdefault(hash_value, {})[key] = item
+                places[index] = hash_value
+        if places:
+            filed[key] = places
+
+    def items(self, table, index_name, hash_value):
+        """The index partition's items, or None when this index is not kept."""
+        _, partitions, _ = self._state(table)
+        if index_name not in partitions or hash_value is None:
+            return None
+        return list(partitions[index_name].get(hash_value, {}).values())
+
+    def after_write(self, request):
+        """Re-files the items a write request named, in the tables kept."""
+        for table_name, op in _written(request):
+            state = self._tables.get(table_name)
+            if state is None:
+                continue
+            table = state[0]
+            try:
+                hash_value, range_value = _key_of(table, op)
+                item = table.get_item(hash_value, range_value)
+            except Exception:
+                continue  # malformed: moto refused the write anyway
+            self._file(table, state, (hash_value, range_value), item)
+
+
+def _written(request):
+    """(table name, operation) for each item a write request names."""
+    if "TransactItems" in request:
+        for entry in request["TransactItems"]:
+            for op in entry.values():
+                yield op.get("TableName"), op
+    elif "RequestItems" in request:
+        for table_name, writes in request["RequestItems"].items():
+            for write in writes:
+                for op in write.values():
+                    yield table_name, op
+    elif "Item" in request or "Key" in request:
+        yield request.get("TableName"), request
+
+
+_index_partitions = _IndexPartitions()
+_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
 def query(self, hash_key, *args, **kwargs):
-    """A query on the table's own key reads that one partition, as DynamoDB
+    """A query reads one partition, of the table or of an index, as DynamoDB
     does. moto sorts every item of the table on every query, so a query's
     cost grew with the whole table (carts slowed as counted lines and orders
-    piled up). An index query still looks at every item (moto keeps no index),
-    but unsorted: moto sorts the matches by the index's keys anyway, so the
-    answer is the same, without sorting the table first (GET /product took
-    0.6 s under load on a table of a few thousand carts). (Requests hold the
+    piled up, and the catalog's index query as carts did). moto then filters
+    and sorts what it is given, so the answer is the same. (Requests hold the
     lock, so shadowing `all_items` for the call is safe.)"""
     # moto passes index_name as the 8th positional argument.
     index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
     if not self.range_key_attr or (hash_key is None and not index_name):
         return _moto_query(self, hash_key, *args, **kwargs)
     if index_name:
-        items = [item for partition in self.items.values() for item in partition.values()]
+        items = _index_partitions.items(self, index_name, hash_key)
+        if items is None:
+            items = [item for partition in self.items.values() for item in partition.values()]
     else:
         items = list(self.items.get(hash_key, {}).values())
     self.all_items = lambda: items
@@ -141,6 +236,30 @@ def query(self, hash_key, *args, **kwargs):
 
 
 Table.query = query
+
+
+def get_tokens_from_refresh_token(self):
+    """GetTokensFromRefreshToken: InitiateAuth's REFRESH_TOKEN_AUTH."""
+    result = self._get_region_agnostic_backend().initiate_auth(
+        self._get_param("ClientId"), "REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": self._get_param("RefreshToken")}
+    )
+    return ActionResult(result)
+
+
+def revoke_token(self):
+    """RevokeToken: the refresh token stops working (moto then refuses it as
+    NotAuthorized, as Cognito does a revoked one)."""
+    token, client_id = self._get_param("Token"), self._get_param("ClientId")
+    backend = self._get_region_agnostic_backend()._find_backend_for_clientid(client_id)
+    for pool in backend.user_pools.values():
+        issued = pool.refresh_tokens.get(token)
+        if issued is not None and issued[0] == client_id:
+            pool.refresh_tokens[token] = None
+    return ActionResult({})
+
+
+CognitoIdpResponse.get_tokens_from_refresh_token = get_tokens_from_refresh_token
+CognitoIdpResponse.revoke_token = revoke_token
 
 
 _RESERVED = frozenset(
@@ -204,14 +323,18 @@ def serialize_dynamodb(app):
         raw = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(raw)
         try:
-            problem = _expression_error(json.loads(raw or b"{}"))
+            request = json.loads(raw or b"{}")
         except ValueError:
-            problem = None
+            request = {}
+        problem = _expression_error(request) if isinstance(request, dict) else None
         if problem:
             return _refuse(start_response, problem)
         with _dynamodb_lock:
             # Drain the body inside the lock: the work may happen lazily.
-            return [b"".join(app(environ, start_response))]
+            body = b"".join(app(environ, start_response))
+            if target.split(".")[-1] in _WRITES and isinstance(request, dict):
+                _index_partitions.after_write(request)
+            return [body]
 
     return wrapped
 

@@ -1,7 +1,7 @@
 //! The whole shop on one machine: the AWS emulator (moto, DynamoDB requests
 //! serialized), the template's resources, a seeded catalog and demo users, the
 //! API on 127.0.0.1 with the Lambdas' own handlers, the Lambda Invoke API, and
-//! the queue and stream pollers.
+//! the queue and stream pollers, and the storefront on the API's origin.
 
 pub mod bench;
 pub mod functions;
@@ -14,6 +14,7 @@ pub mod resources;
 pub mod runtime_bench;
 pub mod sdk_time;
 pub mod stack;
+pub mod storefront;
 pub mod template;
 pub mod walk;
 

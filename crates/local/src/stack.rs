@@ -19,6 +19,7 @@ use crate::functions::{Functions, Handler};
 use crate::gateway::Gateway;
 use crate::pollers::{poll_queue, poll_stream, run_schedule, QueueSource, StreamTarget};
 use crate::resources::{self, demo_users, REGION};
+use crate::storefront;
 use crate::template::{EventDef, Template};
 use crate::LocalError;
 
@@ -26,6 +27,10 @@ pub(crate) const SEED_CATALOG: &str = include_str!("../seed/products.json");
 
 pub struct Options {
     pub api_port: u16,
+    /// The storefront and the API under `/api`, on one origin (`localhost`).
+    pub storefront_port: u16,
+    /// The built storefront (`npm run build` in `frontend/`).
+    pub storefront_dir: PathBuf,
     pub invoke_port: u16,
     pub emulator_port: u16,
     pub stack_file: PathBuf,
@@ -53,6 +58,8 @@ impl Options {
     pub fn from_env() -> Self {
         Self {
             api_port: env_or("SHOP_API_PORT", 3000),
+            storefront_port: env_or("SHOP_STOREFRONT_PORT", 8080),
+            storefront_dir: env_or("SHOP_STOREFRONT_DIR", PathBuf::from("frontend/dist")),
             invoke_port: env_or("SHOP_INVOKE_PORT", 3001),
             emulator_port: env_or("SHOP_EMULATOR_PORT", 4566),
             stack_file: env_or("SHOP_STACK_FILE", PathBuf::from(".local/stack.json")),
@@ -93,6 +100,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let template = Template::load(&options.template)?;
     // Bind first: a port in use fails fast, before anything starts.
     let api_listener = TcpListener::bind(("127.0.0.1", options.api_port)).await?;
+    let storefront_listener = TcpListener::bind(("127.0.0.1", options.storefront_port)).await?;
     let invoke_listener = TcpListener::bind(("127.0.0.1", options.invoke_port)).await?;
     let (mut emulator, endpoint) = start_emulator(&options).await?;
 
@@ -179,9 +187,17 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let gateway = Arc::new(gateway);
     let api_url = format!("http://{}", api_listener.local_addr()?);
     let invoke_url = format!("http://{}", invoke_listener.local_addr()?);
-    for (listener, router) in
-        [(api_listener, gateway.clone().api_router()), (invoke_listener, gateway.clone().invoke_router())]
-    {
+    // `localhost`, not 127.0.0.1: the page, its cookie and the allowed origin
+    // name one host (a cookie set for one is third-party on the other).
+    let storefront_url = format!("http://localhost:{}", storefront_listener.local_addr()?.port());
+    let page_config = storefront::page_config(REGION, &user_pool_id, &client_id, &endpoint);
+    let storefront_built = options.storefront_dir.join("index.html").exists();
+    let storefront = storefront::router(&options.storefront_dir, page_config, gateway.clone().api_router());
+    for (listener, router) in [
+        (api_listener, gateway.clone().api_router()),
+        (invoke_listener, gateway.clone().invoke_router()),
+        (storefront_listener, storefront),
+    ] {
         let mut stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
@@ -197,6 +213,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
 
     let coordinates = json!({
         "apiUrl": api_url,
+        "storefrontUrl": storefront_url,
         "invokeUrl": invoke_url,
         "emulatorEndpoint": endpoint,
         "region": REGION,
@@ -217,6 +234,14 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     std::fs::write(&options.stack_file, serde_json::to_vec_pretty(&coordinates).unwrap_or_default())?;
 
     println!("The shop is running ({} routes, {products} products).", gateway.route_count());
+    if storefront_built {
+        println!("  Storefront:   {storefront_url} (the API also under {storefront_url}{})", storefront::API_PATH);
+    } else {
+        println!(
+            "  Storefront:   not built ({} has no index.html: `make local` builds it)",
+            options.storefront_dir.display()
+        );
+    }
     println!("  API:          {api_url}");
     println!("  Invoke API:   {invoke_url}/2015-03-31/functions/<FunctionName>/invocations");
     println!("  Emulator:     {endpoint} (region {REGION})");
@@ -343,6 +368,7 @@ pub fn spawn_child_stack(
     command
         .current_dir(workspace_root)
         .env("SHOP_API_PORT", "0")
+        .env("SHOP_STOREFRONT_PORT", "0")
         .env("SHOP_INVOKE_PORT", "0")
         .env("SHOP_EMULATOR_PORT", emulator_port.to_string())
         .env("SHOP_STACK_FILE", &file)
