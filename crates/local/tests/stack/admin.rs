@@ -21,7 +21,15 @@ async fn admins_create_and_edit_products_and_others_cannot() {
     let id = created.body["product"]["productId"].as_str().unwrap().to_owned();
     let page = call(Method::GET, &format!("/product/{id}")).send().await;
     assert_eq!(page.body["product"]["name"], "gift box");
-    assert_eq!(page.body["product"]["stock"]["available"], 7);
+    assert_eq!(page.body["product"]["stock"], json!({ "available": 7 }), "a shopper sees what can be bought");
+    let as_customer = call(Method::GET, &format!("/product/{id}")).token(&customer).send().await;
+    assert_eq!(as_customer.body["product"]["stock"], json!({ "available": 7 }));
+    let as_admin = call(Method::GET, &format!("/product/{id}")).token(&admin).send().await;
+    assert_eq!(
+        as_admin.body["product"]["stock"],
+        json!({ "available": 7, "reserved": 0, "sold": 0, "added": 7 }),
+        "an admin sees every counter"
+    );
     let categories = call(Method::GET, "/categories").send().await;
     assert!(categories.body["categories"].as_array().unwrap().contains(&json!("gifts")));
 

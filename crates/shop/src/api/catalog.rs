@@ -48,7 +48,7 @@ pub(super) async fn list_products(app: &App, req: &Request) -> Result<Reply, Api
 
 pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let id = ProductId::parse(&path_param(req, "product_id")?)?;
-    let caller = caller_cart(app, req).await?;
+    let (caller, is_admin) = caller_cart(app, req).await?;
     // Product, stock, total and the caller's own line: one read.
     let found = app.store.product_view(&id, caller.as_ref()).await?;
     let product = found.product.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
@@ -56,18 +56,20 @@ pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiEr
     // "In other shoppers' carts": the caller's own units do not count.
     let own = found.own_line.filter(|l| l.state().is_live(now_epoch_secs())).map_or(0, |l| l.quantity);
     let mut view = serde_json::to_value(&product).map_err(|e| ApiError::Store(StoreError::Dynamo(e.to_string())))?;
-    view["stock"] = json!({ "available": stock.available });
+    // Shoppers see what they can buy; admins see every counter.
+    view["stock"] = if is_admin { json!(stock) } else { json!({ "available": stock.available }) };
     view["inCarts"] = json!((found.in_carts - own).max(0));
     Ok(Reply::ok(json!({ "product": view })))
 }
 
-/// The caller's cart, if the request says whose it is (never creates one).
-async fn caller_cart(app: &App, req: &Request) -> Result<Option<CartOwner>, ApiError> {
+/// The caller's cart, if the request says whose it is (never creates one),
+/// and whether the caller is an admin.
+async fn caller_cart(app: &App, req: &Request) -> Result<(Option<CartOwner>, bool), ApiError> {
     if req.headers().contains_key(http::header::AUTHORIZATION) {
         let identity = app.signed_in(req).await?;
-        return Ok(Some(CartOwner::user(&identity.sub)?));
+        return Ok((Some(CartOwner::user(&identity.sub)?), identity.is_admin()));
     }
-    cart_cookie_owner(req)
+    Ok((cart_cookie_owner(req)?, false))
 }
 
 pub(super) async fn list_categories(app: &App, _req: &Request) -> Result<Reply, ApiError> {

@@ -1,0 +1,106 @@
+// What every browser test shares: the stack's coordinates, the storefront as
+// baseURL, named screenshots under target/, and a few calls made straight to
+// the API or Cognito to set a scene (a product with little stock, a user).
+import { test as base, expect, type Page } from "@playwright/test";
+import { readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+
+export interface Stack {
+  storefrontUrl: string;
+  emulatorEndpoint: string;
+  clientId: string;
+  userPoolId: string;
+}
+
+export const CUSTOMER = { username: "customer", password: "Customer-Pass1" };
+export const ADMIN = { username: "admin", password: "Admin-Pass1" };
+
+function stackCoordinates(): Stack {
+  const file = process.env.SHOP_STACK_FILE;
+  if (!file) throw new Error("SHOP_STACK_FILE is unset: the global setup did not run");
+  return JSON.parse(readFileSync(file, "utf8")) as Stack;
+}
+
+async function cognito(stack: Stack, action: string, body: unknown): Promise<Record<string, any>> {
+  const response = await fetch(stack.emulatorEndpoint, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/x-amz-json-1.1",
+      "X-Amz-Target": `AWSCognitoIdentityProviderService.${action}`,
+    },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as Record<string, any>;
+  if (!response.ok) throw new Error(`${action}: ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+export async function idToken(stack: Stack, user: { username: string; password: string }): Promise<string> {
+  const answer = await cognito(stack, "InitiateAuth", {
+    ClientId: stack.clientId,
+    AuthFlow: "USER_PASSWORD_AUTH",
+    AuthParameters: { USERNAME: user.username, PASSWORD: user.password },
+  });
+  return answer.AuthenticationResult.IdToken as string;
+}
+
+/** A new, confirmed user (signed up through Cognito, not the page). */
+export async function newUser(stack: Stack, tag: string): Promise<{ username: string; password: string }> {
+  const user = { username: `${tag}-${randomUUID().slice(0, 8)}`, password: "Shopper-Pass1" };
+  await cognito(stack, "SignUp", {
+    ClientId: stack.clientId,
+    Username: user.username,
+    Password: user.password,
+    UserAttributes: [{ Name: "email", Value: `${user.username}@example.com` }],
+  });
+  await cognito(stack, "ConfirmSignUp", { ClientId: stack.clientId, Username: user.username, ConfirmationCode: "123456" });
+  return user;
+}
+
+/** Calls the API as the admin (to set a scene the test then shops in). */
+export async function asAdmin(stack: Stack, method: string, path: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${stack.storefrontUrl}/api${path}`, {
+    method,
+    headers: { Authorization: await idToken(stack, ADMIN), "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** A product of its own for a test, with `stock` units. */
+export async function productWithStock(stack: Stack, name: string, stock: number, price = 1250): Promise<string> {
+  const created = await asAdmin(stack, "POST", "/product", {
+    name: `${name} ${randomUUID().slice(0, 4)}`,
+    category: "e2e",
+    price,
+    description: `A ${name} made for a browser test.`,
+    initialStock: stock,
+  });
+  return created.product.productId as string;
+}
+
+export const test = base.extend<{ stack: Stack; snap: (name: string, page?: Page) => Promise<void> }>({
+  stack: async ({}, use) => use(stackCoordinates()),
+  baseURL: async ({}, use) => use(stackCoordinates().storefrontUrl),
+  snap: async ({ page }, use, testInfo) => {
+    await use(async (name: string, which?: Page) => {
+      await (which ?? page).screenshot({
+        path: `../target/playwright/screens/${testInfo.project.name}-${name}.png`,
+        fullPage: true,
+      });
+    });
+  },
+});
+
+export { expect };
+
+/** Signs in through the Authenticator, as a shopper would. */
+export async function signInThroughPage(page: Page, user: { username: string; password: string }): Promise<void> {
+  await page.goto("/signin");
+  await page.getByLabel("Username").fill(user.username);
+  await page.getByLabel("Password", { exact: true }).fill(user.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText(user.username);
+}
