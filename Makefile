@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: local test api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
+.PHONY: local test storefront unit-frontend e2e deploy-frontend bench-emulator api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -39,13 +39,48 @@ $(PYCART)/.installed: crates/local/python-cart/requirements.txt crates/local/pyt
 	$(PYCART)/bin/pip install --quiet --disable-pip-version-check -r $< -c crates/local/python-cart/requirements.lock
 	touch $@
 
-## Run the whole shop locally: emulator, resources, seed data, API on :3000, Invoke API on :3001.
-local: venv
+## The storefront's packages, exactly as the lock file pins them.
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+## The storefront's build (rebuilt when a source or the seed catalog changes).
+STOREFRONT_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.ts frontend/scripts/product-images.mjs -type f 2>/dev/null) crates/local/seed/products.json
+frontend/dist/index.html: frontend/node_modules/.installed $(STOREFRONT_SOURCES)
+	cd frontend && npm run build
+
+storefront: frontend/dist/index.html
+
+## Run the whole shop locally: emulator, resources, seed data, the storefront on
+## http://localhost:8080 (API under /api), API on :3000, Invoke API on :3001.
+local: venv storefront
 	cargo run --quiet -p shop-local --bin shop-local
 
-## Unit tests, then integration tests against a local stack the tests start themselves.
-test: venv
+## Rust unit and integration tests (a local stack they start themselves), then
+## the storefront's type check and unit tests, then its browser tests.
+test: venv storefront
 	cargo test --workspace
+	$(MAKE) unit-frontend
+	$(MAKE) e2e
+
+unit-frontend: frontend/node_modules/.installed
+	cd frontend && npx vue-tsc --noEmit -p tsconfig.json
+	cd frontend && npx vitest run
+
+## The storefront in a real browser (Debian's Chromium: `apt-get install chromium`)
+## against a whole local stack started for the run; screenshots in target/playwright.
+CHROMIUM_PATH ?= /usr/lib/chromium/chromium
+e2e: venv storefront
+	@test -x "$(CHROMIUM_PATH)" || { echo "No Chromium at $(CHROMIUM_PATH): apt-get install chromium (or set CHROMIUM_PATH)"; exit 1; }
+	cargo build --quiet -p shop-local --bin shop-local
+	cd frontend && CHROMIUM_PATH="$(CHROMIUM_PATH)" npx playwright test
+
+## Upload the built storefront to a deployed stack (after `make deploy`), with
+## its cache headers and a config.json from the stack's outputs; invalidate.
+STACK ?= rust-shop
+REGION ?= us-east-1
+deploy-frontend: tools storefront
+	$(TOOLS)/bin/python frontend/scripts/deploy.py $(STACK) $(REGION) frontend/dist
 
 ## The API against its OpenAPI document (openapi.yaml), with schemathesis, on a
 ## fresh local stack: anonymous, customer and admin; API_CHECK_EXAMPLES per operation.
@@ -109,6 +144,13 @@ bench-report:
 	cargo build --quiet --release -p shop-local --bin bench-report
 	./target/release/bench-report
 
+## The emulator's index queries (catalog page, best sellers) on a table with
+## many cart lines: the wrapper at BEFORE (a commit) against the working tree.
+BEFORE ?= aac5e8f
+bench-emulator: venv
+	git show $(BEFORE):crates/local/emulator/serialized_moto.py > target/serialized_moto_before.py
+	$(VENV)/bin/python crates/local/emulator/bench_index_query.py target/serialized_moto_before.py crates/local/emulator/serialized_moto.py 5000 200
+
 ## CPU per DynamoDB call, the AWS SDK against the least a client does (not part of
 ## `make bench`: it weighs one decision, see the README). IDLE_US=5000 sleeps before each call, as a network would.
 bench-client:
@@ -140,5 +182,5 @@ invoke:
 		--data-binary @"$(or $(EVENT),events/$(FUNCTION).json)"; echo
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(APICHECK) $(PYCART) .aws-sam .local
+	rm -rf $(VENV) $(TOOLS) $(APICHECK) $(PYCART) .aws-sam .local frontend/node_modules frontend/dist
 	cargo clean
