@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: local test storefront unit-frontend e2e deploy-frontend bench-emulator api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
+.PHONY: local test storefront unit-frontend e2e deploy-frontend bench-emulator bench-storefront api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -150,6 +150,11 @@ BEFORE ?= aac5e8f
 bench-emulator: venv
 	git show $(BEFORE):crates/local/emulator/serialized_moto.py > target/serialized_moto_before.py
 	$(VENV)/bin/python crates/local/emulator/bench_index_query.py target/serialized_moto_before.py crates/local/emulator/serialized_moto.py 5000 200
+
+## Time to the first product grid in Chromium, median of RUNS, against a
+## running `make local` (STOREFRONT_URL, default http://localhost:8080).
+bench-storefront: frontend/node_modules/.installed
+	cd frontend && node bench/first-grid.mjs
 
 ## CPU per DynamoDB call, the AWS SDK against the least a client does (not part of
 ## `make bench`: it weighs one decision, see the README). IDLE_US=5000 sleeps before each call, as a network would.

@@ -36,9 +36,11 @@ async function start(): Promise<void> {
         break;
     }
   });
+  // Mount at once: the catalog needs no session; the header and the cart
+  // follow as soon as the session is read.
+  app.mount("#app");
   await session.refresh();
   void cart.load();
-  app.mount("#app");
 }
 
 start().catch((error: unknown) => {

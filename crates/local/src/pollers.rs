@@ -15,7 +15,10 @@ use crate::functions::{Functions, Handler};
 use crate::resources::REGION;
 use crate::template::StreamSource;
 
-const IDLE_WAIT: Duration = Duration::from_millis(100);
+/// How long an idle poller waits before it reads again: a stream's shard is
+/// read four times a second, as Lambda reads it; every read takes the
+/// emulator's DynamoDB lock, which the API's requests wait on.
+const IDLE_WAIT: Duration = Duration::from_millis(250);
 
 /// Identifiers the handler reported as failed, or None if it failed whole.
 fn reported_failures(result: &Result<Value, crate::LocalError>) -> Option<Vec<String>> {

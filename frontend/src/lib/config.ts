@@ -26,7 +26,8 @@ function isConfig(value: unknown): value is StorefrontConfig {
 }
 
 export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<StorefrontConfig> {
-  const response = await fetchImpl("/config.json", { cache: "no-store" });
+  // Same mode as index.html's preload, so the browser reuses that response.
+  const response = await fetchImpl("/config.json", { credentials: "same-origin", mode: "cors" });
   if (!response.ok) throw new Error(`/config.json: HTTP ${response.status}`);
   const value: unknown = await response.json();
   if (!isConfig(value)) throw new Error("/config.json lacks apiBase, region, userPoolId or userPoolClientId");
