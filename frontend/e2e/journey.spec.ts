@@ -73,11 +73,18 @@ test("a shopper browses, fills a cart anonymously, signs up, checks out and pays
   await snap("merged-cart");
 
   // Checkout reserves the stock: an order awaiting payment, with its countdown.
-  await page.getByTestId("checkout").click();
+  // A double click makes one order (the history below has exactly two).
+  await page.getByTestId("checkout").dblclick();
   await expect(page).toHaveURL(/\/orders\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId("order-status")).toHaveText("Awaiting payment");
   await expect(page.getByTestId("countdown")).toContainText(/1[45]:\d\d/);
   const firstOrder = page.url();
+
+  // The provider is down: "try again", and the order still waits, its stock held.
+  await page.getByLabel(/provider is down/).check();
+  await page.getByTestId("pay").click();
+  await expect(page.getByRole("alert")).toContainText("try again");
+  await expect(page.getByTestId("order-status")).toHaveText("Awaiting payment");
 
   // A declined card: a clear message; the cart still holds the items.
   await page.getByLabel(/declined/).check();
