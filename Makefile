@@ -116,7 +116,7 @@ release: tools
 ## Every figure: flash sale, AWS calls per endpoint, every route under load,
 ## each function's cold start, memory and size (and GET and POST /cart side by side with
 ## the same functions in Python); then one results file (target/bench/results.json)
-## and the README's table. About an hour from clean.
+## and docs/benchmarks.md's table. About an hour from clean.
 bench: venv wrk release $(PYCART)/.installed
 	./target/release/flash-sale
 	./target/release/aws-calls
@@ -157,7 +157,7 @@ bench-storefront: frontend/node_modules/.installed
 	cd frontend && node bench/first-grid.mjs
 
 ## CPU per DynamoDB call, the AWS SDK against the least a client does (not part of
-## `make bench`: it weighs one decision, see the README). IDLE_US=5000 sleeps before each call, as a network would.
+## `make bench`: it weighs one decision, see docs/benchmarks.md). IDLE_US=5000 sleeps before each call, as a network would.
 bench-client:
 	cargo build --quiet --release -p shop-local --bin client-cost
 	./target/release/client-cost

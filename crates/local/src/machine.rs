@@ -1,7 +1,7 @@
 //! What the machine itself was like while a bench ran. This machine is a
 //! shared virtual one: the same binaries take a quarter more CPU from one hour
 //! to the next, and what a process had in the caches is gone after a few
-//! milliseconds of waiting (README, "Where our code's time goes"). A probe on a
+//! milliseconds of waiting (docs/benchmarks.md, "Where our code's time goes"). A probe on a
 //! thread of its own times two fixed pieces of work every 100 ms while a bench
 //! runs, so that two runs' figures can be compared against the machine's state:
 //! a random walk over 1 MiB right after the sleep (memory, cold, as every AWS

@@ -68,7 +68,7 @@ pub async fn aws_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
 /// the token verifier's client trusts the same set, from `webpki-roots`)
 /// instead of the system's, which the default reads from disk on every cold
 /// start (the bundle and each file of the certificate directory): about 2 ms
-/// of a 7-8 ms cold start here (README, "Cold start"). The trust store takes
+/// of a 7-8 ms cold start here (docs/benchmarks.md, "Cold start"). The trust store takes
 /// PEM, so the DER certificates are wrapped once per container, well under a
 /// millisecond.
 pub fn aws_https_client() -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, ConfigError> {

@@ -3,7 +3,7 @@
 //! SigV4 with `aws-sigv4`, HTTP with hyper, items with `serde_dynamo`), both
 //! against the function bench's stub on loopback, which answers at once from
 //! the seeded catalog (one product, or all 48 for a catalog query). It informs one decision: what replacing the SDK would
-//! buy on the routes whose p99 misses 1 ms (README, "Where our code's time
+//! buy on the routes whose p99 misses 1 ms (docs/benchmarks.md, "Where our code's time
 //! goes"). The lean path is the least a client does: no retries, timeouts,
 //! error parsing or credential refresh, which a real one would add.
 //! N (3000) calls each, on one thread (a current-thread runtime, so the thread's
