@@ -34,9 +34,9 @@ $(APICHECK)/.installed: requirements-apicheck.txt requirements-apicheck.lock
 ## The Python function `make bench` runs side by side with the Rust one (boto3,
 ## Powertools: the AWS sample's stack), pinned, in its own venv.
 PYCART := .venv-python-cart
-$(PYCART)/.installed: crates/local/python-cart/requirements.txt crates/local/python-cart/requirements.lock
+$(PYCART)/.installed: crates/bench/python-cart/requirements.txt crates/bench/python-cart/requirements.lock
 	$(PYTHON) -m venv $(PYCART)
-	$(PYCART)/bin/pip install --quiet --disable-pip-version-check -r $< -c crates/local/python-cart/requirements.lock
+	$(PYCART)/bin/pip install --quiet --disable-pip-version-check -r $< -c crates/bench/python-cart/requirements.lock
 	touch $@
 
 ## The storefront's packages, exactly as the lock file pins them.
@@ -111,7 +111,7 @@ wrk:
 release: tools
 	cargo build --quiet --release -p shop-functions
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" cargo lambda build --release --arm64 -p shop-functions
-	cargo build --quiet --release -p shop-local --bins
+	cargo build --quiet --release -p shop-local -p shop-bench --bins
 
 ## Every figure: flash sale, AWS calls per endpoint, every route under load,
 ## each function's cold start, memory and size (and GET and POST /cart side by side with
@@ -126,22 +126,22 @@ bench: venv wrk release $(PYCART)/.installed
 
 ## The parts of `make bench`, each on its own (then `make bench-report`).
 bench-sale: venv
-	cargo build --quiet --release -p shop-local --bins
+	cargo build --quiet --release -p shop-local -p shop-bench --bins
 	./target/release/flash-sale
 
 bench-calls: venv
-	cargo build --quiet --release -p shop-local --bins
+	cargo build --quiet --release -p shop-local -p shop-bench --bins
 	./target/release/aws-calls
 
 bench-api: venv wrk
-	cargo build --quiet --release -p shop-local --bins
+	cargo build --quiet --release -p shop-local -p shop-bench --bins
 	./target/release/api-load
 
 bench-functions: release $(PYCART)/.installed
 	SIDE_BY_SIDE_PYTHON=$(PYCART)/bin/python ./target/release/function-bench target/release target/lambda
 
 bench-report:
-	cargo build --quiet --release -p shop-local --bin bench-report
+	cargo build --quiet --release -p shop-bench --bin bench-report
 	./target/release/bench-report
 
 ## The emulator's index queries (catalog page, best sellers) on a table with
@@ -159,7 +159,7 @@ bench-storefront: frontend/node_modules/.installed
 ## CPU per DynamoDB call, the AWS SDK against the least a client does (not part of
 ## `make bench`: it weighs one decision, see docs/benchmarks.md). IDLE_US=5000 sleeps before each call, as a network would.
 bench-client:
-	cargo build --quiet --release -p shop-local --bin client-cost
+	cargo build --quiet --release -p shop-bench --bin client-cost
 	./target/release/client-cost
 
 ## Recompute cart totals and stock counters over the running local stack's table and report drift (REPAIR=1 repairs it).

@@ -3,15 +3,11 @@
 //! API on 127.0.0.1 with the Lambdas' own handlers, the Lambda Invoke API, and
 //! the queue and stream pollers, and the storefront on the API's origin.
 
-pub mod bench;
 pub mod functions;
 pub mod gateway;
 pub mod ledger;
-pub mod load;
-pub mod machine;
 pub mod pollers;
 pub mod resources;
-pub mod runtime_bench;
 pub mod sdk_time;
 pub mod stack;
 pub mod storefront;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeType, ExplicitAuthFlowsType, MessageActionType, PasswordPolicyType, UserPoolPolicyType,
+    AttributeType, AuthFlowType, ExplicitAuthFlowsType, MessageActionType, PasswordPolicyType, UserPoolPolicyType,
 };
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
@@ -56,7 +56,8 @@ pub struct Created {
     pub client_id: String,
 }
 
-fn err(what: &str) -> impl Fn(String) -> LocalError + '_ {
+/// An error of setting something up, saying what.
+pub fn setup_error(what: &str) -> impl Fn(String) -> LocalError + '_ {
     move |e| LocalError::Setup(format!("{what}: {e}"))
 }
 
@@ -130,7 +131,7 @@ pub async fn create_table(
         )
         .send()
         .await
-        .map_err(|e| err("create table")(format!("{e:?}")))?;
+        .map_err(|e| setup_error("create table")(format!("{e:?}")))?;
     let stream_arn = out
         .table_description
         .and_then(|t| t.latest_stream_arn)
@@ -149,7 +150,7 @@ pub async fn create_table(
             )
             .send()
             .await
-            .map_err(|e| err("ttl")(format!("{e:?}")))?;
+            .map_err(|e| setup_error("ttl")(format!("{e:?}")))?;
     }
     Ok((name, stream_arn))
 }
@@ -177,15 +178,19 @@ pub async fn create_queues(
             let policy = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max_receive });
             request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
         }
-        let url =
-            request.send().await.map_err(|e| err("create queue")(format!("{e:?}")))?.queue_url.unwrap_or_default();
+        let url = request
+            .send()
+            .await
+            .map_err(|e| setup_error("create queue")(format!("{e:?}")))?
+            .queue_url
+            .unwrap_or_default();
         let attrs = client
             .get_queue_attributes()
             .queue_url(&url)
             .attribute_names(QueueAttributeName::QueueArn)
             .send()
             .await
-            .map_err(|e| err("queue arn")(format!("{e:?}")))?;
+            .map_err(|e| setup_error("queue arn")(format!("{e:?}")))?;
         let arn = attrs.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned()).unwrap_or_default();
         arns.insert(queue.logical_id.clone(), arn);
         urls.insert(queue.logical_id.clone(), url);
@@ -216,7 +221,7 @@ pub async fn create_user_pool(
         )
         .send()
         .await
-        .map_err(|e| err("create user pool")(format!("{e:?}")))?
+        .map_err(|e| setup_error("create user pool")(format!("{e:?}")))?
         .user_pool
         .and_then(|p| p.id)
         .ok_or_else(|| LocalError::Setup("user pool without id".into()))?;
@@ -230,7 +235,7 @@ pub async fn create_user_pool(
         ))
         .send()
         .await
-        .map_err(|e| err("create client")(format!("{e:?}")))?
+        .map_err(|e| setup_error("create client")(format!("{e:?}")))?
         .user_pool_client
         .and_then(|c| c.client_id)
         .ok_or_else(|| LocalError::Setup("client without id".into()))?;
@@ -241,7 +246,7 @@ pub async fn create_user_pool(
             .group_name(group)
             .send()
             .await
-            .map_err(|e| err("create group")(format!("{e:?}")))?;
+            .map_err(|e| setup_error("create group")(format!("{e:?}")))?;
     }
     for user in users {
         client
@@ -265,7 +270,7 @@ pub async fn create_user_pool(
             )
             .send()
             .await
-            .map_err(|e| err("create user")(format!("{e:?}")))?;
+            .map_err(|e| setup_error("create user")(format!("{e:?}")))?;
         client
             .admin_set_user_password()
             .user_pool_id(&pool)
@@ -274,7 +279,7 @@ pub async fn create_user_pool(
             .permanent(true)
             .send()
             .await
-            .map_err(|e| err("set password")(format!("{e:?}")))?;
+            .map_err(|e| setup_error("set password")(format!("{e:?}")))?;
         for group in &user.groups {
             client
                 .admin_add_user_to_group()
@@ -283,7 +288,7 @@ pub async fn create_user_pool(
                 .group_name(group)
                 .send()
                 .await
-                .map_err(|e| err("add to group")(format!("{e:?}")))?;
+                .map_err(|e| setup_error("add to group")(format!("{e:?}")))?;
         }
     }
     Ok((pool, client_id))
@@ -292,13 +297,13 @@ pub async fn create_user_pool(
 /// One product of the seed catalog (`crates/local/seed/products.json`).
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct SeedProduct {
+pub struct SeedProduct {
     #[serde(flatten)]
     pub product: shop::model::Product,
     pub initial_stock: i64,
 }
 
-pub(crate) fn parse_seed_catalog(catalog_json: &str) -> Result<Vec<SeedProduct>, LocalError> {
+pub fn parse_seed_catalog(catalog_json: &str) -> Result<Vec<SeedProduct>, LocalError> {
     serde_json::from_str(catalog_json).map_err(|e| LocalError::Setup(format!("seed catalog: {e}")))
 }
 
@@ -314,4 +319,51 @@ pub async fn seed_catalog(store: &shop::store::Store, catalog_json: &str) -> Res
             .map_err(|e| LocalError::Setup(format!("seed: {e}")))?;
     }
     Ok(count)
+}
+
+/// Signs in (Cognito USER_PASSWORD_AUTH) and returns the ID token.
+pub async fn sign_in(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<String, LocalError> {
+    let out = cognito
+        .initiate_auth()
+        .client_id(client_id)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .map_err(|e| setup_error("sign in")(format!("{e:?}")))?;
+    out.authentication_result.and_then(|r| r.id_token).ok_or_else(|| LocalError::Setup("no id token".into()))
+}
+
+/// Creates a confirmed user in the emulator's pool and returns its ID token.
+pub async fn sign_up(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    pool: &str,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<String, LocalError> {
+    cognito
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(username)
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .map_err(|e| setup_error("create user")(format!("{e:?}")))?;
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(pool)
+        .username(username)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .map_err(|e| setup_error("set password")(format!("{e:?}")))?;
+    sign_in(cognito, client_id, username, password).await
 }

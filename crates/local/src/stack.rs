@@ -23,7 +23,7 @@ use crate::storefront;
 use crate::template::{EventDef, Template};
 use crate::LocalError;
 
-pub(crate) const SEED_CATALOG: &str = include_str!("../seed/products.json");
+pub const SEED_CATALOG: &str = include_str!("../seed/products.json");
 
 pub struct Options {
     pub api_port: u16,
@@ -401,5 +401,5 @@ pub fn spawn_child_stack(
 /// frontend signs in.
 pub async fn id_token(emulator: &str, client_id: &str, username: &str, password: &str) -> Result<String, String> {
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&emulator_sdk(emulator).await);
-    crate::bench::sign_in(&cognito, client_id, username, password).await.map_err(|e| e.to_string())
+    crate::resources::sign_in(&cognito, client_id, username, password).await.map_err(|e| e.to_string())
 }

@@ -1,5 +1,5 @@
 //! `function-bench`: every function's release binary run as Lambda runs it
-//! (see `shop_local::runtime_bench`): cold start (median of COLD_STARTS runs),
+//! (see `shop_bench::runtime_bench`): cold start (median of COLD_STARTS runs),
 //! warm handler time over WARM invocations, peak RSS, and the size of the
 //! arm64 `bootstrap` SAM deploys, stripped and zipped.
 //!
@@ -14,7 +14,7 @@
 //! alone then make up `functions.json`). STUB_LATENCY_US=5000 has the stubbed
 //! AWS answer each call after 5 ms, as DynamoDB does over a network (default:
 //! at once). With SIDE_BY_SIDE_PYTHON set to an interpreter that has
-//! `crates/local/python-cart`'s requirements (`make bench` makes one), it also
+//! `crates/bench/python-cart`'s requirements (`make bench` makes one), it also
 //! runs those Python functions
 //! (GET and POST /cart on boto3 and Powertools, the AWS sample's stack) with
 //! the same events, stub and Runtime API as the Rust `get-cart` and
@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
-use shop_local::runtime_bench::{FunctionProcess, FunctionRun};
+use shop_bench::runtime_bench::{FunctionProcess, FunctionRun};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -84,7 +84,7 @@ async fn side_by_side_run(
         .and_then(|t| serde_json::from_str(&t).ok())
         .ok_or(format!("no {event_file}"))?;
     let interpreter = python.display().to_string();
-    let bootstrap = root.join("crates/local/python-cart/bootstrap.py");
+    let bootstrap = root.join("crates/bench/python-cart/bootstrap.py");
     let python_process = FunctionProcess {
         program: python.to_owned(),
         args: vec![bootstrap.to_string_lossy().into_owned(), handler.to_owned()],
@@ -92,7 +92,7 @@ async fn side_by_side_run(
     let run = |process: FunctionProcess| {
         let event = event.clone();
         async move {
-            shop_local::runtime_bench::run_function(&process, &event, cold_starts, warm)
+            shop_bench::runtime_bench::run_function(&process, &event, cold_starts, warm)
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -134,7 +134,7 @@ async fn side_by_side_run(
         "pythonHandler": handler,
         "python": python, "rust": rust,
         "pythonInterpreter": interpreter,
-        "pythonFunction": "crates/local/python-cart",
+        "pythonFunction": "crates/bench/python-cart",
         "ratios": {
             "coldStartMedian": ratio("coldStartMedianMs"), "warmP50": ratio("warmP50Us"),
             "warmP99": ratio("warmP99Us"), "warmCpu": ratio("warmCpuUs"),
@@ -169,7 +169,7 @@ async fn main() -> ExitCode {
     let only: Option<Vec<String>> =
         std::env::var("FUNCTIONS").ok().map(|f| f.split(',').map(|n| n.trim().to_owned()).collect());
     let mut rows = Vec::new();
-    let probe = shop_local::machine::MachineProbe::start();
+    let probe = shop_bench::machine::MachineProbe::start();
     for function in &template.functions {
         let name = &function.binary;
         if only.as_ref().is_some_and(|only| !only.contains(name)) {
@@ -185,14 +185,14 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let event = match shop_local::runtime_bench::signed_in(&event) {
+        let event = match shop_bench::runtime_bench::signed_in(&event) {
             Ok(event) => event,
             Err(e) => {
                 eprintln!("function-bench: {e}");
                 return ExitCode::from(2);
             }
         };
-        let run = match shop_local::runtime_bench::run_function(
+        let run = match shop_bench::runtime_bench::run_function(
             &FunctionProcess::binary(binaries.join(name)),
             &event,
             cold_starts,

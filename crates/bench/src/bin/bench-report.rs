@@ -146,7 +146,7 @@ fn render_machine(md: &mut String, under_load: &Value, functions: &Value) {
     };
     let _ = writeln!(
         md,
-        "\nThe machine during this run: a probe thread (`crates/local/src/machine.rs`) timed fixed work every 100 ms, {} samples during the load and {} during the function bench. This machine is shared, and its state moves every figure below: compare two runs by these rows before comparing their figures.\n",
+        "\nThe machine during this run: a probe thread (`crates/bench/src/machine.rs`) timed fixed work every 100 ms, {} samples during the load and {} during the function bench. This machine is shared, and its state moves every figure below: compare two runs by these rows before comparing their figures.\n",
         under_load["samples"].as_u64().unwrap_or(0),
         functions["samples"].as_u64().unwrap_or(0),
     );
@@ -266,7 +266,7 @@ fn render(results: &Value) -> String {
     if let Some(pairs) = pairs {
         let _ = writeln!(
             md,
-            "\n#### Side by side with Python\n\nThe cart as the Rust functions and as Python 3.11 functions on the AWS sample's stack (boto3's table resource, Powertools' logger, PyJWT; `crates/local/python-cart`) doing the same work: `GET /cart` reads an anonymous cart of three lines (one Query), `POST /cart` adds to one of them (product, stock and line in one BatchGetItem, then a conditional put). Each its own process under the same Runtime API, with the same event and the same stubbed AWS, answering alike. CPU is the process's, per warm invocation, as above.\n\n| route | function | cold start median (ms) | warm p50 / p99 (µs) | CPU per warm invocation p50 / p99 (µs) | peak RSS (MiB) |\n|---|---|---|---|---|---|"
+            "\n#### Side by side with Python\n\nThe cart as the Rust functions and as Python 3.11 functions on the AWS sample's stack (boto3's table resource, Powertools' logger, PyJWT; `crates/bench/python-cart`) doing the same work: `GET /cart` reads an anonymous cart of three lines (one Query), `POST /cart` adds to one of them (product, stock and line in one BatchGetItem, then a conditional put). Each its own process under the same Runtime API, with the same event and the same stubbed AWS, answering alike. CPU is the process's, per warm invocation, as above.\n\n| route | function | cold start median (ms) | warm p50 / p99 (µs) | CPU per warm invocation p50 / p99 (µs) | peak RSS (MiB) |\n|---|---|---|---|---|---|"
         );
         for pair in pairs {
             let route = s(&pair["route"]);

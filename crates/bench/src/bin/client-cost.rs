@@ -46,7 +46,7 @@ fn spawn_stub() -> Result<String, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let stub = shop_local::runtime_bench::aws_stub().map_err(|e| e.to_string())?;
+    let stub = shop_bench::runtime_bench::aws_stub().map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     std::thread::spawn(move || {
         runtime.block_on(async move {
@@ -211,7 +211,7 @@ fn run() -> Result<(), String> {
             let ratio = sdk.p50 as f64 / lean.p50.max(1) as f64;
             println!("| {call} | {} / {} | {} / {} | {ratio:.1} |", sdk.p50, sdk.p99, lean.p50, lean.p99);
         }
-        let mut memory = shop_local::machine::MemoryWalk::new();
+        let mut memory = shop_bench::machine::MemoryWalk::new();
         let walk = cpu_per_call(n / 4, idle, || {
             memory.run();
             async { Ok(()) }

@@ -10,7 +10,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use shop_local::load::{LoadOptions, RouteLoad};
+use shop_bench::load::{LoadOptions, RouteLoad};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -42,8 +42,8 @@ async fn run() -> Result<(), String> {
         "api-load: {} connections, {} requests per route ({profile} build of the handlers) ...",
         options.connections, options.requests
     );
-    let probe = shop_local::machine::MachineProbe::start();
-    let routes = shop_local::load::run(&coordinates, &options).await.map_err(|e| e.to_string())?;
+    let probe = shop_bench::machine::MachineProbe::start();
+    let routes = shop_bench::load::run(&coordinates, &options).await.map_err(|e| e.to_string())?;
     let machine = probe.finish();
     drop(stack);
     print_table(&routes);

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let sale = shop_local::bench::FlashSale {
+    let sale = shop_bench::flash_sale::FlashSale {
         buyers: shop_local::stack::env_or("BUYERS", 500),
         units: shop_local::stack::env_or("UNITS", 50),
     };
@@ -42,7 +42,7 @@ async fn main() -> ExitCode {
         }
     };
     println!("flash sale: {} buyers, {} units ...", sale.buyers, sale.units);
-    let report = match shop_local::bench::run(&coordinates, &sale).await {
+    let report = match shop_bench::flash_sale::run(&coordinates, &sale).await {
         Ok(report) => report,
         Err(e) => {
             eprintln!("flash-sale: {e}");

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, MessageActionType};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
-use crate::stack::emulator_sdk;
-use crate::LocalError;
+use shop_local::resources::{setup_error, sign_in, sign_up};
+use shop_local::stack::emulator_sdk;
+use shop_local::LocalError;
 
 pub struct FlashSale {
     pub buyers: usize,
@@ -34,57 +34,6 @@ pub struct FlashSaleReport {
     pub checkouts_per_sec: f64,
     pub checkout_p50_ms: f64,
     pub checkout_p99_ms: f64,
-}
-
-pub(crate) fn setup_error(what: &str) -> impl Fn(String) -> LocalError + '_ {
-    move |e| LocalError::Setup(format!("{what}: {e}"))
-}
-
-/// Signs in (Cognito USER_PASSWORD_AUTH) and returns the ID token.
-pub async fn sign_in(
-    cognito: &aws_sdk_cognitoidentityprovider::Client,
-    client_id: &str,
-    username: &str,
-    password: &str,
-) -> Result<String, LocalError> {
-    let out = cognito
-        .initiate_auth()
-        .client_id(client_id)
-        .auth_flow(AuthFlowType::UserPasswordAuth)
-        .auth_parameters("USERNAME", username)
-        .auth_parameters("PASSWORD", password)
-        .send()
-        .await
-        .map_err(|e| setup_error("sign in")(format!("{e:?}")))?;
-    out.authentication_result.and_then(|r| r.id_token).ok_or_else(|| LocalError::Setup("no id token".into()))
-}
-
-/// Creates a confirmed user in the emulator's pool and returns its ID token.
-pub async fn sign_up(
-    cognito: &aws_sdk_cognitoidentityprovider::Client,
-    pool: &str,
-    client_id: &str,
-    username: &str,
-    password: &str,
-) -> Result<String, LocalError> {
-    cognito
-        .admin_create_user()
-        .user_pool_id(pool)
-        .username(username)
-        .message_action(MessageActionType::Suppress)
-        .send()
-        .await
-        .map_err(|e| setup_error("create user")(format!("{e:?}")))?;
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(pool)
-        .username(username)
-        .password(password)
-        .permanent(true)
-        .send()
-        .await
-        .map_err(|e| setup_error("set password")(format!("{e:?}")))?;
-    sign_in(cognito, client_id, username, password).await
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -199,7 +148,7 @@ pub async fn run(coordinates: &Value, sale: &FlashSale) -> Result<FlashSaleRepor
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
 
-    let store = crate::stack::store_at(&endpoint, &field("tableName")).await;
+    let store = shop_local::stack::store_at(&endpoint, &field("tableName")).await;
     let id = shop::domain::ProductId::parse(&product).map_err(|e| LocalError::Setup(e.to_string()))?;
     let levels = store.stock(&id).await.map_err(|e| LocalError::Setup(e.to_string()))?.unwrap_or_default();
     let reconciled = shop::reconcile::reconcile(&store, shop::now_epoch_secs(), false)

@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, Notify};
 
 use shop::store::{BESTSELLER_INDEX, CATALOG_INDEX, CATEGORY_INDEX, ORDERS_INDEX, PENDING_INDEX};
 
-use crate::LocalError;
+use shop_local::LocalError;
 
 /// One function's figures.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -190,7 +190,7 @@ struct StubTable {
 impl StubTable {
     fn seeded() -> Result<Self, LocalError> {
         let setup = |e: &dyn std::fmt::Display| LocalError::Setup(format!("stub catalog: {e}"));
-        let seeds = crate::resources::parse_seed_catalog(crate::stack::SEED_CATALOG)?;
+        let seeds = shop_local::resources::parse_seed_catalog(shop_local::stack::SEED_CATALOG)?;
         let mut products = Vec::new();
         let mut catalog = Vec::new();
         let mut ranked = Vec::new();
@@ -562,7 +562,7 @@ pub async fn run_function(
     cold_starts: usize,
     warm: usize,
 ) -> Result<FunctionRun, LocalError> {
-    let latency = Duration::from_micros(crate::stack::env_or("STUB_LATENCY_US", 0));
+    let latency = Duration::from_micros(shop_local::stack::env_or("STUB_LATENCY_US", 0));
     let aws = serve(aws_stub_answering_after(latency)?).await?;
     let mut run = FunctionRun {
         cold_starts_ms: Vec::new(),
