@@ -7,9 +7,6 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
-use aws_lambda_events::event::dynamodb::Event as StreamEvent;
-use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::Service;
 use lambda_http::{service_fn, Adapter, Context, LambdaEvent};
@@ -123,21 +120,10 @@ pub async fn invoke(app: &Arc<App>, handler: Handler, payload: Value) -> Result<
                 .map_err(|e| LocalError::Handler(e.to_string()))?;
             answer(response)
         }
-        Handler::Worker(Worker::CartCleanup) => {
-            let event: SqsEvent = serde_json::from_value(payload).map_err(bad_event)?;
-            answer(shop::workers::cleanup_migrated_lines(&app.store, event).await)
-        }
-        Handler::Worker(Worker::OrderExpiry) => {
-            let _: CloudWatchEvent = serde_json::from_value(payload).map_err(bad_event)?;
-            let report = shop::workers::expire_overdue_orders(&app.store, &app.payments, shop::now_epoch_secs())
-                .await
-                .map_err(|e| LocalError::Handler(e.to_string()))?;
-            answer(report)
-        }
-        Handler::Worker(Worker::CartTotals) => {
-            let event: StreamEvent = serde_json::from_value(payload).map_err(bad_event)?;
-            answer(shop::workers::apply_cart_totals(&app.store, event, shop::now_epoch_secs()).await)
-        }
+        Handler::Worker(worker) => worker.serve(&app.store, &app.payments, payload).await.map_err(|e| match e {
+            shop::workers::WorkerError::BadEvent(e) => LocalError::BadEvent(e),
+            other => LocalError::Handler(other.to_string()),
+        }),
     }
 }
 

@@ -1,7 +1,10 @@
 //! The event-driven workers: the cart-cleanup SQS consumer and the DynamoDB
-//! Streams consumer that keeps per-product cart totals. Both report partial
-//! batch failures so Lambda retries only what failed.
+//! Streams consumer that keeps per-product cart totals (both report partial
+//! batch failures so Lambda retries only what failed), and the scheduled
+//! expiry sweeper. [`Worker::serve`] is the one entry point the Lambda
+//! binaries and the local stack share.
 
+use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -14,10 +17,26 @@ use crate::store::{LineCount, SequenceNumber, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
+    /// The invocation's event is not the shape this worker takes.
+    #[error("event does not fit the worker: {0}")]
+    BadEvent(String),
     #[error("malformed message: {0}")]
     Malformed(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+/// What the runtime reports for a failed invocation: a type to group by and
+/// the message (the runtime examples' `basic-error-thiserror` pattern).
+impl From<WorkerError> for lambda_runtime::Diagnostic {
+    fn from(error: WorkerError) -> Self {
+        let error_type = match &error {
+            WorkerError::BadEvent(_) => "WorkerError::BadEvent",
+            WorkerError::Malformed(_) => "WorkerError::Malformed",
+            WorkerError::Store(_) => "WorkerError::Store",
+        };
+        Self { error_type: error_type.into(), error_message: error.to_string() }
+    }
 }
 
 /// Deletes migrated anonymous lines. A message that fails (or cannot be read)
@@ -238,6 +257,30 @@ impl Worker {
 
     pub fn from_binary_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|w| w.binary_name() == name)
+    }
+
+    /// Runs this worker on one event as Lambda hands it over (JSON) and
+    /// answers what the runtime sends back: the partial batch failures, or the
+    /// sweep's report.
+    pub async fn serve(
+        self,
+        store: &Store,
+        payments: &crate::payments::SandboxPayments,
+        event: serde_json::Value,
+    ) -> Result<serde_json::Value, WorkerError> {
+        fn parse<T: serde::de::DeserializeOwned>(event: serde_json::Value) -> Result<T, WorkerError> {
+            serde_json::from_value(event).map_err(|e| WorkerError::BadEvent(e.to_string()))
+        }
+        let now = crate::now_epoch_secs();
+        let answer = match self {
+            Self::CartCleanup => serde_json::to_value(cleanup_migrated_lines(store, parse(event)?).await),
+            Self::CartTotals => serde_json::to_value(apply_cart_totals(store, parse(event)?, now).await),
+            Self::OrderExpiry => {
+                let _: CloudWatchEvent = parse(event)?;
+                serde_json::to_value(expire_overdue_orders(store, payments, now).await?)
+            }
+        };
+        answer.map_err(|e| WorkerError::Malformed(e.to_string()))
     }
 }
 
