@@ -71,7 +71,7 @@ impl Functions {
     ) -> (Result<Value, LocalError>, Vec<String>) {
         let started = Instant::now();
         let ((result, usage), running) =
-            PollTimed::new(shop::aws_calls::counting_with_permissions(invoke(&self.app, handler, payload))).await;
+            PollTimed::new(shop::aws_calls::counting_with_requests(invoke(&self.app, handler, payload))).await;
         self.ledger.record(handler.binary_name(), route, &usage, started.elapsed(), running);
         (result, usage.calls.into_iter().map(|c| c.operation).collect())
     }

@@ -10,7 +10,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shop::aws_calls::{Permission, Usage};
+use shop::aws_calls::Usage;
+
+use crate::permissions::{self, Permission};
 
 /// Samples kept per route for the timings (the newest win).
 const MAX_SAMPLES: usize = 100_000;
@@ -113,7 +115,7 @@ impl Ledger {
     pub fn record(&self, function: &str, route: Option<&str>, usage: &Usage, total: Duration, running: Duration) {
         // Working permissions out parses each call's request: done before
         // taking the lock every concurrent request records under.
-        let permissions: Vec<Permission> = usage.calls.iter().flat_map(|call| call.permissions()).collect();
+        let permissions: Vec<Permission> = usage.calls.iter().flat_map(permissions::of_call).collect();
         let Ok(mut books) = self.books.lock() else { return };
         let used = books.functions.entry(function.to_owned()).or_default();
         used.invocations += 1;

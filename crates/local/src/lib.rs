@@ -6,6 +6,7 @@
 pub mod functions;
 pub mod gateway;
 pub mod ledger;
+pub mod permissions;
 pub mod pollers;
 pub mod resources;
 pub mod sdk_time;

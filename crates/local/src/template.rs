@@ -318,7 +318,7 @@ impl Template {
     /// calls needed them) has that the function's policy does not allow.
     pub fn missing_permissions<'a>(
         &self,
-        used: impl IntoIterator<Item = (&'a str, &'a shop::aws_calls::Permission)>,
+        used: impl IntoIterator<Item = (&'a str, &'a crate::permissions::Permission)>,
     ) -> Vec<String> {
         let table = self.table.0.as_str();
         let mut missing = Vec::new();
@@ -512,7 +512,7 @@ mod tests {
 
     #[test]
     fn policies_are_read_and_checked_against_what_calls_need() {
-        use shop::aws_calls::Permission;
+        use crate::permissions::Permission;
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
         let template = Template::load(&path).unwrap();
         let need =

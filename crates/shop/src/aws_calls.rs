@@ -1,9 +1,10 @@
-//! What a request costs in AWS: an SDK interceptor records each call, with the
-//! IAM actions it needs, into the scope of the request that made it (a
-//! task-local), and times how long the request waited on AWS. Every request's
-//! log line says what it cost; the local stack reports calls per endpoint,
-//! checks them against the template's policies, and splits request time into
-//! our code and waiting on the emulator. Outside a scope nothing is recorded.
+//! What a request costs in AWS: an SDK interceptor records each call into the
+//! scope of the request that made it (a task-local), and times how long the
+//! request waited on AWS. Every request's log line says what it cost; the local
+//! stack reports calls per endpoint, works out from the kept requests the IAM
+//! permissions they needed (to check the template's policies), and splits
+//! request time into our code and waiting on the emulator. Outside a scope
+//! nothing is recorded.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -17,42 +18,16 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
-use serde_json::Value;
 
-/// One AWS API call: `Service.Operation` and, where someone checks the IAM
-/// permissions it needs, its serialized request.
+/// One AWS API call: `Service.Operation` and, inside [`counting_with_requests`],
+/// its serialized request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub operation: String,
-    /// Kept as sent and read only by [`Call::permissions`], so that working
-    /// the permissions out (a JSON parse) happens after the request, outside
-    /// the time the local stack counts as the handler's.
-    request: Option<Vec<u8>>,
-}
-
-impl Call {
-    /// The IAM permissions this call needs; none if its request was not kept.
-    pub fn permissions(&self) -> Vec<Permission> {
-        let Some(request) = &self.request else { return Vec::new() };
-        let (service, name) = self.operation.split_once('.').unwrap_or((self.operation.as_str(), ""));
-        permissions(service, name, request)
-    }
-}
-
-/// An IAM action and, for DynamoDB index reads, the index it needs it on.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-pub struct Permission {
-    pub action: String,
-    pub index: Option<String>,
-}
-
-impl std::fmt::Display for Permission {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.index {
-            Some(index) => write!(f, "{} on index/{index}", self.action),
-            None => f.write_str(&self.action),
-        }
-    }
+    /// Kept as sent, so that whatever reads it (the local stack's permission
+    /// check, a JSON parse) does so after the request, outside the time
+    /// counted as the handler's.
+    pub request: Option<Vec<u8>>,
 }
 
 /// What the work run by [`counting`] cost.
@@ -78,9 +53,9 @@ struct Scope {
     usage: Usage,
     in_flight: u32,
     waiting_since: Option<Instant>,
-    /// Keep each call's request to work out its IAM permissions: only where
-    /// someone checks them, not on every request on Lambda.
-    with_permissions: bool,
+    /// Keep each call's request (the local stack works out its IAM
+    /// permissions from it): only where someone reads them, not on Lambda.
+    keep_requests: bool,
 }
 
 tokio::task_local! {
@@ -135,7 +110,7 @@ impl Intercept for CallCounter {
             let _ = SCOPE.try_with(|scope| {
                 let mut scope = scope.borrow_mut();
                 let request =
-                    scope.with_permissions.then(|| context.request().body().bytes().unwrap_or_default().to_vec());
+                    scope.keep_requests.then(|| context.request().body().bytes().unwrap_or_default().to_vec());
                 let operation = format!("{}.{}", metadata.service(), metadata.name());
                 scope.usage.calls.push(Call { operation, request });
             });
@@ -182,56 +157,22 @@ impl Intercept for CallCounter {
     }
 }
 
-/// The IAM permissions a call needs, from its serialized request (both
-/// services speak JSON). A transaction needs the action of each of its items.
-pub fn permissions(service: &str, operation: &str, body: &[u8]) -> Vec<Permission> {
-    let plain = |action: String| Permission { action, index: None };
-    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    match service.to_ascii_lowercase().as_str() {
-        "dynamodb" => match operation {
-            "TransactWriteItems" | "TransactGetItems" => {
-                let mut actions: Vec<Permission> = request["TransactItems"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|item| item.as_object()?.keys().next().cloned())
-                    .map(|kind| match kind.as_str() {
-                        "ConditionCheck" => plain("dynamodb:ConditionCheckItem".into()),
-                        "Get" => plain("dynamodb:GetItem".into()),
-                        other => plain(format!("dynamodb:{other}Item")),
-                    })
-                    .collect();
-                actions.sort();
-                actions.dedup();
-                actions
-            }
-            _ => vec![Permission {
-                action: format!("dynamodb:{operation}"),
-                index: request["IndexName"].as_str().map(str::to_owned),
-            }],
-        },
-        // Batch sends and deletes are allowed by the single-message actions.
-        "sqs" => vec![plain(format!("sqs:{}", operation.trim_end_matches("Batch")))],
-        other => vec![plain(format!("{other}:{operation}"))],
-    }
-}
-
 /// Runs `work` and returns what it gave with what it cost in AWS. The cost is
 /// also added to an enclosing scope, if any (the local stack measures each
 /// route around the handler, which measures for its own log line). Calls
-/// carry their IAM permissions if an enclosing scope asked for them.
+/// keep their requests if an enclosing scope asked for them.
 pub async fn counting<F: Future>(work: F) -> (F::Output, Usage) {
-    let with_permissions = SCOPE.try_with(|outer| outer.borrow().with_permissions).unwrap_or(false);
-    scoped(work, with_permissions).await
+    let keep_requests = SCOPE.try_with(|outer| outer.borrow().keep_requests).unwrap_or(false);
+    scoped(work, keep_requests).await
 }
 
-/// [`counting`], with each call's IAM permissions (see [`permissions`]).
-pub async fn counting_with_permissions<F: Future>(work: F) -> (F::Output, Usage) {
+/// [`counting`], with each call's serialized request kept in its [`Call`].
+pub async fn counting_with_requests<F: Future>(work: F) -> (F::Output, Usage) {
     scoped(work, true).await
 }
 
-async fn scoped<F: Future>(work: F, with_permissions: bool) -> (F::Output, Usage) {
-    let scope = Scope { with_permissions, ..Scope::default() };
+async fn scoped<F: Future>(work: F, keep_requests: bool) -> (F::Output, Usage) {
+    let scope = Scope { keep_requests, ..Scope::default() };
     let (output, usage) = SCOPE
         .scope(RefCell::new(scope), async {
             let output = work.await;
@@ -257,47 +198,4 @@ pub fn add_sdk_cpu(cpu: Duration) {
             scope.usage.sdk_cpu += cpu;
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn actions(service: &str, operation: &str, body: &str) -> Vec<String> {
-        permissions(service, operation, body.as_bytes()).iter().map(ToString::to_string).collect()
-    }
-
-    #[test]
-    fn a_transaction_needs_the_action_of_each_item_kind() {
-        let body = r#"{"TransactItems":[{"Put":{}},{"Update":{}},{"Put":{}},{"ConditionCheck":{}},{"Delete":{}}]}"#;
-        assert_eq!(
-            actions("DynamoDB", "TransactWriteItems", body),
-            ["dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-        );
-    }
-
-    #[test]
-    fn a_call_works_its_permissions_out_from_the_request_it_kept() {
-        let query = Call {
-            operation: "DynamoDB.Query".into(),
-            request: Some(br#"{"TableName":"t","IndexName":"orders-index"}"#.to_vec()),
-        };
-        assert_eq!(
-            query.permissions().iter().map(ToString::to_string).collect::<Vec<_>>(),
-            ["dynamodb:Query on index/orders-index"]
-        );
-        let unkept = Call { operation: "DynamoDB.Query".into(), request: None };
-        assert!(unkept.permissions().is_empty());
-    }
-
-    #[test]
-    fn an_index_query_names_its_index_and_batches_need_their_own_action() {
-        assert_eq!(
-            actions("DynamoDB", "Query", r#"{"TableName":"t","IndexName":"orders-index"}"#),
-            ["dynamodb:Query on index/orders-index"]
-        );
-        assert_eq!(actions("DynamoDB", "Query", r#"{"TableName":"t"}"#), ["dynamodb:Query"]);
-        assert_eq!(actions("DynamoDB", "BatchGetItem", "{}"), ["dynamodb:BatchGetItem"]);
-        assert_eq!(actions("SQS", "SendMessageBatch", "{}"), ["sqs:SendMessage"]);
-    }
 }

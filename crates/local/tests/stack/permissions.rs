@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use shop::aws_calls::Permission;
+use shop_local::permissions::Permission;
 use shop_local::template::Template;
 
 use crate::support::*;
