@@ -307,7 +307,6 @@ impl StockLevels {
 pub enum OrderStatus {
     PendingPayment,
     Paid,
-    PaymentFailed,
     Cancelled,
     Expired,
 }
@@ -317,7 +316,6 @@ impl OrderStatus {
         match self {
             Self::PendingPayment => "PENDING_PAYMENT",
             Self::Paid => "PAID",
-            Self::PaymentFailed => "PAYMENT_FAILED",
             Self::Cancelled => "CANCELLED",
             Self::Expired => "EXPIRED",
         }
@@ -388,9 +386,9 @@ mod store_tests {
     #[test]
     fn only_pending_orders_move() {
         use OrderStatus::*;
-        for next in [Paid, PaymentFailed, Cancelled, Expired] {
+        for next in [Paid, Cancelled, Expired] {
             assert!(PendingPayment.can_become(next));
-            for from in [Paid, PaymentFailed, Cancelled, Expired] {
+            for from in [Paid, Cancelled, Expired] {
                 assert!(!from.can_become(next), "{from:?} -> {next:?}");
             }
         }

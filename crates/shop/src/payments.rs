@@ -61,13 +61,20 @@ impl SandboxPayments {
         Self { store }
     }
 
-    /// Charges `amount` cents for an order, at most once per order.
-    /// The charge is written first, on condition that the order has none; only
-    /// when one exists (a retry, a race) is it read back and returned.
+    /// Charges `amount` cents for an order, at most once per order: an
+    /// approved charge is final, a declined attempt may be followed by another
+    /// card. The outcome is written first, on condition that the order has no
+    /// approved charge; only when it has one (a retry, a race) is that read
+    /// back and returned.
     pub async fn charge(&self, order_id: &str, amount: u64, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
         let outcome = match card_token {
-            // Down: nothing new is charged, but an earlier charge still stands.
-            CARD_PROVIDER_ERROR => return self.lookup(order_id).await?.ok_or(PaymentError::Unavailable),
+            // Down: nothing new is charged, but an earlier approved charge still stands.
+            CARD_PROVIDER_ERROR => {
+                return match self.lookup(order_id).await? {
+                    Some(approved @ ChargeOutcome::Approved { .. }) => Ok(approved),
+                    _ => Err(PaymentError::Unavailable),
+                }
+            }
             CARD_APPROVED => ChargeOutcome::Approved { charge_id: format!("ch_{}", uuid::Uuid::new_v4().simple()) },
             CARD_DECLINED => ChargeOutcome::Declined { reason: "card_declined".into() },
             _ => ChargeOutcome::Declined { reason: "invalid_card".into() },
@@ -87,13 +94,14 @@ impl SandboxPayments {
             .put_item()
             .table_name(&self.store.table)
             .set_item(Some(serde_dynamo::to_item(&record).map_err(StoreError::from)?))
-            .condition_expression("attribute_not_exists(pk)")
+            .condition_expression("attribute_not_exists(pk) OR outcome = :declined")
+            .expression_attribute_values(":declined", AttributeValue::S("DECLINED".into()))
             .send()
             .await
             .map_err(StoreError::from);
         match written {
             Ok(_) => Ok(outcome),
-            // A concurrent charge of the same order won: its outcome stands.
+            // An approved charge of the same order (a retry, a race) stands.
             Err(StoreError::Conflict) => self.lookup(order_id).await?.ok_or(PaymentError::Unavailable),
             Err(e) => Err(e.into()),
         }

@@ -4,7 +4,6 @@ import type { OrderStatus } from "./types";
 export const STATUS_LABELS: Record<OrderStatus, string> = {
   PENDING_PAYMENT: "Awaiting payment",
   PAID: "Paid",
-  PAYMENT_FAILED: "Payment declined",
   CANCELLED: "Cancelled",
   EXPIRED: "Expired",
 };

@@ -43,7 +43,7 @@ export interface CartLine {
   productDetail: Product;
 }
 
-export type OrderStatus = "PENDING_PAYMENT" | "PAID" | "PAYMENT_FAILED" | "CANCELLED" | "EXPIRED";
+export type OrderStatus = "PENDING_PAYMENT" | "PAID" | "CANCELLED" | "EXPIRED";
 
 export interface OrderLine {
   productId: string;

@@ -64,20 +64,40 @@ async fn units_added_after_checkout_stay_in_the_cart() {
 }
 
 #[tokio::test]
-async fn a_declined_card_fails_the_order_and_releases_the_stock() {
+async fn a_declined_card_charges_nothing_and_the_order_can_be_paid_with_another() {
     let product = new_product(5, 100).await;
     let token = new_user_token("declined").await;
     add_as(&token, &product, 3).await;
     let id = order_id(&checkout_as(&token, None).await);
     assert_eq!(stock_of(&product).await, (2, 3, 0, 5));
-    let reply = pay(&token, &id, "tok_declined").await;
-    assert_eq!(reply.status, StatusCode::PAYMENT_REQUIRED);
-    assert!(reply.body["message"].as_str().unwrap().contains("declined"));
-    assert_eq!(reply.body["order"]["status"], "PAYMENT_FAILED");
+    for _ in 0..2 {
+        let reply = pay(&token, &id, "tok_declined").await;
+        assert_eq!(reply.status, StatusCode::PAYMENT_REQUIRED);
+        assert!(reply.body["message"].as_str().unwrap().contains("declined"));
+        assert_eq!(reply.body["order"]["status"], "PENDING_PAYMENT");
+        assert_eq!(stock_of(&product).await, (2, 3, 0, 5), "the reservation holds");
+    }
+    // Provider down after a decline: still nothing charged, nothing changed.
+    assert_eq!(pay(&token, &id, "tok_provider_error").await.status, StatusCode::SERVICE_UNAVAILABLE);
+    let paid = pay(&token, &id, "tok_visa").await;
+    assert_eq!(paid.body["order"]["status"], "PAID", "{:?}", paid.body);
+    assert_eq!(stock_of(&product).await, (2, 0, 3, 5));
+    // Approved is final: a declined card afterwards returns the paid order.
+    let again = pay(&token, &id, "tok_declined").await;
+    assert_eq!((again.status, again.body["order"]["status"].clone()), (StatusCode::OK, json!("PAID")));
+    assert_eq!(line_quantity(&call(Method::GET, "/cart").token(&token).send().await, &product), None);
+}
+
+#[tokio::test]
+async fn a_declined_order_can_be_cancelled() {
+    let product = new_product(5, 100).await;
+    let token = new_user_token("declined-cancel").await;
+    add_as(&token, &product, 2).await;
+    let id = order_id(&checkout_as(&token, None).await);
+    assert_eq!(pay(&token, &id, "tok_declined").await.status, StatusCode::PAYMENT_REQUIRED);
+    let cancelled = call(Method::POST, &format!("/orders/{id}/cancel")).token(&token).send().await;
+    assert_eq!(cancelled.body["order"]["status"], "CANCELLED");
     assert_eq!(stock_of(&product).await, (5, 0, 0, 5));
-    // The failed order stays failed; the cart is still there to try again.
-    assert_eq!(pay(&token, &id, "tok_visa").await.status, StatusCode::CONFLICT);
-    assert_eq!(line_quantity(&call(Method::GET, "/cart").token(&token).send().await, &product), Some(3));
 }
 
 #[tokio::test]

@@ -278,15 +278,10 @@ pub(super) async fn pay_order(app: &App, req: &Request) -> Result<Reply, ApiErro
         })?;
     match outcome {
         ChargeOutcome::Approved { charge_id } => complete_payment(app, &user, order, &charge_id).await,
+        // A decline charges nothing and changes nothing: the order keeps its
+        // reservation until it is paid with another card, cancelled or expires.
         ChargeOutcome::Declined { reason } => {
-            let settled =
-                app.store.settle_order(&order, OrderStatus::PaymentFailed, now, None, Some(&reason), &[]).await;
-            let expected = order.clone().settled(OrderStatus::PaymentFailed, now, None, Some(&reason));
-            let current = after_settle(app, &user, &order, settled.map(|()| expected)).await?;
-            match current.status {
-                OrderStatus::Paid => Ok(Reply::ok(json!({ "order": order_json(current) }))),
-                _ => Err(refusal(StatusCode::PAYMENT_REQUIRED, format!("payment declined: {reason}"), Some(current))),
-            }
+            Err(refusal(StatusCode::PAYMENT_REQUIRED, format!("payment declined: {reason}"), Some(order)))
         }
     }
 }
