@@ -25,6 +25,13 @@ export class NetworkError extends Error {
   }
 }
 
+/** Whether the same request may be sent again with the same Idempotency-Key:
+ *  no answer came, or the server failed (it changed nothing, or the key
+ *  makes the retry return what it did). A 4xx is final: a new attempt gets a new key. */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
+}
+
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -4,16 +4,11 @@
 import { defineStore } from "pinia";
 import { ref } from "vue";
 import { api, newIdempotencyKey } from "../lib/api";
-import { ApiError, NetworkError, plainMessage } from "../lib/errors";
+import { ApiError, isRetryable, plainMessage } from "../lib/errors";
 import type { Order, ShortLine } from "../lib/types";
 import { useCartStore } from "./cart";
 
 const KEY_STORAGE = "shop.checkoutKey";
-
-/** Whether the same request may be sent again with the same key. */
-export function isRetryable(error: unknown): boolean {
-  return error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
-}
 
 export const useCheckoutStore = defineStore("checkout", () => {
   const pending = ref(false);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError, NetworkError, plainMessage } from "../../src/lib/errors";
+import { ApiError, isRetryable, NetworkError, plainMessage } from "../../src/lib/errors";
 import { loadConfig } from "../../src/lib/config";
 
 describe("plainMessage", () => {
@@ -24,6 +24,16 @@ describe("plainMessage", () => {
 
   it("keeps a message-less answer readable", () => {
     expect(new ApiError(418, {}).message).toBe("HTTP 418");
+  });
+});
+
+describe("isRetryable", () => {
+  it("retries with the same key only when no answer came or the server failed", () => {
+    expect(isRetryable(new NetworkError())).toBe(true);
+    expect(isRetryable(new ApiError(503, {}))).toBe(true);
+    expect(isRetryable(new ApiError(500, {}))).toBe(true);
+    for (const status of [400, 401, 402, 404, 409]) expect(isRetryable(new ApiError(status, {}))).toBe(false);
+    expect(isRetryable(new Error("x"))).toBe(false);
   });
 });
 
