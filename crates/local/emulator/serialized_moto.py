@@ -51,8 +51,8 @@ import waitress
 _dynamodb_lock = threading.Lock()
 
 # moto lists its own package directory on every request (to match the Host
-# header against service names): a directory listing and a stat per module,
-# about a tenth of a GetItem here. The list never changes while it runs.
+# header against service names): a directory listing and a stat per module
+# (docs/benchmarks.md has what it cost). The list never changes while it runs.
 _MOTO_MODULES = tuple(moto_backends.list_of_moto_modules())
 moto_backends.list_of_moto_modules = lambda: _MOTO_MODULES
 
@@ -139,7 +139,8 @@ class _IndexPartitions:
     two threads touch it at once."""
 
     def __init__(self):
-        self._tables = {}  # table name -> (table, {index: {hash: {key: item}}}, {key: {index: hash}})
+        # table name -> (table, {index: hash attribute}, {index: {hash: {key: item}}}, {key: {index: hash}})
+        self._tables = {}
 
     @staticmethod
     def _hash_attrs(table):
@@ -153,23 +154,25 @@ class _IndexPartitions:
     def _state(self, table):
         state = self._tables.get(table.name)
         if state is None or state[0] is not table:
-            state = (table, {name: {} for name in self._hash_attrs(table)}, {})
+            hash_attrs = self._hash_attrs(table)
+            state = (table, hash_attrs, {name: {} for name in hash_attrs}, {})
             self._tables[table.name] = state
             for hash_value, partition in table.items.items():
                 items = partition.values() if table.range_key_attr else [partition]
                 for item in items:
                     range_value = item.attrs.get(table.range_key_attr) if table.range_key_attr else None
-                    self._file(table, state, (hash_value, range_value), item)
+                    self._file(state, (hash_value, range_value), item)
         return state
 
-    def _file(self, table, state, key, item):
-        _, partitions, filed = state
+    @staticmethod
+    def _file(state, key, item):
+        _, hash_attrs, partitions, filed = state
         for index, hash_value in filed.pop(key, {}).items():
             partitions[index].get(hash_value, {}).pop(key, None)
         if item is None:
             return
         places = {}
-        for index, attr in self._hash_attrs(table).items():
+        for index, attr in hash_attrs.items():
             hash_value = item.attrs.get(attr)
             if hash_value is not None:
                 partitions[index].setdefault(hash_value, {})[key] = item
@@ -179,7 +182,7 @@ class _IndexPartitions:
 
     def items(self, table, index_name, hash_value):
         """The index partition's items, or None when this index is not kept."""
-        _, partitions, _ = self._state(table)
+        _, _, partitions, _ = self._state(table)
         if index_name not in partitions or hash_value is None:
             return None
         return list(partitions[index_name].get(hash_value, {}).values())
@@ -196,7 +199,7 @@ class _IndexPartitions:
                 item = table.get_item(hash_value, range_value)
             except Exception:
                 continue  # malformed: moto refused the write anyway
-            self._file(table, state, (hash_value, range_value), item)
+            self._file(state, (hash_value, range_value), item)
 
 
 def _written(request):

@@ -22,6 +22,9 @@ pub enum WorkerError {
     BadEvent(String),
     #[error("malformed message: {0}")]
     Malformed(String),
+    /// The worker's answer could not be written as JSON for the runtime.
+    #[error("answer not serializable: {0}")]
+    Answer(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -33,6 +36,7 @@ impl From<WorkerError> for lambda_runtime::Diagnostic {
         let error_type = match &error {
             WorkerError::BadEvent(_) => "WorkerError::BadEvent",
             WorkerError::Malformed(_) => "WorkerError::Malformed",
+            WorkerError::Answer(_) => "WorkerError::Answer",
             WorkerError::Store(_) => "WorkerError::Store",
         };
         Self { error_type: error_type.into(), error_message: error.to_string() }
@@ -280,7 +284,7 @@ impl Worker {
                 serde_json::to_value(expire_overdue_orders(store, payments, now).await?)
             }
         };
-        answer.map_err(|e| WorkerError::Malformed(e.to_string()))
+        answer.map_err(|e| WorkerError::Answer(e.to_string()))
     }
 }
 
