@@ -16,13 +16,13 @@ fuzz_target!(|text: &str| {
     if let Ok(value) = http::HeaderValue::from_str(text) {
         if let Ok(request) = http::Request::builder().header("cookie", value).body(lambda_http::Body::Empty) {
             if let Ok(Some(owner)) = shop::http::cart_cookie_owner(&request) {
-                assert!(shop::domain::CartOwner::is_cart_partition_key(&owner.partition_key()));
+                assert!(shop::store::keys::is_cart_pk(&shop::store::keys::cart_pk(&owner)));
             }
         }
     }
     let _ = shop::domain::CartOwner::anonymous_from_cookie(text);
     if let Ok(id) = shop::domain::ProductId::parse(text) {
-        assert_eq!(shop::domain::ProductId::from_key(&id.partition_key()).as_ref().map(|p| p.as_str()), Some(text));
+        assert_eq!(shop::store::keys::product_of_key(&shop::store::keys::product_pk(&id)).as_ref().map(|p| p.as_str()), Some(text));
     }
     let _ = shop::domain::validate_idempotency_key(text);
 });

@@ -206,14 +206,9 @@ impl StubTable {
                 sold,
                 added: seed.initial_stock + sold,
             };
-            let stock = shop::model::StockItem {
-                pk: format!("product#{id}"),
-                sk: shop::model::STOCK_SK.to_owned(),
-                product_id: id.clone(),
-                bestseller_list: shop::model::BESTSELLER_PARTITION.to_owned(),
-                levels,
-            };
-            let product = shop::model::ProductItem::new(seed.product).map_err(|e| setup(&e))?;
+            let product_id = shop::domain::ProductId::parse(&id).map_err(|e| setup(&e))?;
+            let stock = shop::store::items::StockItem::new(&product_id, levels);
+            let product = shop::store::items::ProductItem::new(&product_id, &seed.product);
             let product = to_wire(product).map_err(|e| setup(&e))?;
             let stock_item = to_wire(stock).map_err(|e| setup(&e))?;
             ranked.push((levels.sold, stock_item.clone()));
@@ -226,22 +221,23 @@ impl StubTable {
     }
 
     /// The events' anonymous cart, and the bench shopper's cart and orders.
-    fn shoppers(products: &[shop::model::Product]) -> Result<Vec<Value>, String> {
+    fn shoppers(products: &[shop::domain::Product]) -> Result<Vec<Value>, String> {
         let now = shop::now_epoch_secs();
         let user_pk = format!("user#{BENCH_SUB}");
         let mut records = Vec::new();
-        let line = |pk: &str, product: &shop::model::Product, quantity: i64, ttl: i64| shop::model::CartLineItem {
-            pk: pk.to_owned(),
-            sk: format!("product#{}", product.product_id),
-            product_id: product.product_id.clone(),
-            quantity,
-            product_detail: product.clone(),
-            expiration_time: now + ttl,
-            version: 3,
-            migrated_to: None,
-            checkout_order: None,
-            recent_requests: Vec::new(),
-        };
+        let line =
+            |pk: &str, product: &shop::domain::Product, quantity: i64, ttl: i64| shop::store::items::CartLineItem {
+                pk: pk.to_owned(),
+                sk: format!("product#{}", product.product_id),
+                product_id: product.product_id.clone(),
+                quantity,
+                product_detail: product.clone(),
+                expiration_time: now + ttl,
+                version: 3,
+                migrated_to: None,
+                checkout_order: None,
+                recent_requests: Vec::new(),
+            };
         // The anonymous cart holds the events' product (the catalog's first);
         // the shopper's cart overlaps it by one product, so a migration merges
         // one line and moves the others.
@@ -264,10 +260,7 @@ impl StubTable {
                     unit_price: p.price,
                 })
                 .collect();
-            let pending = status == shop::domain::OrderStatus::PendingPayment;
-            shop::model::OrderItem {
-                pk: user_pk.clone(),
-                sk: format!("{}{id}", shop::model::ORDER_PREFIX),
+            shop::domain::Order {
                 order_id: id.to_owned(),
                 owner: BENCH_SUB.to_owned(),
                 status,
@@ -276,22 +269,17 @@ impl StubTable {
                 created_at: expires_at - shop::domain::DEFAULT_RESERVATION_HOLD_SECS,
                 updated_at: expires_at - shop::domain::DEFAULT_RESERVATION_HOLD_SECS,
                 expires_at,
-                order_list: shop::model::ORDER_PARTITION.to_owned(),
-                pending_list: pending.then(|| shop::model::PENDING_PARTITION.to_owned()),
                 idempotency_key: None,
                 charge_id: None,
                 failure_reason: None,
             }
         };
         use shop::domain::OrderStatus::{Paid, PendingPayment};
-        records.push(to_wire(order(
-            BENCH_ORDER_ID,
-            PendingPayment,
-            now + shop::domain::DEFAULT_RESERVATION_HOLD_SECS,
-        ))?);
-        records.push(to_wire(order(BENCH_EXPIRED_ORDER_ID, PendingPayment, now - 60))?);
+        let item = |order: &shop::domain::Order| to_wire(shop::store::items::OrderItem::new(order));
+        records.push(item(&order(BENCH_ORDER_ID, PendingPayment, now + shop::domain::DEFAULT_RESERVATION_HOLD_SECS))?);
+        records.push(item(&order(BENCH_EXPIRED_ORDER_ID, PendingPayment, now - 60))?);
         for (i, id) in BENCH_PAID_ORDER_IDS.iter().enumerate() {
-            records.push(to_wire(order(id, Paid, now - 86_400 * (i as i64 + 1)))?);
+            records.push(item(&order(id, Paid, now - 86_400 * (i as i64 + 1)))?);
         }
         Ok(records)
     }
@@ -308,10 +296,10 @@ impl StubTable {
         let id = pk.strip_prefix("product#")?;
         let (_, product, stock) = self.products.iter().find(|(p, _, _)| p == id).or_else(|| self.products.first())?;
         let mut item = match sk {
-            shop::model::PRODUCT_META_SK => product.clone(),
-            shop::model::STOCK_SK => stock.clone(),
+            shop::store::keys::PRODUCT_META_SK => product.clone(),
+            shop::store::keys::STOCK_SK => stock.clone(),
             // Units in carts, as the stream consumer keeps them.
-            shop::model::TOTAL_QUANTITY_SK => serde_json::json!({ "sk": { "S": sk }, "quantity": { "N": "7" } }),
+            shop::store::keys::TOTAL_QUANTITY_SK => serde_json::json!({ "sk": { "S": sk }, "quantity": { "N": "7" } }),
             _ => return None,
         };
         item["pk"] = serde_json::json!({ "S": pk });
@@ -411,7 +399,9 @@ impl StubTable {
             "TransactWriteItems" => {
                 if let Ok(mut settled) = self.settled_orders.lock() {
                     let keys = request["TransactItems"].as_array().into_iter().flatten().filter_map(|w| {
-                        w["Update"]["Key"]["sk"]["S"].as_str().filter(|sk| sk.starts_with(shop::model::ORDER_PREFIX))
+                        w["Update"]["Key"]["sk"]["S"]
+                            .as_str()
+                            .filter(|sk| sk.starts_with(shop::store::keys::ORDER_PREFIX))
                     });
                     settled.extend(keys.map(str::to_owned));
                 }
@@ -671,7 +661,7 @@ mod tests {
         let catalog = StubTable::seeded().expect("seed catalog");
         let page = catalog.answer("Query", &json!({ "IndexName": "catalog-index", "Limit": 20 }));
         let items: Vec<serde_dynamo::Item> = serde_json::from_value(page["Items"].clone()).expect("items");
-        let products: Vec<shop::model::Product> =
+        let products: Vec<shop::domain::Product> =
             items.into_iter().map(|i| serde_dynamo::from_item(i).expect("product")).collect();
         assert_eq!(products.len(), 20);
 
@@ -683,7 +673,7 @@ mod tests {
         );
         let found = batch["Responses"]["shop"].as_array().expect("responses");
         assert_eq!(found.len(), 2, "a product and its stock; no cart line");
-        let stock: shop::model::StockItem =
+        let stock: shop::store::items::StockItem =
             serde_dynamo::from_item(serde_json::from_value::<serde_dynamo::Item>(found[1].clone()).expect("item"))
                 .expect("stock item");
         assert_eq!(stock.levels.violation(), None);
@@ -734,10 +724,10 @@ mod tests {
                      "ExpressionAttributeValues": { ":v0": anonymous, ":v1": { "S": "product#" } } }),
         );
         assert_eq!(rust, boto3);
-        let lines: Vec<shop::model::CartLineItem> = stored(&rust["Items"]);
+        let lines: Vec<shop::store::items::CartLineItem> = stored(&rust["Items"]);
         assert_eq!(lines.len(), super::BENCH_LINES);
         let now = shop::now_epoch_secs();
-        assert!(lines.iter().all(|l| l.state().is_live(now)));
+        assert!(lines.iter().all(|l| l.expiration_time > now && l.quantity > 0));
         let asked = event("add-to-cart")["body"]
             .as_str()
             .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
@@ -752,12 +742,12 @@ mod tests {
             &json!({ "KeyConditionExpression": "pk = :pk AND begins_with(sk, :o)", "ScanIndexForward": false,
                      "ExpressionAttributeValues": { ":pk": user, ":o": { "S": "order#" } }, "Limit": 3 }),
         );
-        let orders: Vec<shop::model::OrderItem> = stored(&orders["Items"]);
+        let orders: Vec<shop::domain::Order> = stored(&orders["Items"]);
         assert_eq!(orders.len(), 3);
-        assert!(orders.windows(2).all(|w| w[0].sk > w[1].sk), "newest first");
+        assert!(orders.windows(2).all(|w| w[0].order_id > w[1].order_id), "newest first");
         let key = json!({ "pk": user, "sk": { "S": format!("order#{}", super::BENCH_ORDER_ID) } });
         let pending = catalog.answer("GetItem", &json!({ "Key": key }));
-        let pending: shop::model::OrderItem = serde_dynamo::from_item(
+        let pending: shop::domain::Order = serde_dynamo::from_item(
             serde_json::from_value::<serde_dynamo::Item>(pending["Item"].clone()).expect("item"),
         )
         .expect("order");

@@ -299,7 +299,7 @@ pub async fn create_user_pool(
 #[serde(rename_all = "camelCase")]
 pub struct SeedProduct {
     #[serde(flatten)]
-    pub product: shop::model::Product,
+    pub product: shop::domain::Product,
     pub initial_stock: i64,
 }
 

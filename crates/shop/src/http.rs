@@ -9,9 +9,14 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::api::views::{Availability, OrderAnswer};
 use crate::auth::{AuthError, Identity};
 use crate::domain::{CartOwner, DomainError, ANONYMOUS_CART_TTL_SECS};
 use crate::store::StoreError;
+use crate::use_cases::cart::CartError;
+use crate::use_cases::checkout::CheckoutError;
+use crate::use_cases::payment::OrderError;
+use crate::use_cases::ports::PaymentError;
 use crate::App;
 
 /// Request bodies above this are refused before parsing.
@@ -43,6 +48,69 @@ pub enum ApiError {
     Detailed { status: StatusCode, message: String, details: serde_json::Map<String, serde_json::Value> },
     #[error("payment provider unavailable")]
     PaymentUnavailable,
+    /// Our fault, logged and never shown.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// A refusal whose body carries `details` next to the message.
+fn detailed(status: StatusCode, message: String, details: impl Serialize) -> ApiError {
+    let details = match serde_json::to_value(details) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    ApiError::Detailed { status, message, details }
+}
+
+impl From<CartError> for ApiError {
+    fn from(err: CartError) -> Self {
+        let message = err.to_string();
+        match err {
+            CartError::Invalid(e) => e.into(),
+            CartError::ProductNotFound(_) => Self::NotFound(message),
+            CartError::NotEnoughStock { product_id, available } => {
+                detailed(StatusCode::CONFLICT, message, Availability { product_id: &product_id, available })
+            }
+            CartError::Busy => Self::Store(StoreError::Conflict),
+            CartError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<CheckoutError> for ApiError {
+    fn from(err: CheckoutError) -> Self {
+        let message = err.to_string();
+        match err {
+            CheckoutError::Invalid(e) => e.into(),
+            CheckoutError::EmptyCart | CheckoutError::TooManyLines(_) => Self::BadRequest(message),
+            CheckoutError::NotEnoughStock(short_lines) => {
+                detailed(StatusCode::CONFLICT, message, json!({ "shortLines": short_lines }))
+            }
+            CheckoutError::Busy => Self::Conflict(message),
+            CheckoutError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(err: OrderError) -> Self {
+        let message = err.to_string();
+        let status = match &err {
+            OrderError::Declined { .. } => StatusCode::PAYMENT_REQUIRED,
+            _ => StatusCode::CONFLICT,
+        };
+        if let Some(order) = err.order() {
+            return detailed(status, message, OrderAnswer::of(order));
+        }
+        match err {
+            OrderError::Invalid(e) => e.into(),
+            OrderError::NotFound(_) => Self::NotFound(message),
+            OrderError::Payment(PaymentError::Unavailable) => Self::PaymentUnavailable,
+            OrderError::Payment(PaymentError::Failed(why)) => Self::Internal(why),
+            OrderError::Store(e) => Self::Store(e),
+            _ => Self::Conflict(message),
+        }
+    }
 }
 
 impl From<crate::cursor::CursorError> for ApiError {
@@ -80,6 +148,7 @@ impl ApiError {
             Self::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Detailed { status, .. } => *status,
             Self::PaymentUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -88,7 +157,7 @@ impl ApiError {
         match self {
             Self::Unauthorized(_) => "invalid or expired token".into(),
             Self::Store(StoreError::Conflict) => "the cart changed concurrently; retry".into(),
-            Self::Store(_) => "internal error".into(),
+            Self::Store(_) | Self::Internal(_) => "internal error".into(),
             Self::KeysUnavailable(_) => "cannot verify tokens right now; retry".into(),
             Self::PaymentUnavailable => "the payment provider is unavailable; nothing was charged, retry".into(),
             other => other.to_string(),
@@ -309,7 +378,7 @@ mod tests {
 
     #[test]
     fn internal_errors_never_reach_the_caller() {
-        let (status, text) = message(ApiError::Store(StoreError::Dynamo("secret table arn:aws:...".into())));
+        let (status, text) = message(ApiError::Store(StoreError::Backend("secret table arn:aws:...".into())));
         assert_eq!((status, text.as_str()), (500, "internal error"));
         let (status, text) = message(ApiError::Unauthorized("kid abc unknown".into()));
         assert_eq!((status, text.as_str()), (401, "invalid or expired token"));

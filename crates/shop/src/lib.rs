@@ -1,10 +1,17 @@
 //! The shop: a serverless shopping cart on AWS Lambda and DynamoDB.
 //!
-//! `domain` holds the rules (no I/O); `store` and `queue` are the DynamoDB and
-//! SQS adapters; `auth` verifies Cognito tokens; `http` and `api` serve the
-//! endpoints; `workers` are the queue and stream consumers. Every Lambda
-//! binary builds one [`App`] per container (`aws` makes its clients, `clock`
-//! tells the time) and runs one handler from here.
+//! Layers, each depending only on the ones before it:
+//! - `domain`: the rules and types, no I/O, no storage formats;
+//! - `use_cases`: the operations (checkout, payment, cart changes and
+//!   merge), taking their ports (`use_cases::ports`) and answering domain
+//!   values or their own error;
+//! - adapters: `store` (DynamoDB: key formats, items, the ports' store),
+//!   `queue` (SQS), `payments` (the sandbox provider), `auth` (Cognito tokens);
+//! - entry points: `http` and `api` (parse, call a use case, answer; errors
+//!   mapped in `http`), `workers` (queue, stream and schedule).
+//!
+//! Every Lambda binary builds one [`App`] per container (`aws` makes its
+//! clients, `clock` tells the time) and runs one handler from here.
 
 pub mod api;
 pub mod auth;
@@ -15,13 +22,12 @@ pub mod config;
 pub mod cursor;
 pub mod domain;
 pub mod http;
-pub mod model;
-pub mod orders;
 pub mod payments;
 pub mod queue;
 pub mod reconcile;
 pub mod store;
 pub mod telemetry;
+pub mod use_cases;
 pub mod workers;
 
 pub use api::Endpoint;

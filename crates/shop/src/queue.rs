@@ -2,8 +2,44 @@
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_sdk_sqs::Client;
+use serde::{Deserialize, Serialize};
 
-use crate::model::CleanupMessage;
+use crate::store::keys::{cart_pk, line_sk, owner_of_cart_pk, product_of_key};
+use crate::use_cases::ports::{LineCleanup, MovedLine};
+
+/// The cleanup worker's order, as the queue carries it: delete this migrated
+/// line if it is still the version that was migrated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupMessage {
+    pub pk: String,
+    pub sk: String,
+    pub version: u64,
+}
+
+impl From<&MovedLine> for CleanupMessage {
+    fn from(moved: &MovedLine) -> Self {
+        Self { pk: cart_pk(&moved.cart), sk: line_sk(&moved.product_id), version: moved.version }
+    }
+}
+
+impl CleanupMessage {
+    /// The line it names, if it names a cart line.
+    pub fn moved_line(&self) -> Option<MovedLine> {
+        Some(MovedLine {
+            cart: owner_of_cart_pk(&self.pk)?,
+            product_id: product_of_key(&self.sk)?,
+            version: self.version,
+        })
+    }
+}
+
+impl LineCleanup for CleanupQueue {
+    async fn hand_over(&self, moved: &[MovedLine]) -> Result<(), String> {
+        let messages: Vec<CleanupMessage> = moved.iter().map(CleanupMessage::from).collect();
+        self.send(&messages).await.map_err(|e| e.to_string())
+    }
+}
 
 /// SQS takes at most ten messages per batch.
 const SQS_BATCH_LIMIT: usize = 10;

@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::domain::{OrderStatus, ProductId, StockLevels, PRODUCT_PREFIX};
+use crate::domain::{OrderStatus, ProductId, StockLevels};
+use crate::store::keys::PRODUCT_PREFIX;
 use crate::store::{Store, StoreError, TableSnapshot};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -77,7 +78,7 @@ impl ProductPlan {
 fn plan(snapshot: &TableSnapshot, now: i64) -> BTreeMap<String, ProductPlan> {
     let mut products: BTreeMap<String, ProductPlan> = BTreeMap::new();
     for line in &snapshot.cart_lines {
-        let Some(product) = ProductId::from_key(&line.sk) else { continue };
+        let Some(product) = crate::store::keys::product_of_key(&line.sk) else { continue };
         let state = line.state();
         // An expired line stops counting here even before TTL deletes it.
         let units = if state.expiration_time > now { state.counted_units() } else { 0 };
@@ -154,7 +155,7 @@ pub async fn reconcile(store: &Store, now: i64, repair: bool) -> Result<Reconcil
         ..Default::default()
     };
     for (pk, sk, why) in &snapshot.unreadable {
-        let product_id = ProductId::from_key(sk)
+        let product_id = crate::store::keys::product_of_key(sk)
             .or_else(|| pk.strip_prefix(PRODUCT_PREFIX).and_then(|id| ProductId::parse(id).ok()))
             .map(|p| p.as_str().to_owned())
             .unwrap_or_default();
@@ -203,7 +204,7 @@ async fn repair_product(store: &Store, product: &ProductId, plan: &ProductPlan) 
             if should.available < 0 {
                 // More held and sold than was ever added: no counter value is
                 // right; a person must look at the orders.
-                return Err(StoreError::Dynamo(format!("{}: orders hold more than was added", product.as_str())));
+                return Err(StoreError::Backend(format!("{}: orders hold more than was added", product.as_str())));
             }
             store.repair_stock(product, stock, &should).await?;
         }

@@ -11,9 +11,13 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 
 use std::collections::BTreeMap;
 
-use crate::domain::{CartOwner, ProductId};
-use crate::model::{CartLineImage, CleanupMessage};
+use crate::payments::SandboxPayments;
+use crate::queue::CleanupMessage;
+use crate::store::items::CartLineImage;
+use crate::store::keys::{is_cart_pk, product_of_key};
 use crate::store::{LineCount, SequenceNumber, Store};
+use crate::use_cases::payment::{OrderError, Orders};
+use crate::use_cases::ports::FixedClock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -27,6 +31,8 @@ pub enum WorkerError {
     Answer(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Order(#[from] OrderError),
 }
 
 /// What the runtime reports for a failed invocation: a type to group by and
@@ -38,6 +44,7 @@ impl From<WorkerError> for lambda_runtime::Diagnostic {
             WorkerError::Malformed(_) => "WorkerError::Malformed",
             WorkerError::Answer(_) => "WorkerError::Answer",
             WorkerError::Store(_) => "WorkerError::Store",
+            WorkerError::Order(_) => "WorkerError::Order",
         };
         Self { error_type: error_type.into(), error_message: error.to_string() }
     }
@@ -54,10 +61,10 @@ pub async fn cleanup_migrated_lines(store: &Store, event: SqsEvent) -> SqsBatchR
             let body = message.body.as_deref().unwrap_or_default();
             let order: CleanupMessage =
                 serde_json::from_str(body).map_err(|e| WorkerError::Malformed(e.to_string()))?;
-            if !CartOwner::is_cart_partition_key(&order.pk) || ProductId::from_key(&order.sk).is_none() {
+            let Some(line) = order.moved_line() else {
                 return Err(WorkerError::Malformed(format!("not a cart line: {}/{}", order.pk, order.sk)));
-            }
-            let deleted = store.delete_migrated_line(&order).await?;
+            };
+            let deleted = store.delete_migrated_line(&line.cart, &line.product_id, line.version).await?;
             tracing::info!(pk = %order.pk, sk = %order.sk, deleted, "cleanup");
             Ok::<_, WorkerError>(())
         }
@@ -157,10 +164,10 @@ fn failure_response(event: &StreamEvent, first_failure: Option<usize>) -> Dynamo
 pub fn line_count(record: &EventRecord) -> Result<Option<LineCount>, WorkerError> {
     let keys: KeyImage = serde_dynamo::from_item(record.change.keys.clone())
         .map_err(|e| WorkerError::Malformed(format!("keys: {e}")))?;
-    if !CartOwner::is_cart_partition_key(&keys.pk) {
+    if !is_cart_pk(&keys.pk) {
         return Ok(None);
     }
-    let Some(product) = ProductId::from_key(&keys.sk) else {
+    let Some(product) = product_of_key(&keys.sk) else {
         return Ok(None);
     };
     let raw_sequence = record.change.sequence_number.as_deref().unwrap_or_default();
@@ -201,9 +208,10 @@ const EXPIRY_PAGES: usize = 20;
 /// schedule fires again, Lambda retries) changes nothing twice.
 pub async fn expire_overdue_orders(
     store: &Store,
-    payments: &crate::payments::SandboxPayments,
+    payments: &SandboxPayments,
     now: i64,
 ) -> Result<ExpiryReport, WorkerError> {
+    let orders = Orders { store, payments, clock: &FixedClock(now) };
     let mut report = ExpiryReport::default();
     for _ in 0..EXPIRY_PAGES {
         let due = store.orders_due_for_expiry(now, 100).await?;
@@ -213,21 +221,11 @@ pub async fn expire_overdue_orders(
                 report.skipped += 1;
                 continue;
             }
-            let expired = crate::orders::release_order(
-                store,
-                payments,
-                &order,
-                crate::domain::OrderStatus::Expired,
-                crate::orders::EXPIRED_REASON,
-                now,
-            );
-            match expired.await {
-                Ok(()) => {
-                    report.expired += 1;
-                    progressed = true;
-                }
-                Err(crate::store::StoreError::Conflict) => report.skipped += 1,
-                Err(e) => return Err(e.into()),
+            if orders.expire(&order).await? {
+                report.expired += 1;
+                progressed = true;
+            } else {
+                report.skipped += 1;
             }
         }
         if !progressed {
@@ -269,7 +267,7 @@ impl Worker {
     pub async fn serve(
         self,
         store: &Store,
-        payments: &crate::payments::SandboxPayments,
+        payments: &SandboxPayments,
         event: serde_json::Value,
     ) -> Result<serde_json::Value, WorkerError> {
         fn parse<T: serde::de::DeserializeOwned>(event: serde_json::Value) -> Result<T, WorkerError> {

@@ -27,7 +27,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shop::model::Product;
+use shop::domain::Product;
 use shop_local::ledger::Spread;
 
 fn main() -> ExitCode {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde_json::{json, Value};
-use shop::model::CartLineImage;
+use shop::store::items::CartLineImage;
 use shop::store::Store;
 
 use crate::support::*;

@@ -3,13 +3,15 @@
 
 use http::StatusCode;
 use lambda_http::Request;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Map};
 
-use super::{page_limit, query_param, ProductList, Reply};
-use crate::domain::{validate_restock_delta, CartOwner, ProductId};
+use super::views::{
+    Bestseller, Categories, CreatedProduct, ProductAnswer, ProductList, ProductPage, Restocked, StockShown,
+};
+use super::{page_limit, query_param, Reply};
+use crate::domain::{validate_restock_delta, CartOwner, Package, Product, ProductId};
 use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
-use crate::model::{Package, Product};
 use crate::store::StoreError;
 use crate::{cursor, now_epoch_secs, App};
 
@@ -33,10 +35,10 @@ pub(super) async fn list_products(app: &App, req: &Request) -> Result<Reply, Api
     let start = raw_cursor
         .map(|raw| {
             cursor::decode(&raw, &["pk", "sk", index_key, "productId"], |name, value| match name {
-                "pk" => ProductId::from_key(value).is_some(),
-                "sk" => value == crate::model::PRODUCT_META_SK,
+                "pk" => crate::store::keys::product_of_key(value).is_some(),
+                "sk" => value == crate::store::keys::PRODUCT_META_SK,
                 "category" => Some(value) == category.as_deref(),
-                "catalog" => value == crate::model::CATALOG_PARTITION,
+                "catalog" => value == crate::store::keys::CATALOG_PARTITION,
                 _ => ProductId::parse(value).is_ok(),
             })
         })
@@ -54,12 +56,11 @@ pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiEr
     let product = found.product.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
     let stock = found.stock.unwrap_or_default();
     // "In other shoppers' carts": the caller's own units do not count.
-    let own = found.own_line.filter(|l| l.state().is_live(now_epoch_secs())).map_or(0, |l| l.quantity);
-    let mut view = serde_json::to_value(&product).map_err(|e| ApiError::Store(StoreError::Dynamo(e.to_string())))?;
+    let own = found.own_line.filter(|l| l.is_live(now_epoch_secs())).map_or(0, |l| l.quantity);
     // Shoppers see what they can buy; admins see every counter.
-    view["stock"] = if is_admin { json!(stock) } else { json!({ "available": stock.available }) };
-    view["inCarts"] = json!((found.in_carts - own).max(0));
-    Ok(Reply::ok(json!({ "product": view })))
+    let stock = if is_admin { StockShown::Full(stock) } else { StockShown::Available { available: stock.available } };
+    let page = ProductPage { product: &product, stock, in_carts: (found.in_carts - own).max(0) };
+    Ok(Reply::ok(ProductAnswer { product: page }))
 }
 
 /// The caller's cart, if the request says whose it is (never creates one),
@@ -73,7 +74,7 @@ async fn caller_cart(app: &App, req: &Request) -> Result<(Option<CartOwner>, boo
 }
 
 pub(super) async fn list_categories(app: &App, _req: &Request) -> Result<Reply, ApiError> {
-    Ok(Reply::ok(json!({ "categories": app.store.categories().await? })))
+    Ok(Reply::ok(Categories { categories: app.store.categories().await? }))
 }
 
 pub(super) async fn bestsellers(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -85,15 +86,6 @@ pub(super) async fn bestsellers(app: &App, req: &Request) -> Result<Reply, ApiEr
         .map(|(product, units_sold)| Bestseller { product, units_sold })
         .collect();
     Ok(Reply::ok(ProductList { products: &products, next_cursor: None }))
-}
-
-/// A product of the best-seller list: the product and the units it sold.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Bestseller {
-    #[serde(flatten)]
-    product: Product,
-    units_sold: i64,
 }
 
 #[derive(Deserialize)]
@@ -220,7 +212,8 @@ pub(super) async fn create_product(app: &App, req: &Request) -> Result<Reply, Ap
         Err(StoreError::Conflict) => return Err(ApiError::Conflict(format!("product {id} already exists"))),
         Err(e) => return Err(e.into()),
     }
-    Ok(Reply::created(json!({ "product": product, "stock": { "available": body.initial_stock } })))
+    let stock = StockShown::Available { available: body.initial_stock };
+    Ok(Reply::created(CreatedProduct { product: &product, stock }))
 }
 
 pub(super) async fn update_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -240,7 +233,7 @@ pub(super) async fn update_product(app: &App, req: &Request) -> Result<Reply, Ap
     changed(&mut fields, "tags", changes.tags.as_deref(), validate_tags)?;
     fields.push(("modifiedDate", attribute(&today())?));
     match app.store.patch_product(&id, fields, changes.category.as_deref()).await {
-        Ok(product) => Ok(Reply::ok(json!({ "product": product }))),
+        Ok(product) => Ok(Reply::ok(ProductAnswer { product })),
         Err(StoreError::Conflict) => Err(ApiError::NotFound(format!("product {id} not found"))),
         Err(e) => Err(e.into()),
     }
@@ -262,7 +255,7 @@ fn changed<T: serde::Serialize + ?Sized>(
 }
 
 fn attribute<T: serde::Serialize + ?Sized>(value: &T) -> Result<aws_sdk_dynamodb::types::AttributeValue, ApiError> {
-    serde_dynamo::to_attribute_value(value).map_err(|e| ApiError::Store(StoreError::Malformed(e)))
+    serde_dynamo::to_attribute_value(value).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -274,7 +267,7 @@ pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError>
     let key = super::idempotency_key(req)?;
     // Every product has a stock item and the write requires it: no read first.
     match app.store.restock(&id, delta, key.as_deref()).await {
-        Ok(done) => Ok(Reply::ok(json!({ "productId": id, "stock": done.levels, "replayed": done.replayed }))),
+        Ok(done) => Ok(Reply::ok(Restocked { product_id: &id, stock: done.levels, replayed: done.replayed })),
         Err(StoreError::Conflict) => {
             let Some(stock) = app.store.stock(&id).await? else {
                 return Err(ApiError::NotFound(format!("product {id} not found")));

@@ -14,9 +14,7 @@ use crate::App;
 mod cart;
 mod catalog;
 mod orders;
-
-/// Optimistic writes retried this often before the caller gets a 409.
-const WRITE_ATTEMPTS: usize = 5;
+pub mod views;
 
 macro_rules! endpoints {
     ($($variant:ident => $binary:literal => $handler:path,)*) => {
@@ -118,15 +116,6 @@ impl Reply {
             None => response,
         }
     }
-}
-
-/// A list of products, and the cursor of the next page if there is one.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ProductList<'a, T: Serialize> {
-    products: &'a [T],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_cursor: Option<String>,
 }
 
 fn query_param(req: &Request, name: &str) -> Option<String> {

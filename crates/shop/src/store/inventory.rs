@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
+use super::items::{ProductItem, StockItem};
+use super::keys::{product_pk, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK};
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
+use crate::domain::Product;
 use crate::domain::{ProductId, StockLevels};
-use crate::model::{
-    Product, ProductItem, StockItem, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK,
-};
 
 /// GSI over product items by category (sparse), sorted by product id.
 pub const CATEGORY_INDEX: &str = "category-index";
@@ -61,15 +61,10 @@ impl Store {
     /// Fails with `Conflict` if the id exists.
     pub async fn create_product(&self, product: Product, initial_stock: i64) -> Result<(), StoreError> {
         let category = product.category.clone();
-        let item = ProductItem::new(product).map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let id = ProductId::parse(&item.product.product_id).map_err(|e| StoreError::Dynamo(e.to_string()))?;
-        let stock = StockItem {
-            pk: id.partition_key(),
-            sk: STOCK_SK.to_owned(),
-            product_id: id.to_string(),
-            bestseller_list: BESTSELLER_PARTITION.to_owned(),
-            levels: StockLevels { available: initial_stock, reserved: 0, sold: 0, added: initial_stock },
-        };
+        let id = ProductId::parse(&product.product_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let item = ProductItem::new(&id, &product);
+        let stock =
+            StockItem::new(&id, StockLevels { available: initial_stock, reserved: 0, sold: 0, added: initial_stock });
         let put = |item: Item| {
             Put::builder()
                 .table_name(&self.table)
@@ -101,7 +96,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(id.partition_key(), PRODUCT_META_SK)))
+            .set_key(Some(key(product_pk(id), PRODUCT_META_SK)))
             .condition_expression("attribute_exists(pk)")
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
         let mut sets = Vec::new();
@@ -168,7 +163,7 @@ impl Store {
     }
 
     pub async fn stock(&self, id: &ProductId) -> Result<Option<StockLevels>, StoreError> {
-        let item = self.get(id.partition_key(), STOCK_SK, true).await?;
+        let item = self.get(product_pk(id), STOCK_SK, true).await?;
         Ok(item.map(from_item::<_, StockLevels>).transpose()?)
     }
 
@@ -190,7 +185,7 @@ impl Store {
         } else {
             "attribute_exists(pk)"
         };
-        let stock_key = key(id.partition_key(), STOCK_SK);
+        let stock_key = key(product_pk(id), STOCK_SK);
         let Some(k) = idempotency_key else {
             // Without a key one conditional update does it, and answers the counters.
             let out = self
@@ -217,7 +212,7 @@ impl Store {
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(build_error)?;
-        let mut record = key(id.partition_key(), format!("{RESTOCK_KEY_PREFIX}{k}"));
+        let mut record = key(product_pk(id), format!("{RESTOCK_KEY_PREFIX}{k}"));
         record.insert("delta".into(), n(delta));
         let put = Put::builder()
             .table_name(&self.table)
@@ -278,7 +273,7 @@ impl Store {
     }
 
     async fn batch_get(&self, ids: &[ProductId], sk: &str) -> Result<Vec<Item>, StoreError> {
-        self.batch_get_keys(ids.iter().map(|id| key(id.partition_key(), sk)).collect()).await
+        self.batch_get_keys(ids.iter().map(|id| key(product_pk(id), sk)).collect()).await
     }
 
     /// Rewrites one product's stock counters (reconciliation), conditional on
@@ -292,7 +287,7 @@ impl Store {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(id.partition_key(), STOCK_SK)))
+            .set_key(Some(key(product_pk(id), STOCK_SK)))
             .update_expression("SET available = :a, reserved = :r, sold = :s")
             .condition_expression("available = :ra AND reserved = :rr AND sold = :rs AND added = :radd")
             .expression_attribute_values(":a", n(fixed.available))

@@ -1,6 +1,7 @@
-//! DynamoDB adapter: the single table's products, cart lines and cart totals.
-//! Every cart write is conditional on the version it read, so concurrent
-//! requests and retries never lose or double an update.
+//! DynamoDB adapter: the single table (its key formats in `keys`, its item
+//! shapes in `items`) behind the use cases' ports. Every cart write is
+//! conditional on the version it read, so concurrent requests and retries
+//! never lose or double an update.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
@@ -11,8 +12,10 @@ use serde::Serialize;
 use serde_dynamo::{from_item, from_items, to_item};
 use std::collections::HashMap;
 
-use crate::domain::{CartOwner, ProductId};
-use crate::model::{CartLineItem, CleanupMessage, Product, CATALOG_PARTITION, PRODUCT_META_SK};
+use crate::domain::{CartLine, CartOwner, Product, ProductId};
+use crate::use_cases::ports::{CartStore, LineContext, LineMove};
+use items::CartLineItem;
+use keys::{cart_pk, line_sk, product_pk, CATALOG_PARTITION, PRODUCT_META_SK, PRODUCT_PREFIX};
 
 /// GSI over product items only (sparse): every product, by id.
 pub const CATALOG_INDEX: &str = "catalog-index";
@@ -20,22 +23,22 @@ pub const CATALOG_INDEX: &str = "catalog-index";
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
 mod inventory;
+pub mod items;
+pub mod keys;
+mod ledger;
 mod orders;
 mod totals;
 
 pub use inventory::{CategoryPage, PageKey, Restocked, BESTSELLER_INDEX, CATEGORY_INDEX};
-pub use orders::{CartAdjustment, CheckoutOutcome, ORDERS_INDEX, PENDING_INDEX};
+pub use orders::{ORDERS_INDEX, PENDING_INDEX};
 pub use totals::{CountedLine, LineCount, ProductView, SequenceNumber, TableSnapshot, TotalsApplied};
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A condition on the item's current state failed: someone else changed it.
-    #[error("the item changed concurrently")]
-    Conflict,
-    #[error("dynamodb: {0}")]
-    Dynamo(String),
-    #[error("stored item is malformed: {0}")]
-    Malformed(#[from] serde_dynamo::Error),
+pub use crate::use_cases::StoreError;
+
+impl From<serde_dynamo::Error> for StoreError {
+    fn from(err: serde_dynamo::Error) -> Self {
+        Self::Malformed(err.to_string())
+    }
 }
 
 impl<E: std::fmt::Debug, R: std::fmt::Debug> From<SdkError<E, R>> for StoreError
@@ -54,7 +57,7 @@ where
                 _ => {}
             }
         }
-        Self::Dynamo(format!("{err:?}"))
+        Self::Backend(format!("{err:?}"))
     }
 }
 
@@ -75,7 +78,7 @@ pub(crate) fn transact_error(
 }
 
 pub(crate) fn build_error(err: impl std::fmt::Display) -> StoreError {
-    StoreError::Dynamo(format!("request: {err}"))
+    StoreError::Backend(format!("request: {err}"))
 }
 
 #[derive(Clone)]
@@ -117,7 +120,7 @@ impl Store {
     // ---- catalog ----
 
     pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
-        let item = self.get(id.partition_key(), PRODUCT_META_SK, false).await?;
+        let item = self.get(product_pk(id), PRODUCT_META_SK, false).await?;
         Ok(item.map(from_item::<_, Product>).transpose()?)
     }
 
@@ -132,98 +135,21 @@ impl Store {
         .await
     }
 
-    // ---- carts ----
-
-    /// All stored lines of a cart, live or not; strongly consistent so a shopper
-    /// reads their own writes.
-    pub async fn cart_lines(&self, owner: &CartOwner) -> Result<Vec<CartLineItem>, StoreError> {
-        let pk = owner.partition_key();
-        self.query_all(|q| {
-            q.consistent_read(true)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :line)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":line", s(crate::domain::PRODUCT_PREFIX))
-        })
-        .await
-    }
-
-    /// Writes `line` if the stored line is still at `read_version` (None: absent).
-    pub async fn put_cart_line(&self, line: &CartLineItem, read_version: Option<u64>) -> Result<(), StoreError> {
-        let (condition, values) = version_condition(read_version);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item_of(line)?))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values)
-            .send()
-            .await?;
-        Ok(())
-    }
-
-    /// Deletes a line if it is still at `read_version`.
-    pub async fn delete_cart_line(&self, pk: &str, sk: &str, read_version: u64) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .condition_expression("version = :v")
-            .expression_attribute_values(":v", n(read_version))
-            .send()
-            .await?;
-        Ok(())
-    }
-
-    /// Moves one anonymous line into the user's cart atomically: the user's line
-    /// gets `merged` (if still at `user_version`) and the anonymous line is
-    /// marked migrated (if still at its version and not migrated). A retry or a
-    /// concurrent migration finds the mark and moves nothing twice.
-    /// Writes each merged user line (conditional on the user line's version
-    /// read, or its absence) and marks its anonymous line migrated (conditional
-    /// on the version read), all in one transaction per 49 lines. `Conflict`
-    /// when any line changed meanwhile.
-    pub async fn migrate_lines(&self, moves: &[(CartLineItem, CartLineItem, Option<u64>)]) -> Result<(), StoreError> {
-        for chunk in moves.chunks(crate::domain::MAX_CHECKOUT_LINES) {
-            let mut items = Vec::with_capacity(chunk.len() * 2);
-            for (anonymous, merged, user_version) in chunk {
-                let (condition, values) = version_condition(*user_version);
-                let put_user_line = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item_of(merged)?))
-                    .condition_expression(condition)
-                    .set_expression_attribute_values(values)
-                    .build()
-                    .map_err(build_error)?;
-                let mark_migrated = self
-                    .line_update(
-                        anonymous,
-                        "SET migratedTo = :to, version = :next",
-                        Some("attribute_not_exists(migratedTo)"),
-                    )
-                    .expression_attribute_values(":to", s(&merged.pk))
-                    .build()
-                    .map_err(build_error)?;
-                items.push(TransactWriteItem::builder().put(put_user_line).build());
-                items.push(TransactWriteItem::builder().update(mark_migrated).build());
-            }
-            if items.is_empty() {
-                continue;
-            }
-            self.client.transact_write_items().set_transact_items(Some(items)).send().await?;
-        }
-        Ok(())
-    }
-
     /// Deletes a migrated line, unless it was revived (written again) since.
     /// Returns false when there was nothing (left) to delete.
-    pub async fn delete_migrated_line(&self, msg: &CleanupMessage) -> Result<bool, StoreError> {
+    pub async fn delete_migrated_line(
+        &self,
+        cart: &CartOwner,
+        id: &ProductId,
+        version: u64,
+    ) -> Result<bool, StoreError> {
         let result = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(&msg.pk, &msg.sk)))
+            .set_key(Some(key(cart_pk(cart), line_sk(id))))
             .condition_expression("version = :v AND attribute_exists(migratedTo)")
-            .expression_attribute_values(":v", n(msg.version))
+            .expression_attribute_values(":v", n(version))
             .send()
             .await;
         match result.map_err(StoreError::from) {
@@ -255,7 +181,7 @@ impl Store {
                 keys = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
             }
             if !keys.is_empty() {
-                return Err(StoreError::Dynamo(format!("{} keys left unprocessed", keys.len())));
+                return Err(StoreError::Backend(format!("{} keys left unprocessed", keys.len())));
             }
         }
         Ok(found)
@@ -326,18 +252,123 @@ impl Store {
     }
 }
 
+impl CartStore for Store {
+    /// Strongly consistent, so a shopper reads their own writes.
+    async fn cart_lines(&self, owner: &CartOwner) -> Result<Vec<CartLine>, StoreError> {
+        let pk = cart_pk(owner);
+        let items: Vec<CartLineItem> = self
+            .query_all(|q| {
+                q.consistent_read(true)
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :line)")
+                    .expression_attribute_values(":pk", s(pk.clone()))
+                    .expression_attribute_values(":line", s(PRODUCT_PREFIX))
+            })
+            .await?;
+        items.into_iter().map(CartLineItem::into_line).collect()
+    }
+
+    /// The product, its stock and the owner's line, in one `BatchGetItem`.
+    async fn line_context(&self, owner: &CartOwner, id: &ProductId) -> Result<LineContext, StoreError> {
+        let found = self.line_view(id, owner).await?;
+        Ok(LineContext {
+            product: found.product,
+            available: found.stock.map_or(0, |s| s.available),
+            line: found.own_line,
+        })
+    }
+
+    async fn put_cart_line(
+        &self,
+        owner: &CartOwner,
+        line: &CartLine,
+        read_version: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let (condition, values) = version_condition(read_version);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_of(&CartLineItem::new(owner, line))?))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_cart_line(&self, owner: &CartOwner, id: &ProductId, read_version: u64) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(cart_pk(owner), line_sk(id))))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(read_version))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Writes each merged user line (conditional on the user line's version
+    /// read, or its absence) and marks its anonymous line migrated
+    /// (conditional on the version read and on not being migrated), all in
+    /// one transaction per 49 lines. A retry or a concurrent migration finds
+    /// the mark and moves nothing twice.
+    async fn migrate_lines(
+        &self,
+        anonymous: &CartOwner,
+        user: &CartOwner,
+        moves: &[LineMove],
+    ) -> Result<(), StoreError> {
+        for chunk in moves.chunks(crate::domain::MAX_CHECKOUT_LINES) {
+            let mut items = Vec::with_capacity(chunk.len() * 2);
+            for LineMove { anonymous: line, merged, user_version } in chunk {
+                let (condition, values) = version_condition(*user_version);
+                let put_user_line = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item_of(&CartLineItem::new(user, merged))?))
+                    .condition_expression(condition)
+                    .set_expression_attribute_values(values)
+                    .build()
+                    .map_err(build_error)?;
+                let mark_migrated = self
+                    .line_update(
+                        anonymous,
+                        line,
+                        "SET migratedTo = :to, version = :next",
+                        Some("attribute_not_exists(migratedTo)"),
+                    )
+                    .expression_attribute_values(":to", s(cart_pk(user)))
+                    .build()
+                    .map_err(build_error)?;
+                items.push(TransactWriteItem::builder().put(put_user_line).build());
+                items.push(TransactWriteItem::builder().update(mark_migrated).build());
+            }
+            if items.is_empty() {
+                continue;
+            }
+            self.client.transact_write_items().set_transact_items(Some(items)).send().await?;
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     /// An update of a cart line from the version it was read at to the next:
     /// `expression` sets `version = :next`, and the write fails if the line is
     /// no longer at that version (or `also` does not hold).
-    pub(crate) fn line_update(&self, line: &CartLineItem, expression: &str, also: Option<&str>) -> UpdateBuilder {
+    pub(crate) fn line_update(
+        &self,
+        owner: &CartOwner,
+        line: &CartLine,
+        expression: &str,
+        also: Option<&str>,
+    ) -> UpdateBuilder {
         let condition = match also {
             Some(also) => format!("version = :v AND {also}"),
             None => "version = :v".to_owned(),
         };
         Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(&line.pk, &line.sk)))
+            .set_key(Some(key(cart_pk(owner), line_sk(&line.product_id))))
             .update_expression(expression)
             .condition_expression(condition)
             .expression_attribute_values(":v", n(line.version))

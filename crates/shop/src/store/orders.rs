@@ -6,58 +6,61 @@
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
-use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
-use crate::domain::{OrderStatus, ProductId};
-use crate::model::{
-    CartLineItem, OrderItem, CHECKOUT_KEY_PREFIX, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION, STOCK_SK,
+use std::collections::HashMap;
+
+use super::items::OrderItem;
+use super::keys::{
+    cart_pk, checkout_key_sk, order_sk, product_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION, STOCK_SK,
 };
+use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
+use crate::domain::{CartLine, CartOwner, Order, OrderStatus, Product, ProductId, StockLevels};
+use crate::use_cases::ports::{CartAdjustment, CheckoutOutcome, OrderStore};
 
 /// GSI over orders by id, newest first (admins find any order through it).
 pub const ORDERS_INDEX: &str = "orders-index";
 /// Sparse GSI over orders awaiting payment, by `expiresAt`.
 pub const PENDING_INDEX: &str = "pending-index";
 
-/// How a checkout transaction ended.
-#[derive(Debug, PartialEq, Eq)]
-pub enum CheckoutOutcome {
-    Created,
-    /// The idempotency key was used before: the earlier order stands.
-    KeyUsed,
-    /// These lines (indexes into the checked-out lines) lacked stock.
-    Short(Vec<usize>),
-    /// A cart line changed since it was read (another checkout, an edit).
-    CartChanged,
-}
+impl OrderStore for Store {
+    async fn products(&self, ids: &[ProductId]) -> Result<HashMap<String, Product>, StoreError> {
+        Store::products(self, ids).await
+    }
 
-/// What a paid order does to a cart line: units bought leave the cart.
-#[derive(Debug, Clone)]
-pub struct CartAdjustment {
-    pub line: CartLineItem,
-    pub quantity_after: i64,
-}
+    async fn stocks(&self, ids: &[ProductId]) -> Result<HashMap<String, StockLevels>, StoreError> {
+        Store::stocks(self, ids).await
+    }
 
-impl Store {
+    async fn order(&self, buyer: &CartOwner, order_id: &str) -> Result<Option<Order>, StoreError> {
+        self.order_in(&cart_pk(buyer), order_id).await
+    }
+
+    async fn order_for_key(&self, buyer: &CartOwner, idempotency_key: &str) -> Result<Option<Order>, StoreError> {
+        let pk = cart_pk(buyer);
+        let item = self.get(pk.clone(), checkout_key_sk(idempotency_key), true).await?;
+        match item.and_then(|i| i.get("orderId").and_then(|v| v.as_s().ok().cloned())) {
+            Some(order_id) => self.order_in(&pk, &order_id).await,
+            None => Ok(None),
+        }
+    }
+
     /// Reserves every line's stock and records the order (and the idempotency
     /// key) in one transaction; the cart lines are marked as checked out into
     /// it, on condition that they are unchanged.
-    pub async fn checkout(
-        &self,
-        order: &OrderItem,
-        cart_lines: &[CartLineItem],
-        idempotency_key: Option<&str>,
-    ) -> Result<CheckoutOutcome, StoreError> {
+    async fn checkout(&self, order: &Order, cart_lines: &[CartLine]) -> Result<CheckoutOutcome, StoreError> {
+        let buyer = CartOwner::user(&order.owner).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let idempotency_key = order.idempotency_key.as_deref();
         let mut items = vec![TransactWriteItem::builder()
             .put(
                 Put::builder()
                     .table_name(&self.table)
-                    .set_item(Some(to_item(order)?))
+                    .set_item(Some(to_item(OrderItem::new(order))?))
                     .condition_expression("attribute_not_exists(pk)")
                     .build()
                     .map_err(build_error)?,
             )
             .build()];
         if let Some(k) = idempotency_key {
-            let mut record = key(&order.pk, format!("{CHECKOUT_KEY_PREFIX}{k}"));
+            let mut record = key(cart_pk(&buyer), checkout_key_sk(k));
             record.insert("orderId".into(), s(&order.order_id));
             items.push(
                 TransactWriteItem::builder()
@@ -79,7 +82,7 @@ impl Store {
                     .update(
                         Update::builder()
                             .table_name(&self.table)
-                            .set_key(Some(key(format!("product#{}", ordered.product_id), STOCK_SK)))
+                            .set_key(Some(key(product_pk(&line.product_id), STOCK_SK)))
                             .update_expression("SET available = available - :n, reserved = reserved + :n")
                             .condition_expression("available >= :n")
                             .expression_attribute_values(":n", n(ordered.quantity))
@@ -91,7 +94,7 @@ impl Store {
             items.push(
                 TransactWriteItem::builder()
                     .update(
-                        self.line_update(line, "SET checkoutOrder = :o, version = :next", None)
+                        self.line_update(&buyer, line, "SET checkoutOrder = :o, version = :next", None)
                             .expression_attribute_values(":o", s(&order.order_id))
                             .build()
                             .map_err(build_error)?,
@@ -122,19 +125,93 @@ impl Store {
         }
     }
 
-    /// The order an idempotency key created, if it was used.
-    pub async fn order_for_key(&self, owner_pk: &str, idempotency_key: &str) -> Result<Option<String>, StoreError> {
-        let item = self.get(owner_pk, format!("{CHECKOUT_KEY_PREFIX}{idempotency_key}"), true).await?;
-        Ok(item.and_then(|i| i.get("orderId").and_then(|v| v.as_s().ok().cloned())))
+    /// Writes the order's transition and settles its reservation in the same
+    /// transaction: committed as sold for PAID, released otherwise. `Conflict`
+    /// if the order is no longer pending (or a cart line changed).
+    async fn settle_order(&self, order: &Order, settled: &Order, cart: &[CartAdjustment]) -> Result<(), StoreError> {
+        let buyer = CartOwner::user(&order.owner).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let to = settled.status;
+        let mut set = String::from("SET #status = :to, updatedAt = :now");
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(&order.owner), order_sk(&order.order_id))))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":now", n(settled.updated_at))
+            .expression_attribute_values(":pending", s(OrderStatus::PendingPayment.as_str()))
+            .condition_expression("#status = :pending");
+        if let Some(c) = &settled.charge_id {
+            set.push_str(", chargeId = :charge");
+            update = update.expression_attribute_values(":charge", s(c));
+        }
+        if let Some(r) = &settled.failure_reason {
+            set.push_str(", failureReason = :reason");
+            update = update.expression_attribute_values(":reason", s(r));
+        }
+        let update = update.update_expression(format!("{set} REMOVE pendingList")).build().map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        let stock_move = if to.settles_stock_as_sold() {
+            "SET reserved = reserved - :n, sold = sold + :n"
+        } else {
+            "SET reserved = reserved - :n, available = available + :n"
+        };
+        for line in &order.lines {
+            let id = ProductId::parse(&line.product_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
+            items.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(product_pk(&id), STOCK_SK)))
+                            .update_expression(stock_move)
+                            .condition_expression("reserved >= :n")
+                            .expression_attribute_values(":n", n(line.quantity))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build(),
+            );
+        }
+        for adjustment in cart {
+            let line = &adjustment.line;
+            let item = if adjustment.quantity_after == 0 {
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(cart_pk(&buyer), super::keys::line_sk(&line.product_id))))
+                            .condition_expression("version = :v")
+                            .expression_attribute_values(":v", n(line.version))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build()
+            } else {
+                TransactWriteItem::builder()
+                    .update(
+                        self.line_update(&buyer, line, "SET quantity = :q, version = :next REMOVE checkoutOrder", None)
+                            .expression_attribute_values(":q", n(adjustment.quantity_after))
+                            .build()
+                            .map_err(build_error)?,
+                    )
+                    .build()
+            };
+            items.push(item);
+        }
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await?;
+        Ok(())
     }
+}
 
-    pub async fn order(&self, owner_pk: &str, order_id: &str) -> Result<Option<OrderItem>, StoreError> {
-        let item = self.get(owner_pk, format!("{ORDER_PREFIX}{order_id}"), true).await?;
+impl Store {
+    /// An order by its partition (strongly consistent).
+    async fn order_in(&self, owner_pk: &str, order_id: &str) -> Result<Option<Order>, StoreError> {
+        let item = self.get(owner_pk, order_sk(order_id), true).await?;
         Ok(item.map(from_item).transpose()?)
     }
 
     /// Any user's order, by id (admins).
-    pub async fn order_by_id(&self, order_id: &str) -> Result<Option<OrderItem>, StoreError> {
+    pub async fn order_by_id(&self, order_id: &str) -> Result<Option<Order>, StoreError> {
         let out = self
             .client
             .query()
@@ -146,20 +223,20 @@ impl Store {
             .send()
             .await?;
         let Some(found) = out.items.unwrap_or_default().into_iter().next() else { return Ok(None) };
-        let found: OrderItem = from_item(found)?;
+        let found: Order = from_item(found)?;
         // The index lags; the table has the current status.
-        self.order(&found.pk, order_id).await
+        self.order_in(&user_pk(&found.owner), order_id).await
     }
 
     /// One page of orders, newest first: a user's (by partition) or everyone's.
     pub async fn order_page(
         &self,
-        owner_pk: Option<&str>,
+        owner: Option<&CartOwner>,
         limit: i32,
         start: Option<Item>,
-    ) -> Result<(Vec<OrderItem>, Option<Item>), StoreError> {
+    ) -> Result<(Vec<Order>, Option<Item>), StoreError> {
         let query = self.client.query().table_name(&self.table).scan_index_forward(false);
-        let (query, key_attributes): (_, &[&str]) = match owner_pk {
+        let (query, key_attributes): (_, &[&str]) = match owner.map(cart_pk) {
             Some(pk) => (
                 query
                     .consistent_read(true)
@@ -180,91 +257,8 @@ impl Store {
         Ok((serde_dynamo::from_items(items)?, next))
     }
 
-    /// Moves a pending order to `to` and settles its reservation in the same
-    /// transaction: committed as sold for PAID, released otherwise. Fails with
-    /// `Conflict` if the order is no longer pending (or a cart line changed).
-    pub async fn settle_order(
-        &self,
-        order: &OrderItem,
-        to: OrderStatus,
-        now: i64,
-        charge_id: Option<&str>,
-        failure_reason: Option<&str>,
-        cart: &[CartAdjustment],
-    ) -> Result<(), StoreError> {
-        let mut set = String::from("SET #status = :to, updatedAt = :now");
-        let mut update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(&order.pk, &order.sk)))
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(to.as_str()))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":pending", s(OrderStatus::PendingPayment.as_str()))
-            .condition_expression("#status = :pending");
-        if let Some(c) = charge_id {
-            set.push_str(", chargeId = :charge");
-            update = update.expression_attribute_values(":charge", s(c));
-        }
-        if let Some(r) = failure_reason {
-            set.push_str(", failureReason = :reason");
-            update = update.expression_attribute_values(":reason", s(r));
-        }
-        let update = update.update_expression(format!("{set} REMOVE pendingList")).build().map_err(build_error)?;
-        let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        let stock_move = if to.settles_stock_as_sold() {
-            "SET reserved = reserved - :n, sold = sold + :n"
-        } else {
-            "SET reserved = reserved - :n, available = available + :n"
-        };
-        for line in &order.lines {
-            let id = ProductId::parse(&line.product_id).map_err(|e| StoreError::Dynamo(e.to_string()))?;
-            items.push(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(id.partition_key(), STOCK_SK)))
-                            .update_expression(stock_move)
-                            .condition_expression("reserved >= :n")
-                            .expression_attribute_values(":n", n(line.quantity))
-                            .build()
-                            .map_err(build_error)?,
-                    )
-                    .build(),
-            );
-        }
-        for adjustment in cart {
-            let line = &adjustment.line;
-            let item = if adjustment.quantity_after == 0 {
-                TransactWriteItem::builder()
-                    .delete(
-                        Delete::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(&line.pk, &line.sk)))
-                            .condition_expression("version = :v")
-                            .expression_attribute_values(":v", n(line.version))
-                            .build()
-                            .map_err(build_error)?,
-                    )
-                    .build()
-            } else {
-                TransactWriteItem::builder()
-                    .update(
-                        self.line_update(line, "SET quantity = :q, version = :next REMOVE checkoutOrder", None)
-                            .expression_attribute_values(":q", n(adjustment.quantity_after))
-                            .build()
-                            .map_err(build_error)?,
-                    )
-                    .build()
-            };
-            items.push(item);
-        }
-        self.client.transact_write_items().set_transact_items(Some(items)).send().await?;
-        Ok(())
-    }
-
     /// Orders still awaiting payment whose hold ended at or before `now`.
-    pub async fn orders_due_for_expiry(&self, now: i64, limit: i32) -> Result<Vec<OrderItem>, StoreError> {
+    pub async fn orders_due_for_expiry(&self, now: i64, limit: i32) -> Result<Vec<Order>, StoreError> {
         let out = self
             .client
             .query()

@@ -18,7 +18,7 @@ use serde_dynamo::from_item;
 
 use super::{build_error, item_of, key, n, s, Item, Store, StoreError};
 use crate::domain::ProductId;
-use crate::model::TOTAL_QUANTITY_SK;
+use crate::store::keys::TOTAL_QUANTITY_SK;
 
 pub(crate) const COUNTED_LINE_PREFIX: &str = "incart#";
 /// A counted line at zero is kept this long after its last record: longer
@@ -82,7 +82,7 @@ impl CountedLine {
     }
 
     pub fn product_id(&self) -> Option<&str> {
-        self.pk.strip_prefix(crate::domain::PRODUCT_PREFIX)
+        self.pk.strip_prefix(crate::store::keys::PRODUCT_PREFIX)
     }
 }
 
@@ -93,11 +93,11 @@ fn counted_line_sk(cart_pk: &str) -> String {
 /// What a product page reads, in one request.
 #[derive(Debug, Default)]
 pub struct ProductView {
-    pub product: Option<crate::model::Product>,
+    pub product: Option<crate::domain::Product>,
     pub stock: Option<crate::domain::StockLevels>,
     /// Units in all carts (the stream consumer's total).
     pub in_carts: i64,
-    pub own_line: Option<crate::model::CartLineItem>,
+    pub own_line: Option<crate::domain::CartLine>,
 }
 
 /// Which of a product's items a [`ProductView`] read takes besides the
@@ -126,12 +126,12 @@ pub struct TotalsApplied {
 impl Store {
     /// The product's units in carts, as the stream consumer keeps it.
     pub async fn cart_total(&self, product: &ProductId) -> Result<i64, StoreError> {
-        let item = self.get(product.partition_key(), TOTAL_QUANTITY_SK, false).await?;
+        let item = self.get(crate::store::keys::product_pk(product), TOTAL_QUANTITY_SK, false).await?;
         let quantity = item
             .as_ref()
             .and_then(|i| i.get("quantity"))
             .and_then(|v| v.as_n().ok())
-            .map(|q| q.parse::<i64>().map_err(|e| StoreError::Dynamo(e.to_string())))
+            .map(|q| q.parse::<i64>().map_err(|e| StoreError::Backend(e.to_string())))
             .transpose()?;
         Ok(quantity.unwrap_or(0))
     }
@@ -164,30 +164,32 @@ impl Store {
         own_cart: Option<&crate::domain::CartOwner>,
         parts: ViewParts,
     ) -> Result<ProductView, StoreError> {
-        let pk = id.partition_key();
-        let mut keys = vec![key(pk.clone(), crate::model::PRODUCT_META_SK)];
+        let pk = crate::store::keys::product_pk(id);
+        let mut keys = vec![key(pk.clone(), crate::store::keys::PRODUCT_META_SK)];
         if parts.stock {
-            keys.push(key(pk.clone(), crate::model::STOCK_SK));
+            keys.push(key(pk.clone(), crate::store::keys::STOCK_SK));
         }
         if parts.total {
             keys.push(key(pk.clone(), TOTAL_QUANTITY_SK));
         }
         if let Some(owner) = own_cart {
-            keys.push(key(owner.partition_key(), id.cart_line_sort_key()));
+            keys.push(key(crate::store::keys::cart_pk(owner), crate::store::keys::line_sk(id)));
         }
         let mut view = ProductView::default();
         for item in self.batch_get_keys(keys).await? {
             let (item_pk, sk) = super::item_key(&item);
             match sk {
-                crate::model::PRODUCT_META_SK => {
-                    view.product = Some(from_item::<_, crate::model::Product>(item)?);
+                crate::store::keys::PRODUCT_META_SK => {
+                    view.product = Some(from_item::<_, crate::domain::Product>(item)?);
                 }
-                crate::model::STOCK_SK => view.stock = Some(from_item::<_, crate::domain::StockLevels>(item)?),
+                crate::store::keys::STOCK_SK => view.stock = Some(from_item::<_, crate::domain::StockLevels>(item)?),
                 TOTAL_QUANTITY_SK => {
                     view.in_carts =
                         item.get("quantity").and_then(|v| v.as_n().ok()).and_then(|q| q.parse().ok()).unwrap_or(0)
                 }
-                _ if item_pk != pk => view.own_line = Some(from_item(item)?),
+                _ if item_pk != pk => {
+                    view.own_line = Some(from_item::<_, super::items::CartLineItem>(item)?.into_line()?)
+                }
                 _ => {}
             }
         }
@@ -197,7 +199,10 @@ impl Store {
     /// The counted lines `counts` would overwrite, in one read (one
     /// `BatchGetItem` per 100 lines), keyed by product partition and sort key.
     pub async fn counted_lines(&self, counts: &[LineCount]) -> Result<CountedLines, StoreError> {
-        let keys = counts.iter().map(|c| key(c.product.partition_key(), counted_line_sk(&c.cart_pk))).collect();
+        let keys = counts
+            .iter()
+            .map(|c| key(crate::store::keys::product_pk(&c.product), counted_line_sk(&c.cart_pk)))
+            .collect();
         let found = self.batch_get_keys(keys).await?;
         let lines = found
             .into_iter()
@@ -248,7 +253,7 @@ impl Store {
         stored: &CountedLines,
         now: i64,
     ) -> Result<TotalsApplied, StoreError> {
-        let pk = product.partition_key();
+        let pk = crate::store::keys::product_pk(product);
         let mut outcome = TotalsApplied::default();
         let mut writes = Vec::new();
         let mut delta = 0;
@@ -312,7 +317,7 @@ impl Store {
         corrected_lines: &[(String, Option<CountedLine>, i64)],
         new_total: i64,
     ) -> Result<(), StoreError> {
-        let pk = product.partition_key();
+        let pk = crate::store::keys::product_pk(product);
         let mut writes = Vec::new();
         for (cart_pk, stored, units) in corrected_lines {
             let update = Update::builder()
@@ -358,11 +363,11 @@ impl Store {
 /// Every item of the table, sorted into what reconciliation compares.
 #[derive(Debug, Default)]
 pub struct TableSnapshot {
-    pub(crate) cart_lines: Vec<crate::model::CartLineImage>,
+    pub(crate) cart_lines: Vec<crate::store::items::CartLineImage>,
     pub(crate) counted_lines: Vec<CountedLine>,
     pub(crate) totals: HashMap<String, i64>,
-    pub(crate) stocks: Vec<crate::model::StockItem>,
-    pub(crate) orders: Vec<crate::model::OrderItem>,
+    pub(crate) stocks: Vec<crate::store::items::StockItem>,
+    pub(crate) orders: Vec<crate::domain::Order>,
     /// Items of a known kind that do not read as that kind: (pk, sk, why).
     pub(crate) unreadable: Vec<(String, String, String)>,
 }
@@ -407,16 +412,16 @@ impl TableSnapshot {
     fn add(&mut self, item: Item) -> Result<(), StoreError> {
         let (pk, sk) = super::item_key(&item);
         let (pk, sk) = (pk.to_owned(), sk.to_owned());
-        if crate::domain::CartOwner::is_cart_partition_key(&pk) && ProductId::from_key(&sk).is_some() {
+        if crate::store::keys::is_cart_pk(&pk) && crate::store::keys::product_of_key(&sk).is_some() {
             self.cart_lines.push(from_item(item)?);
-        } else if pk.starts_with(crate::domain::PRODUCT_PREFIX) && sk.starts_with(COUNTED_LINE_PREFIX) {
+        } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX) && sk.starts_with(COUNTED_LINE_PREFIX) {
             self.counted_lines.push(from_item(item)?);
-        } else if pk.starts_with(crate::domain::PRODUCT_PREFIX) && sk == TOTAL_QUANTITY_SK {
+        } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX) && sk == TOTAL_QUANTITY_SK {
             let quantity = item.get("quantity").and_then(|v| v.as_n().ok()).and_then(|q| q.parse().ok());
             self.totals.insert(pk, quantity.unwrap_or(0));
-        } else if pk.starts_with(crate::domain::PRODUCT_PREFIX) && sk == crate::model::STOCK_SK {
+        } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX) && sk == crate::store::keys::STOCK_SK {
             self.stocks.push(from_item(item)?);
-        } else if sk.starts_with(crate::model::ORDER_PREFIX) {
+        } else if sk.starts_with(crate::store::keys::ORDER_PREFIX) {
             self.orders.push(from_item(item)?);
         }
         Ok(())

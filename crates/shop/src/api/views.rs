@@ -1,0 +1,171 @@
+//! The response bodies, typed: what each endpoint answers, built from the
+//! domain's values (never from stored items, which carry keys).
+
+use serde::Serialize;
+
+use crate::domain::{CartLine, Order, OrderLine, OrderStatus, Product, ProductId, StockLevels};
+
+/// A list of products, and the cursor of the next page if there is one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductList<'a, T: Serialize> {
+    pub products: &'a [T],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One line as `GET /cart` returns it (the sample's shape: `sk` is the
+/// product id; the sample's frontend matches on it).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CartLineView<'a> {
+    pub sk: &'a str,
+    pub quantity: i64,
+    pub product_detail: &'a Product,
+}
+
+impl<'a> From<&'a CartLine> for CartLineView<'a> {
+    fn from(line: &'a CartLine) -> Self {
+        Self { sk: line.product_id.as_str(), quantity: line.quantity, product_detail: &line.product }
+    }
+}
+
+pub fn cart_view(lines: &[CartLine]) -> Vec<CartLineView<'_>> {
+    lines.iter().map(CartLineView::from).collect()
+}
+
+/// A cart line's quantity after a change.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineChanged<'a> {
+    pub product_id: &'a ProductId,
+    pub quantity: i64,
+    pub message: &'static str,
+}
+
+/// An order as its buyer (or an admin) sees it: no keys, no index attributes.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView<'a> {
+    pub order_id: &'a str,
+    pub status: OrderStatus,
+    pub lines: &'a [OrderLine],
+    pub total: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub expires_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<&'a str>,
+}
+
+impl<'a> From<&'a Order> for OrderView<'a> {
+    fn from(order: &'a Order) -> Self {
+        Self {
+            order_id: &order.order_id,
+            status: order.status,
+            lines: &order.lines,
+            total: order.total,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+            expires_at: order.expires_at,
+            charge_id: order.charge_id.as_deref(),
+            failure_reason: order.failure_reason.as_deref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct OrderAnswer<'a> {
+    pub order: OrderView<'a>,
+}
+
+impl<'a> OrderAnswer<'a> {
+    pub fn of(order: &'a Order) -> Self {
+        Self { order: order.into() }
+    }
+}
+
+/// Checkout's answer: the sample's `products` (the cart) plus the order.
+#[derive(Serialize)]
+pub struct CheckoutAnswer<'a> {
+    pub products: Vec<CartLineView<'a>>,
+    pub order: OrderView<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderList<'a> {
+    pub orders: Vec<OrderView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The admin's per-product cart total.
+#[derive(Serialize)]
+pub struct CartTotal<'a> {
+    pub product: &'a ProductId,
+    pub quantity: i64,
+}
+
+/// The stock a product page shows: what shoppers can buy, or every counter
+/// for an admin.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum StockShown {
+    Available { available: i64 },
+    Full(StockLevels),
+}
+
+/// A product page: the product, its stock and the units in other shoppers' carts.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductPage<'a> {
+    #[serde(flatten)]
+    pub product: &'a Product,
+    pub stock: StockShown,
+    pub in_carts: i64,
+}
+
+#[derive(Serialize)]
+pub struct ProductAnswer<T: Serialize> {
+    pub product: T,
+}
+
+/// A product just created, with the stock it starts with.
+#[derive(Serialize)]
+pub struct CreatedProduct<'a> {
+    pub product: &'a Product,
+    pub stock: StockShown,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Restocked<'a> {
+    pub product_id: &'a ProductId,
+    pub stock: StockLevels,
+    pub replayed: bool,
+}
+
+#[derive(Serialize)]
+pub struct Categories {
+    pub categories: Vec<String>,
+}
+
+/// A best seller: the product and the units it sold.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bestseller {
+    #[serde(flatten)]
+    pub product: Product,
+    pub units_sold: i64,
+}
+
+/// `productId` and `available`: a cart line refused for want of stock.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Availability<'a> {
+    pub product_id: &'a ProductId,
+    pub available: i64,
+}

@@ -1,0 +1,170 @@
+//! The order's rules: what a checkout records, what it costs, and the only
+//! transitions an order makes.
+
+use serde::{Deserialize, Serialize};
+
+use super::DomainError;
+
+/// Lines one checkout may reserve: the order, each line's stock item and each
+/// cart line must fit in one `TransactWriteItems` (at most 100 items).
+pub const MAX_CHECKOUT_LINES: usize = 49;
+/// How long a checkout holds its reservation unless configured otherwise.
+pub const DEFAULT_RESERVATION_HOLD_SECS: i64 = 15 * 60;
+pub const EXPIRED_REASON: &str = "payment not received in time";
+pub const CANCELLED_REASON: &str = "cancelled by the buyer";
+
+/// Where an order is in its life. Only the transitions in
+/// [`OrderStatus::can_become`] exist, each guarded by a condition on the
+/// current status so that a retry or a race applies it at most once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    PendingPayment,
+    Paid,
+    Cancelled,
+    Expired,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingPayment => "PENDING_PAYMENT",
+            Self::Paid => "PAID",
+            Self::Cancelled => "CANCELLED",
+            Self::Expired => "EXPIRED",
+        }
+    }
+
+    pub fn can_become(self, next: OrderStatus) -> bool {
+        self == Self::PendingPayment && next != Self::PendingPayment
+    }
+
+    /// What the transition does to the reservation: commit it (sold) or
+    /// release it (back to available).
+    pub fn settles_stock_as_sold(self) -> bool {
+        self == Self::Paid
+    }
+}
+
+/// A cart line at checkout and what it costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    pub product_id: String,
+    pub name: String,
+    pub quantity: i64,
+    /// Price per unit in cents, as it was at checkout.
+    pub unit_price: u64,
+}
+
+/// An order: what a checkout reserved, for whom, until when, and how it ended.
+/// (Stored with the same field names; the store adds its keys.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    /// UUIDv7: a user's orders sort by time.
+    pub order_id: String,
+    /// The buyer's Cognito `sub`.
+    pub owner: String,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    /// Cents.
+    pub total: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// When an unpaid order's reservation ends.
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+impl Order {
+    /// The order as a transition from pending to `to` at `now` leaves it.
+    pub fn settled(mut self, to: OrderStatus, now: i64, charge_id: Option<&str>, failure_reason: Option<&str>) -> Self {
+        self.status = to;
+        self.updated_at = now;
+        if let Some(c) = charge_id {
+            self.charge_id = Some(c.to_owned());
+        }
+        if let Some(r) = failure_reason {
+            self.failure_reason = Some(r.to_owned());
+        }
+        self
+    }
+
+    /// Awaiting payment and still within its hold.
+    pub fn is_payable(&self, now: i64) -> bool {
+        self.status == OrderStatus::PendingPayment && now < self.expires_at
+    }
+}
+
+/// A payment card as the provider's token names it: 1 to 64 letters, digits or '_'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardToken(String);
+
+impl CardToken {
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        let valid = (1..=64).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::InvalidCardToken)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+pub fn order_total(lines: &[OrderLine]) -> u64 {
+    lines.iter().map(|l| l.unit_price * l.quantity.max(0) as u64).sum()
+}
+
+/// Units of a product left in a cart line after an order for `bought` of
+/// them was paid: units added after checkout stay.
+pub fn units_left_after_purchase(in_cart: i64, bought: i64) -> i64 {
+    (in_cart - bought).max(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_pending_orders_move() {
+        use OrderStatus::*;
+        for next in [Paid, Cancelled, Expired] {
+            assert!(PendingPayment.can_become(next));
+            for from in [Paid, Cancelled, Expired] {
+                assert!(!from.can_become(next), "{from:?} -> {next:?}");
+            }
+        }
+        assert!(Paid.settles_stock_as_sold());
+        assert!(!Expired.settles_stock_as_sold());
+    }
+
+    #[test]
+    fn card_tokens_are_short_and_plain() {
+        assert!(CardToken::parse("tok_visa").is_ok());
+        for bad in ["", "tok visa", "tok-visa", &"t".repeat(65)] {
+            assert_eq!(CardToken::parse(bad), Err(DomainError::InvalidCardToken), "{bad}");
+        }
+    }
+
+    #[test]
+    fn totals_and_leftovers() {
+        let lines = vec![
+            OrderLine { product_id: "a".into(), name: "A".into(), quantity: 2, unit_price: 150 },
+            OrderLine { product_id: "b".into(), name: "B".into(), quantity: 1, unit_price: 99 },
+        ];
+        assert_eq!(order_total(&lines), 399);
+        assert_eq!(units_left_after_purchase(3, 2), 1);
+        assert_eq!(units_left_after_purchase(2, 2), 0);
+        assert_eq!(units_left_after_purchase(1, 2), 0);
+    }
+}

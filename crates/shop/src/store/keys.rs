@@ -1,0 +1,103 @@
+//! The single table's key formats: where each thing lives. Only the store
+//! (and the workers reading its stream and queue) know them.
+//!
+//! | item                      | pk                 | sk                     |
+//! |---------------------------|--------------------|------------------------|
+//! | product                   | `product#<id>`     | `meta`                 |
+//! | stock counters            | `product#<id>`     | `stock`                |
+//! | units in all carts        | `product#<id>`     | `totalquantity`        |
+//! | anonymous cart line       | `cart#<uuid>`      | `product#<id>`         |
+//! | signed-in cart line       | `user#<sub>`       | `product#<id>`         |
+//! | order                     | `user#<sub>`       | `order#<uuidv7>`       |
+//! | checkout idempotency key  | `user#<sub>`       | `checkout#<key>`       |
+
+use uuid::Uuid;
+
+use crate::domain::{CartOwner, ProductId};
+
+pub const PRODUCT_PREFIX: &str = "product#";
+pub const ANONYMOUS_CART_PREFIX: &str = "cart#";
+pub const USER_PREFIX: &str = "user#";
+pub const ORDER_PREFIX: &str = "order#";
+pub const CHECKOUT_KEY_PREFIX: &str = "checkout#";
+pub const PRODUCT_META_SK: &str = "meta";
+pub const STOCK_SK: &str = "stock";
+pub const TOTAL_QUANTITY_SK: &str = "totalquantity";
+/// Index partitions (sparse GSIs): every product, every stock item (best
+/// sellers), every order, the orders awaiting payment.
+pub const CATALOG_PARTITION: &str = "product";
+pub const BESTSELLER_PARTITION: &str = "stock";
+pub const ORDER_PARTITION: &str = "order";
+pub const PENDING_PARTITION: &str = "pending";
+
+/// Partition of everything stored about a product.
+pub fn product_pk(id: &ProductId) -> String {
+    format!("{PRODUCT_PREFIX}{id}")
+}
+
+/// Sort key of a product's line in any cart.
+pub fn line_sk(id: &ProductId) -> String {
+    format!("{PRODUCT_PREFIX}{id}")
+}
+
+/// The product a product or cart-line key names.
+pub fn product_of_key(key: &str) -> Option<ProductId> {
+    key.strip_prefix(PRODUCT_PREFIX).and_then(|id| ProductId::parse(id).ok())
+}
+
+/// Partition of a cart (and, for a user, of their orders).
+pub fn cart_pk(owner: &CartOwner) -> String {
+    match owner {
+        CartOwner::Anonymous(id) => format!("{ANONYMOUS_CART_PREFIX}{id}"),
+        CartOwner::User(sub) => format!("{USER_PREFIX}{sub}"),
+    }
+}
+
+/// Partition of a user's cart and orders, by `sub`.
+pub fn user_pk(sub: &str) -> String {
+    format!("{USER_PREFIX}{sub}")
+}
+
+/// The cart a partition key names, if it names one.
+pub fn owner_of_cart_pk(pk: &str) -> Option<CartOwner> {
+    if let Some(id) = pk.strip_prefix(ANONYMOUS_CART_PREFIX) {
+        return Uuid::parse_str(id).ok().map(CartOwner::Anonymous);
+    }
+    pk.strip_prefix(USER_PREFIX).and_then(|sub| CartOwner::user(sub).ok())
+}
+
+pub fn is_cart_pk(pk: &str) -> bool {
+    pk.starts_with(ANONYMOUS_CART_PREFIX) || pk.starts_with(USER_PREFIX)
+}
+
+pub fn order_sk(order_id: &str) -> String {
+    format!("{ORDER_PREFIX}{order_id}")
+}
+
+pub fn checkout_key_sk(idempotency_key: &str) -> String {
+    format!("{CHECKOUT_KEY_PREFIX}{idempotency_key}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip() {
+        let id = ProductId::parse("p1").unwrap();
+        assert_eq!(product_pk(&id), "product#p1");
+        assert_eq!(product_of_key(&line_sk(&id)), Some(id));
+        assert_eq!(product_of_key("meta"), None);
+        let anon = CartOwner::anonymous_from_cookie("6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e").unwrap();
+        assert_eq!(cart_pk(&anon), "cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e");
+        let user = CartOwner::user("abc-123").unwrap();
+        assert_eq!(cart_pk(&user), "user#abc-123");
+        assert_eq!(user_pk("abc-123"), cart_pk(&user));
+        for owner in [anon, user] {
+            assert!(is_cart_pk(&cart_pk(&owner)));
+            assert_eq!(owner_of_cart_pk(&cart_pk(&owner)), Some(owner));
+        }
+        assert!(!is_cart_pk("product#x"));
+        assert_eq!(owner_of_cart_pk("cart#nope"), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! Checkout: the signed-in cart becomes a pending order that holds its stock.
+//! One transaction records the order, reserves every line and marks the cart
+//! lines checked out; a retried request (same `Idempotency-Key`) or a second
+//! checkout of the unchanged cart gets the first order, never a second one.
+
+use super::cart::live_cart;
+use super::ports::{CheckoutOutcome, Clock, OrderStore, StoreError};
+use super::WRITE_ATTEMPTS;
+use crate::domain::{
+    order_total, CartLine, CartOwner, DomainError, Order, OrderLine, OrderStatus, ProductId, MAX_CHECKOUT_LINES,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutError {
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    #[error("the cart is empty")]
+    EmptyCart,
+    #[error("the cart has {0} lines; one checkout takes at most {MAX_CHECKOUT_LINES}")]
+    TooManyLines(usize),
+    #[error("not enough stock for some lines; nothing was reserved")]
+    NotEnoughStock(Vec<ShortLine>),
+    /// The cart kept changing under the checkout.
+    #[error("the cart changed during checkout; retry")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A line the stock cannot cover.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShortLine {
+    pub product_id: String,
+    pub name: String,
+    pub requested: i64,
+    pub available: i64,
+}
+
+/// A checkout's answer: the order, the cart as it stands, and whether this
+/// request created the order (or found the one an earlier request did).
+#[derive(Debug)]
+pub struct CheckedOut {
+    pub order: Order,
+    pub cart: Vec<CartLine>,
+    pub created: bool,
+}
+
+/// What a checkout is asked: whose cart, how long to hold the stock, and the
+/// request's idempotency key if it sent one.
+pub struct CheckoutRequest<'a> {
+    pub buyer_sub: &'a str,
+    pub idempotency_key: Option<&'a str>,
+    pub hold_secs: i64,
+}
+
+pub async fn checkout(
+    store: &impl OrderStore,
+    clock: &impl Clock,
+    request: CheckoutRequest<'_>,
+) -> Result<CheckedOut, CheckoutError> {
+    let buyer = CartOwner::user(request.buyer_sub)?;
+    let key = request.idempotency_key;
+    if let Some(k) = key {
+        if let Some(order) = store.order_for_key(&buyer, k).await? {
+            return earlier(store, clock, &buyer, order).await;
+        }
+    }
+    for _ in 0..WRITE_ATTEMPTS {
+        let now = clock.now();
+        let lines = live_cart(store, clock, &buyer).await?;
+        if lines.is_empty() {
+            return Err(CheckoutError::EmptyCart);
+        }
+        if lines.len() > MAX_CHECKOUT_LINES {
+            return Err(CheckoutError::TooManyLines(lines.len()));
+        }
+        if let Some(order) = pending_checkout_of(store, &buyer, &lines, now).await? {
+            return earlier(store, clock, &buyer, order).await;
+        }
+        let order = new_order(store, &request, &lines, now).await?;
+        match store.checkout(&order, &lines).await? {
+            // The cart is the lines just checked out: no need to read it again.
+            CheckoutOutcome::Created => return Ok(CheckedOut { order, cart: lines, created: true }),
+            CheckoutOutcome::KeyUsed => {
+                if let Some(order) = store.order_for_key(&buyer, key.unwrap_or_default()).await? {
+                    return earlier(store, clock, &buyer, order).await;
+                }
+            }
+            CheckoutOutcome::Short(indexes) => {
+                let short = short_lines(store, &order, &indexes).await?;
+                if !short.is_empty() {
+                    return Err(CheckoutError::NotEnoughStock(short));
+                }
+                // The stock came back meanwhile: try again.
+            }
+            CheckoutOutcome::CartChanged => {}
+        }
+    }
+    Err(CheckoutError::Busy)
+}
+
+/// The answer for an order an earlier request created.
+async fn earlier(
+    store: &impl OrderStore,
+    clock: &impl Clock,
+    buyer: &CartOwner,
+    order: Order,
+) -> Result<CheckedOut, CheckoutError> {
+    Ok(CheckedOut { cart: live_cart(store, clock, buyer).await?, order, created: false })
+}
+
+/// An unchanged cart that is already checked out into a pending order: that
+/// order (a double-clicked or concurrent checkout reserves nothing twice).
+async fn pending_checkout_of(
+    store: &impl OrderStore,
+    buyer: &CartOwner,
+    lines: &[CartLine],
+    now: i64,
+) -> Result<Option<Order>, StoreError> {
+    let Some(order_id) = lines[0].checkout_order.as_deref() else { return Ok(None) };
+    if lines.iter().any(|l| l.checkout_order.as_deref() != Some(order_id)) {
+        return Ok(None);
+    }
+    Ok(store.order(buyer, order_id).await?.filter(|o| o.is_payable(now)))
+}
+
+async fn new_order(
+    store: &impl OrderStore,
+    request: &CheckoutRequest<'_>,
+    lines: &[CartLine],
+    now: i64,
+) -> Result<Order, StoreError> {
+    let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
+    // Today's catalog price and name, not the cart's snapshot.
+    let products = store.products(&ids).await?;
+    let order_lines: Vec<OrderLine> = lines
+        .iter()
+        .map(|l| {
+            let product = products.get(l.product_id.as_str()).unwrap_or(&l.product);
+            OrderLine {
+                product_id: l.product_id.to_string(),
+                name: product.name.clone(),
+                quantity: l.quantity,
+                unit_price: product.price,
+            }
+        })
+        .collect();
+    Ok(Order {
+        order_id: uuid::Uuid::now_v7().to_string(),
+        owner: request.buyer_sub.to_owned(),
+        status: OrderStatus::PendingPayment,
+        total: order_total(&order_lines),
+        lines: order_lines,
+        created_at: now,
+        updated_at: now,
+        expires_at: now + request.hold_secs,
+        idempotency_key: request.idempotency_key.map(str::to_owned),
+        charge_id: None,
+        failure_reason: None,
+    })
+}
+
+async fn short_lines(store: &impl OrderStore, order: &Order, indexes: &[usize]) -> Result<Vec<ShortLine>, StoreError> {
+    let wanted: Vec<&OrderLine> = indexes.iter().filter_map(|i| order.lines.get(*i)).collect();
+    let ids: Vec<ProductId> = wanted.iter().filter_map(|l| ProductId::parse(&l.product_id).ok()).collect();
+    let stock = store.stocks(&ids).await?;
+    Ok(wanted
+        .into_iter()
+        .filter_map(|l| {
+            let available = stock.get(&l.product_id).map_or(0, |s| s.available);
+            (available < l.quantity).then(|| ShortLine {
+                product_id: l.product_id.clone(),
+                name: l.name.clone(),
+                requested: l.quantity,
+                available,
+            })
+        })
+        .collect())
+}

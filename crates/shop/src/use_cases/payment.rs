@@ -1,0 +1,189 @@
+//! An order's life after checkout: pay, cancel, expire. Each transition is
+//! conditional on the order still awaiting payment, so a retry or a race
+//! applies one transition once; a charge that loses the race is refunded.
+
+use std::collections::HashMap;
+
+use super::ports::{CartAdjustment, ChargeOutcome, Clock, OrderStore, PaymentError, PaymentProvider, StoreError};
+use super::WRITE_ATTEMPTS;
+use crate::domain::{
+    units_left_after_purchase, CardToken, CartOwner, DomainError, Order, OrderStatus, CANCELLED_REASON, EXPIRED_REASON,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    #[error("order {0} not found")]
+    NotFound(String),
+    /// The order already ended (or ended otherwise than asked).
+    #[error("order is {}", .0.status.as_str())]
+    NotPending(Box<Order>),
+    #[error("the order expired before payment")]
+    ExpiredBeforePayment(Box<Order>),
+    /// A decline charges nothing and changes nothing: the order keeps its
+    /// reservation until it is paid with another card, cancelled or expires.
+    #[error("payment declined: {reason}")]
+    Declined { reason: String, order: Box<Order> },
+    /// The charge went through but the order had ended meanwhile.
+    #[error("order is {}; the charge was refunded", .0.status.as_str())]
+    Refunded(Box<Order>),
+    #[error("the cart kept changing during payment; retry (you will not be charged twice)")]
+    Busy,
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl OrderError {
+    /// The order as it stands, when the refusal concerns it.
+    pub fn order(&self) -> Option<&Order> {
+        match self {
+            Self::NotPending(o) | Self::ExpiredBeforePayment(o) | Self::Refunded(o) => Some(o),
+            Self::Declined { order, .. } => Some(order),
+            _ => None,
+        }
+    }
+}
+
+/// The dependencies every transition takes.
+pub struct Orders<'a, S, P, C> {
+    pub store: &'a S,
+    pub payments: &'a P,
+    pub clock: &'a C,
+}
+
+impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
+    async fn owned_order(&self, buyer: &CartOwner, order_id: &str) -> Result<Order, OrderError> {
+        self.store.order(buyer, order_id).await?.ok_or_else(|| OrderError::NotFound(order_id.to_owned()))
+    }
+
+    /// Charges the order and commits its reservation as sold. Paying a paid
+    /// order answers it as it is (a retry); the provider charges an order once.
+    pub async fn pay(&self, buyer_sub: &str, order_id: &str, card: &CardToken) -> Result<Order, OrderError> {
+        let buyer = CartOwner::user(buyer_sub)?;
+        let order = self.owned_order(&buyer, order_id).await?;
+        match order.status {
+            OrderStatus::Paid => return Ok(order),
+            OrderStatus::PendingPayment => {}
+            _ => return Err(OrderError::NotPending(Box::new(order))),
+        }
+        let now = self.clock.now();
+        if !order.is_payable(now) {
+            let order = self.release(order, OrderStatus::Expired, EXPIRED_REASON, now).await?;
+            return Err(OrderError::ExpiredBeforePayment(Box::new(order)));
+        }
+        match self.payments.charge(&order.order_id, order.total, card.as_str()).await? {
+            ChargeOutcome::Approved { charge_id } => self.complete_payment(&buyer, order, &charge_id).await,
+            ChargeOutcome::Declined { reason } => Err(OrderError::Declined { reason, order: Box::new(order) }),
+        }
+    }
+
+    /// Commits the reservation as sold and takes the bought units out of the
+    /// cart. If the order stopped being pending meanwhile (it expired or was
+    /// cancelled while the charge went through), the charge is refunded.
+    async fn complete_payment(&self, buyer: &CartOwner, order: Order, charge_id: &str) -> Result<Order, OrderError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let now = self.clock.now();
+            let cart = self.cart_adjustments(buyer, &order, now).await?;
+            let paid = order.clone().settled(OrderStatus::Paid, now, Some(charge_id), None);
+            let current = match self.store.settle_order(&order, &paid, &cart).await {
+                Ok(()) => paid,
+                // A lost race is not an error: read the winner's order.
+                Err(StoreError::Conflict) => self.owned_order(buyer, &order.order_id).await?,
+                Err(e) => return Err(e.into()),
+            };
+            match current.status {
+                OrderStatus::Paid => return Ok(current),
+                // Still pending: a cart line changed under us; read it again.
+                OrderStatus::PendingPayment => continue,
+                other => {
+                    let refunded = self.payments.refund(&order.order_id).await?;
+                    tracing::warn!(order = %order.order_id, status = other.as_str(), refunded, "charge refunded");
+                    return Err(OrderError::Refunded(Box::new(current)));
+                }
+            }
+        }
+        Err(OrderError::Busy)
+    }
+
+    /// What a paid order does to the buyer's cart: units bought leave it,
+    /// units added after checkout stay.
+    async fn cart_adjustments(
+        &self,
+        buyer: &CartOwner,
+        order: &Order,
+        now: i64,
+    ) -> Result<Vec<CartAdjustment>, StoreError> {
+        let bought: HashMap<&str, i64> = order.lines.iter().map(|l| (l.product_id.as_str(), l.quantity)).collect();
+        Ok(self
+            .store
+            .cart_lines(buyer)
+            .await?
+            .into_iter()
+            .filter(|l| l.is_live(now))
+            .filter_map(|line| {
+                let units = *bought.get(line.product_id.as_str())?;
+                let quantity_after = units_left_after_purchase(line.quantity, units);
+                Some(CartAdjustment { line, quantity_after })
+            })
+            .collect())
+    }
+
+    /// Cancels a pending order (the buyer's); cancelling a cancelled order
+    /// answers it as it is.
+    pub async fn cancel(&self, buyer_sub: &str, order_id: &str) -> Result<Order, OrderError> {
+        let buyer = CartOwner::user(buyer_sub)?;
+        let order = self.owned_order(&buyer, order_id).await?;
+        let current = match order.status {
+            OrderStatus::PendingPayment => {
+                self.release(order, OrderStatus::Cancelled, CANCELLED_REASON, self.clock.now()).await?
+            }
+            _ => order,
+        };
+        match current.status {
+            OrderStatus::Cancelled => Ok(current),
+            _ => Err(OrderError::NotPending(Box::new(current))),
+        }
+    }
+
+    /// Expires a pending order past its hold (the sweeper); `false` when
+    /// another transition settled it first.
+    pub async fn expire(&self, order: &Order) -> Result<bool, OrderError> {
+        self.try_release(order, OrderStatus::Expired, EXPIRED_REASON, self.clock.now()).await
+    }
+
+    /// Ends a pending order without a sale and answers it as it stands
+    /// afterwards (another transition may have won the race).
+    async fn release(&self, order: Order, to: OrderStatus, reason: &str, now: i64) -> Result<Order, OrderError> {
+        if self.try_release(&order, to, reason, now).await? {
+            return Ok(order.settled(to, now, None, Some(reason)));
+        }
+        let buyer = CartOwner::user(&order.owner)?;
+        self.owned_order(&buyer, &order.order_id).await
+    }
+
+    /// Ends a pending order without a sale and releases its reservation, on
+    /// condition that it is still pending (`false` when it no longer was). A
+    /// charge that went through for it anyway (a payment that crashed before
+    /// recording itself, or lost the race) is refunded, so nothing is kept
+    /// that was not sold.
+    async fn try_release(&self, order: &Order, to: OrderStatus, reason: &str, now: i64) -> Result<bool, OrderError> {
+        debug_assert!(!to.settles_stock_as_sold());
+        let released = order.clone().settled(to, now, None, Some(reason));
+        match self.store.settle_order(order, &released, &[]).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+        match self.payments.refund(&order.order_id).await {
+            Ok(true) => tracing::warn!(order = %order.order_id, "refunded a charge of a released order"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(order = %order.order_id, error = %e, "refund of a released order failed; refund by hand")
+            }
+        }
+        Ok(true)
+    }
+}

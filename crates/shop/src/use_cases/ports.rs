@@ -1,0 +1,194 @@
+//! What the use cases need from the world, as traits: the store (carts and
+//! orders), the payment provider and the clock. The DynamoDB store, the
+//! sandbox provider and the system clock implement them for the Lambdas; the
+//! use cases' unit tests implement them with scripted answers.
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use crate::domain::{CartLine, CartOwner, Order, Product, ProductId, StockLevels};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition on the item's current state failed: someone else changed it.
+    #[error("the item changed concurrently")]
+    Conflict,
+    #[error("store: {0}")]
+    Backend(String),
+    #[error("stored item is malformed: {0}")]
+    Malformed(String),
+}
+
+/// Epoch seconds now.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> i64;
+}
+
+/// The clock the functions run on.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        crate::clock::now_epoch_secs()
+    }
+}
+
+/// A clock stopped at one instant: a sweep that runs "as of" a time, and tests.
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now(&self) -> i64 {
+        self.0
+    }
+}
+
+/// What a cart change reads first, in one request: the product, what is
+/// available of it and the owner's stored line (live or not).
+#[derive(Debug, Clone, Default)]
+pub struct LineContext {
+    pub product: Option<Product>,
+    pub available: i64,
+    pub line: Option<CartLine>,
+}
+
+/// One anonymous line merged into the user's cart: the user's line becomes
+/// `merged` (if still at `user_version`, `None`: absent) and the anonymous
+/// line, at the version read, is marked migrated.
+#[derive(Debug, Clone)]
+pub struct LineMove {
+    pub anonymous: CartLine,
+    pub merged: CartLine,
+    pub user_version: Option<u64>,
+}
+
+/// Carts. Every write is conditional on the version read (`Conflict` when
+/// another writer won).
+pub trait CartStore: Send + Sync {
+    /// All stored lines of a cart, live or not, reading the caller's own writes.
+    fn cart_lines(&self, owner: &CartOwner) -> impl Future<Output = Result<Vec<CartLine>, StoreError>> + Send;
+    fn line_context(
+        &self,
+        owner: &CartOwner,
+        id: &ProductId,
+    ) -> impl Future<Output = Result<LineContext, StoreError>> + Send;
+    /// Writes `line` if the stored one is still at `read_version` (`None`: absent).
+    fn put_cart_line(
+        &self,
+        owner: &CartOwner,
+        line: &CartLine,
+        read_version: Option<u64>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_cart_line(
+        &self,
+        owner: &CartOwner,
+        id: &ProductId,
+        read_version: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Applies every move atomically (per transaction's worth of lines).
+    fn migrate_lines(
+        &self,
+        anonymous: &CartOwner,
+        user: &CartOwner,
+        moves: &[LineMove],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// How a checkout transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutOutcome {
+    Created,
+    /// The idempotency key was used before: the earlier order stands.
+    KeyUsed,
+    /// These lines (indexes into the order's lines) lacked stock.
+    Short(Vec<usize>),
+    /// A cart line changed since it was read (another checkout, an edit).
+    CartChanged,
+}
+
+/// What a paid order does to a cart line: units bought leave the cart.
+#[derive(Debug, Clone)]
+pub struct CartAdjustment {
+    pub line: CartLine,
+    pub quantity_after: i64,
+}
+
+/// Orders and the stock they reserve.
+pub trait OrderStore: CartStore {
+    /// Catalog entries by id (missing ids are absent).
+    fn products(&self, ids: &[ProductId]) -> impl Future<Output = Result<HashMap<String, Product>, StoreError>> + Send;
+    /// Stock counters by product id, strongly consistent.
+    fn stocks(
+        &self,
+        ids: &[ProductId],
+    ) -> impl Future<Output = Result<HashMap<String, StockLevels>, StoreError>> + Send;
+    fn order(
+        &self,
+        buyer: &CartOwner,
+        order_id: &str,
+    ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
+    /// The order an idempotency key created, if it was used.
+    fn order_for_key(
+        &self,
+        buyer: &CartOwner,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
+    /// Records the order (and its idempotency key), reserves every line's
+    /// stock and marks the cart lines checked out, in one transaction.
+    fn checkout(
+        &self,
+        order: &Order,
+        cart_lines: &[CartLine],
+    ) -> impl Future<Output = Result<CheckoutOutcome, StoreError>> + Send;
+    /// Writes `settled`, the pending `order` after its transition (see
+    /// `Order::settled`), and settles its reservation (sold for PAID,
+    /// released otherwise) with the cart adjustments, in one transaction;
+    /// `Conflict` when it is no longer pending or a line changed.
+    fn settle_order(
+        &self,
+        order: &Order,
+        settled: &Order,
+        cart: &[CartAdjustment],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ChargeOutcome {
+    Approved { charge_id: String },
+    Declined { reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("payment provider unavailable")]
+    Unavailable,
+    #[error("payment provider failed: {0}")]
+    Failed(String),
+}
+
+/// A payment provider: charge an order (idempotent per order: an approved
+/// charge is final and a second charge returns it) and refund it once.
+pub trait PaymentProvider: Send + Sync {
+    fn charge(
+        &self,
+        order_id: &str,
+        amount: u64,
+        card_token: &str,
+    ) -> impl Future<Output = Result<ChargeOutcome, PaymentError>> + Send;
+    /// Refunds an approved charge; false when there was none (or it was refunded).
+    fn refund(&self, order_id: &str) -> impl Future<Output = Result<bool, PaymentError>> + Send;
+}
+
+/// Where migrated lines go to be deleted (the cleanup queue).
+pub trait LineCleanup: Send + Sync {
+    fn hand_over(&self, moved: &[MovedLine]) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// A line merged into a user's cart, to delete from the anonymous cart if it
+/// is still at `version` (a line revived since is left alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedLine {
+    pub cart: CartOwner,
+    pub product_id: ProductId,
+    pub version: u64,
+}
