@@ -12,7 +12,7 @@ use super::views::{
 use super::{page_limit, query_param, Reply};
 use crate::domain::{validate_restock_delta, CartOwner, Package, Product, ProductId};
 use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
-use crate::store::StoreError;
+use crate::store::{product_page_start, StoreError};
 use crate::{cursor, now_epoch_secs, App};
 
 const MAX_PAGE: i32 = 100;
@@ -31,18 +31,7 @@ pub(super) async fn list_products(app: &App, req: &Request) -> Result<Reply, Api
         validate_category(c)?;
     }
     let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE)?;
-    let index_key = if category.is_some() { "category" } else { "catalog" };
-    let start = raw_cursor
-        .map(|raw| {
-            cursor::decode(&raw, &["pk", "sk", index_key, "productId"], |name, value| match name {
-                "pk" => crate::store::keys::product_of_key(value).is_some(),
-                "sk" => value == crate::store::keys::PRODUCT_META_SK,
-                "category" => Some(value) == category.as_deref(),
-                "catalog" => value == crate::store::keys::CATALOG_PARTITION,
-                _ => ProductId::parse(value).is_ok(),
-            })
-        })
-        .transpose()?;
+    let start = raw_cursor.map(|raw| product_page_start(&raw, category.as_deref())).transpose()?;
     let page = app.store.product_page(category.as_deref(), limit, start.as_ref()).await?;
     let next_cursor = page.next.as_ref().map(cursor::encode);
     Ok(Reply::ok(ProductList { products: &page.products, next_cursor }))

@@ -1,8 +1,6 @@
 //! Order endpoints: checkout, the buyer's (or every, for admins) orders, one
 //! order, pay and cancel. The rules live in `use_cases`; this parses and answers.
 
-use std::collections::HashMap;
-
 use lambda_http::Request;
 use serde::Deserialize;
 
@@ -10,12 +8,12 @@ use super::views::{cart_view, CheckoutAnswer, OrderAnswer, OrderList, OrderView}
 use super::{idempotency_key, page_limit, query_param, Reply};
 use crate::domain::{CardToken, CartOwner};
 use crate::http::{json_body, path_param, ApiError};
-use crate::store::keys::{ORDER_PARTITION, ORDER_PREFIX};
+use crate::store::order_page_start;
 use crate::use_cases::checkout::{checkout as check_out, CheckoutRequest};
 use crate::use_cases::payment::Orders;
 use crate::use_cases::ports::OrderStore;
 use crate::use_cases::SystemClock;
-use crate::{cursor, App};
+use crate::App;
 
 fn order_id_param(req: &Request) -> Result<String, ApiError> {
     let raw = path_param(req, "order_id")?;
@@ -51,29 +49,9 @@ pub(super) async fn list_orders(app: &App, req: &Request) -> Result<Reply, ApiEr
         Some(_) => return Err(ApiError::BadRequest("all must be true or false".into())),
     };
     let limit = page_limit(req, 20, 100)?;
-    let own_pk = crate::store::keys::cart_pk(&user);
-    let start = match query_param(req, "cursor") {
-        None => None,
-        Some(raw) if everyone => {
-            Some(cursor::decode(&raw, &["pk", "sk", "orderList", "orderId"], |name, v| match name {
-                "orderList" => v == ORDER_PARTITION,
-                "sk" => v.starts_with(ORDER_PREFIX),
-                _ => true,
-            })?)
-        }
-        Some(raw) => Some(cursor::decode(&raw, &["pk", "sk"], |name, v| match name {
-            "pk" => v == own_pk,
-            _ => v.starts_with(ORDER_PREFIX),
-        })?),
-    };
-    let start = start.map(|k| k.into_iter().map(|(k, v)| (k, aws_sdk_dynamodb::types::AttributeValue::S(v))).collect());
     let owner = (!everyone).then_some(&user);
-    let (orders, next) = app.store.order_page(owner, limit, start).await?;
-    let next_cursor = next.map(|next| {
-        let key: HashMap<String, String> =
-            next.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
-        cursor::encode(&key)
-    });
+    let start = query_param(req, "cursor").map(|raw| order_page_start(&raw, owner)).transpose()?;
+    let (orders, next_cursor) = app.store.order_page(owner, limit, start).await?;
     Ok(Reply::ok(OrderList { orders: orders.iter().map(OrderView::from).collect(), next_cursor }))
 }
 

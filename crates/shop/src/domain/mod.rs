@@ -8,10 +8,12 @@ use uuid::Uuid;
 pub(crate) mod cart;
 mod catalog;
 mod order;
+mod totals;
 
 pub use cart::*;
 pub use catalog::*;
 pub use order::*;
+pub use totals::*;
 
 const MAX_PRODUCT_ID_LEN: usize = 64;
 const MAX_SUB_LEN: usize = 128;

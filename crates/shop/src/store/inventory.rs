@@ -8,8 +8,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
 use super::items::{ProductItem, StockItem};
-use super::keys::{product_pk, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK};
+use super::keys::{product_of_key, product_pk, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK};
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
+use crate::cursor::{self, CursorError};
 use crate::domain::Product;
 use crate::domain::{ProductId, StockLevels};
 
@@ -54,6 +55,19 @@ fn add_category(table: &str, category: &str) -> Result<Update, StoreError> {
         .expression_attribute_values(":c", AttributeValue::Ss(vec![category.to_owned()]))
         .build()
         .map_err(build_error)
+}
+
+/// Where a catalog (or category) page starts: a cursor `product_page`
+/// answered for the same listing, checked before it reaches DynamoDB.
+pub fn product_page_start(raw: &str, category: Option<&str>) -> Result<PageKey, CursorError> {
+    let index_key = if category.is_some() { "category" } else { "catalog" };
+    cursor::decode(raw, &["pk", "sk", index_key, "productId"], |name, value| match name {
+        "pk" => product_of_key(value).is_some(),
+        "sk" => value == PRODUCT_META_SK,
+        "category" => Some(value) == category,
+        "catalog" => value == CATALOG_PARTITION,
+        _ => ProductId::parse(value).is_ok(),
+    })
 }
 
 impl Store {

@@ -29,8 +29,8 @@ mod ledger;
 mod orders;
 mod totals;
 
-pub use inventory::{CategoryPage, PageKey, Restocked, BESTSELLER_INDEX, CATEGORY_INDEX};
-pub use orders::{ORDERS_INDEX, PENDING_INDEX};
+pub use inventory::{product_page_start, CategoryPage, PageKey, Restocked, BESTSELLER_INDEX, CATEGORY_INDEX};
+pub use orders::{order_page_start, ORDERS_INDEX, PENDING_INDEX};
 pub use totals::{CountedLine, LineCount, ProductView, SequenceNumber, TableSnapshot, TotalsApplied};
 
 pub use crate::use_cases::StoreError;

@@ -13,6 +13,7 @@ use super::keys::{
     cart_pk, checkout_key_sk, order_sk, product_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION, STOCK_SK,
 };
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
+use crate::cursor::{self, CursorError};
 use crate::domain::{CartLine, CartOwner, Order, OrderStatus, Product, ProductId, StockLevels};
 use crate::use_cases::ports::{CartAdjustment, CheckoutOutcome, OrderStore};
 
@@ -203,6 +204,24 @@ impl OrderStore for Store {
     }
 }
 
+/// Where an order page starts: a cursor `order_page` answered for the same
+/// listing (the owner's orders, or everyone's), checked before it reaches
+/// DynamoDB so a forged one is refused.
+pub fn order_page_start(raw: &str, owner: Option<&CartOwner>) -> Result<Item, CursorError> {
+    let key = match owner.map(cart_pk) {
+        None => cursor::decode(raw, &["pk", "sk", "orderList", "orderId"], |name, v| match name {
+            "orderList" => v == ORDER_PARTITION,
+            "sk" => v.starts_with(ORDER_PREFIX),
+            _ => true,
+        })?,
+        Some(own_pk) => cursor::decode(raw, &["pk", "sk"], |name, v| match name {
+            "pk" => v == own_pk,
+            _ => v.starts_with(ORDER_PREFIX),
+        })?,
+    };
+    Ok(key.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
 impl Store {
     /// An order by its partition (strongly consistent).
     async fn order_in(&self, owner_pk: &str, order_id: &str) -> Result<Option<Order>, StoreError> {
@@ -228,13 +247,15 @@ impl Store {
         self.order_in(&user_pk(&found.owner), order_id).await
     }
 
-    /// One page of orders, newest first: a user's (by partition) or everyone's.
+    /// One page of orders, newest first: a user's (by partition) or
+    /// everyone's; `start` from [`order_page_start`], the next page's cursor
+    /// with the orders when more follow.
     pub async fn order_page(
         &self,
         owner: Option<&CartOwner>,
         limit: i32,
         start: Option<Item>,
-    ) -> Result<(Vec<Order>, Option<Item>), StoreError> {
+    ) -> Result<(Vec<Order>, Option<String>), StoreError> {
         let query = self.client.query().table_name(&self.table).scan_index_forward(false);
         let (query, key_attributes): (_, &[&str]) = match owner.map(cart_pk) {
             Some(pk) => (
@@ -254,6 +275,11 @@ impl Store {
             ),
         };
         let (items, next) = self.page(query, limit, key_attributes, start).await?;
+        let next = next.map(|next| {
+            let key: HashMap<String, String> =
+                next.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
+            cursor::encode(&key)
+        });
         Ok((serde_dynamo::from_items(items)?, next))
     }
 

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_dynamo::from_item;
 
 use super::{build_error, item_of, key, n, s, Item, Store, StoreError};
-use crate::domain::ProductId;
+pub use crate::domain::SequenceNumber;
+use crate::domain::{decide_count, CountDecision, ProductId};
 use crate::store::keys::TOTAL_QUANTITY_SK;
 
 pub(crate) const COUNTED_LINE_PREFIX: &str = "incart#";
@@ -29,31 +30,6 @@ const LINES_PER_TRANSACTION: usize = 99;
 /// Re-reads after a concurrent writer won a counted line (another shard's
 /// consumer after a split, or a repair).
 const CONFLICT_ATTEMPTS: usize = 4;
-
-/// A DynamoDB Streams sequence number, zero-padded so that its string order is
-/// its numeric order (they are decimal strings of up to 40 digits).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SequenceNumber(String);
-
-impl SequenceNumber {
-    const WIDTH: usize = 40;
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        let ok = !raw.is_empty() && raw.len() <= Self::WIDTH && raw.bytes().all(|b| b.is_ascii_digit());
-        ok.then(|| Self(format!("{raw:0>width$}", width = Self::WIDTH)))
-    }
-
-    /// The number as it was before padding (what the stream calls it).
-    pub fn as_stream_text(&self) -> &str {
-        let trimmed = self.0.trim_start_matches('0');
-        if trimmed.is_empty() {
-            "0"
-        } else {
-            trimmed
-        }
-    }
-}
 
 /// What one stream record says a cart now counts of a product.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,19 +236,17 @@ impl Store {
         for count in counts {
             let sk = counted_line_sk(&count.cart_pk);
             let previous = stored.0.get(&(pk.clone(), sk.clone()));
-            if previous.is_some_and(|p| p.last_sequence >= count.sequence) {
-                outcome.replayed += 1;
-                continue;
+            match decide_count(previous.map(|p| (&p.last_sequence, p.counted)), &count.sequence, count.counted) {
+                CountDecision::Replayed => {
+                    outcome.replayed += 1;
+                    continue;
+                }
+                CountDecision::Unchanged => {
+                    outcome.unchanged += 1;
+                    continue;
+                }
+                CountDecision::Apply { delta: change } => delta += change,
             }
-            // A change that leaves the count as it is (a checkout mark, a TTL
-            // refresh, the emulator's keys-only INSERT) needs no write: the
-            // stored line already says what this record says, and any older
-            // record is older than it too.
-            if count.counted == previous.map_or(0, |p| p.counted) {
-                outcome.unchanged += 1;
-                continue;
-            }
-            delta += count.counted - previous.map_or(0, |p| p.counted);
             let item = CountedLine {
                 pk: pk.clone(),
                 sk,
@@ -285,7 +259,7 @@ impl Store {
                 None => put.condition_expression("attribute_not_exists(pk)"),
                 Some(p) => put
                     .condition_expression("lastSequence = :seen")
-                    .expression_attribute_values(":seen", s(p.last_sequence.0.clone())),
+                    .expression_attribute_values(":seen", s(p.last_sequence.as_padded())),
             };
             writes.push(TransactWriteItem::builder().put(put.build().map_err(build_error)?).build());
             outcome.applied += 1;
@@ -331,12 +305,12 @@ impl Store {
                     .condition_expression("attribute_not_exists(pk)")
                     .expression_attribute_values(
                         ":seq",
-                        s(SequenceNumber::parse("0").map(|q| q.0).unwrap_or_default()),
+                        s(SequenceNumber::parse("0").map(|q| q.as_padded().to_owned()).unwrap_or_default()),
                     ),
                 Some(line) => update
                     .update_expression("SET counted = :c")
                     .condition_expression("lastSequence = :seen AND counted = :was")
-                    .expression_attribute_values(":seen", s(line.last_sequence.0.clone()))
+                    .expression_attribute_values(":seen", s(line.last_sequence.as_padded()))
                     .expression_attribute_values(":was", n(line.counted)),
             };
             writes.push(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build());
@@ -447,18 +421,5 @@ mod tests {
         assert_eq!(snapshot.cart_lines.len(), 1);
         assert_eq!(snapshot.unreadable.len(), 1);
         assert_eq!(snapshot.unreadable[0].1, "product#p1");
-    }
-
-    #[test]
-    fn sequence_numbers_order_numerically() {
-        let a = SequenceNumber::parse("999").unwrap();
-        let b = SequenceNumber::parse("1000").unwrap();
-        assert!(a < b);
-        assert_eq!(b.as_stream_text(), "1000");
-        let long = "4".repeat(40);
-        assert!(SequenceNumber::parse(&long).unwrap() > b);
-        for bad in ["", "12a", "-1", &"1".repeat(41)] {
-            assert!(SequenceNumber::parse(bad).is_none(), "{bad}");
-        }
     }
 }

@@ -607,7 +607,11 @@ fn cancel_releases_once_and_a_paid_order_cannot_be_cancelled() {
     assert_eq!(again.status, OrderStatus::Cancelled);
     assert_eq!(store.state().settles, 1);
     assert_eq!(store.state().stock["p1"], StockLevels { available: 5, reserved: 0, sold: 0, added: 5 });
-    assert_eq!(payments.refunds.lock().unwrap().as_slice(), [order.order_id.as_str()], "a stray charge would be refunded");
+    assert_eq!(
+        payments.refunds.lock().unwrap().as_slice(),
+        [order.order_id.as_str()],
+        "a stray charge would be refunded"
+    );
 
     let (store, order) = pending_order();
     let payments = FakePayments::answering(FakePayments::approved());
