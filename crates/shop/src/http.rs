@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::views::{Availability, OrderAnswer};
+use crate::api::views::{Availability, OrderAnswer, ShortLines};
 use crate::auth::{AuthError, Identity};
 use crate::domain::{CartOwner, DomainError, ANONYMOUS_CART_TTL_SECS};
 use crate::store::StoreError;
@@ -54,7 +54,7 @@ pub enum ApiError {
 }
 
 /// A refusal whose body carries `details` next to the message.
-fn detailed(status: StatusCode, message: String, details: impl Serialize) -> ApiError {
+pub fn detailed(status: StatusCode, message: String, details: impl Serialize) -> ApiError {
     let details = match serde_json::to_value(details) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
@@ -84,7 +84,7 @@ impl From<CheckoutError> for ApiError {
             CheckoutError::Invalid(e) => e.into(),
             CheckoutError::EmptyCart | CheckoutError::TooManyLines(_) => Self::BadRequest(message),
             CheckoutError::NotEnoughStock(short_lines) => {
-                detailed(StatusCode::CONFLICT, message, json!({ "shortLines": short_lines }))
+                detailed(StatusCode::CONFLICT, message, ShortLines { short_lines: &short_lines })
             }
             CheckoutError::Busy => Self::Conflict(message),
             CheckoutError::Store(e) => Self::Store(e),

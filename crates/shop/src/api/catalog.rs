@@ -4,14 +4,13 @@
 use http::StatusCode;
 use lambda_http::Request;
 use serde::Deserialize;
-use serde_json::{json, Map};
 
 use super::views::{
-    Bestseller, Categories, CreatedProduct, ProductAnswer, ProductList, ProductPage, Restocked, StockShown,
+    Available, Bestseller, Categories, CreatedProduct, ProductAnswer, ProductList, ProductPage, Restocked, StockShown,
 };
 use super::{page_limit, query_param, Reply};
 use crate::domain::{validate_restock_delta, CartOwner, Package, Product, ProductId};
-use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
+use crate::http::{cart_cookie_owner, detailed, json_body, path_param, ApiError};
 use crate::store::{product_page_start, StoreError};
 use crate::{cursor, now_epoch_secs, App};
 
@@ -262,13 +261,8 @@ pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError>
                 return Err(ApiError::NotFound(format!("product {id} not found")));
             };
             let available = stock.available;
-            let mut details = Map::new();
-            details.insert("available".into(), json!(available));
-            Err(ApiError::Detailed {
-                status: StatusCode::CONFLICT,
-                message: format!("cannot remove {} units: only {available} available", -delta),
-                details,
-            })
+            let message = format!("cannot remove {} units: only {available} available", -delta);
+            Err(detailed(StatusCode::CONFLICT, message, Available { available }))
         }
         Err(e) => Err(e.into()),
     }

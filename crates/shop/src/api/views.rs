@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::domain::{CartLine, Order, OrderLine, OrderStatus, Product, ProductId, StockLevels};
+use crate::use_cases::checkout::ShortLine;
 
 /// A list of products, and the cursor of the next page if there is one.
 #[derive(Serialize)]
@@ -160,6 +161,19 @@ pub struct Bestseller {
     #[serde(flatten)]
     pub product: Product,
     pub units_sold: i64,
+}
+
+/// A checkout refused for want of stock: the lines it could not cover.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShortLines<'a> {
+    pub short_lines: &'a [ShortLine],
+}
+
+/// What is available: a stock removal refused.
+#[derive(Serialize)]
+pub struct Available {
+    pub available: i64,
 }
 
 /// `productId` and `available`: a cart line refused for want of stock.
