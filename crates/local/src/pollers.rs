@@ -219,7 +219,7 @@ pub async fn poll_stream(
             let stale = pending.iter().take_while(|r| now - created(r) > max_age).count();
             if stale > 0 {
                 let old: Vec<Value> = pending.drain(..stale).collect();
-                send_to_on_failure(&sqs, &target, &old, "RecordAgeExceeded", 0).await;
+                send_to_on_failure(&sqs, &target, shard_id.as_deref(), &old, "RecordAgeExceeded", 0).await;
                 attempts = 0;
                 continue;
             }
@@ -259,7 +259,8 @@ pub async fn poll_stream(
                 if max >= 0 && attempts > max {
                     let parked = (size - position).min(batch_limit).min(pending.len());
                     let rest: Vec<Value> = pending.drain(..parked).collect();
-                    send_to_on_failure(&sqs, &target, &rest, "RetryAttemptsExhausted", attempts).await;
+                    let shard = shard_id.as_deref();
+                    send_to_on_failure(&sqs, &target, shard, &rest, "RetryAttemptsExhausted", attempts).await;
                     attempts = 0;
                     batch_limit = source.batch_size;
                 } else {
@@ -315,10 +316,12 @@ async fn read_more(
 }
 
 /// What Lambda sends to a stream's on-failure destination: where the records
-/// are, enough to replay them.
+/// are (the shard and the sequence range, to read them again while the stream
+/// keeps them), not the records themselves.
 async fn send_to_on_failure(
     sqs: &aws_sdk_sqs::Client,
     target: &StreamTarget,
+    shard_id: Option<&str>,
     records: &[Value],
     condition: &str,
     invocations: i64,
@@ -329,15 +332,26 @@ async fn send_to_on_failure(
     let Some(url) = &target.on_failure_url else {
         return;
     };
+    let arrival =
+        |r: Option<&Value>| r.and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_i64()).map(shop::rfc3339);
     let body = json!({
-        "requestContext": { "condition": condition, "approximateInvokeCount": invocations },
+        "requestContext": {
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "condition": condition,
+            "approximateInvokeCount": invocations,
+        },
+        "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
+        "version": "1.0",
+        "timestamp": shop::rfc3339(shop::now_epoch_secs()),
         "DDBStreamBatchInfo": {
+            "shardId": shard_id,
             "startSequenceNumber": first,
             "endSequenceNumber": last,
+            "approximateArrivalOfFirstRecord": arrival(records.first()),
+            "approximateArrivalOfLastRecord": arrival(records.last()),
             "batchSize": records.len(),
             "streamArn": target.stream_arn,
         },
-        "records": records,
     });
     if let Err(e) = sqs.send_message().queue_url(url).message_body(body.to_string()).send().await {
         tracing::error!(error = ?e, "on-failure destination unreachable");

@@ -42,6 +42,7 @@ pub struct Options {
     pub stop_on_stdin_eof: bool,
     /// How long checkouts hold stock (the functions' RESERVATION_HOLD_SECONDS).
     pub reservation_hold_secs: i64,
+    pub max_pending_orders: u32,
     /// Run scheduled functions this often instead of at the template's rate.
     pub schedule_override_secs: Option<u64>,
     /// Queues' visibility timeout instead of the template's (tests watch a
@@ -68,6 +69,7 @@ impl Options {
             allowed_origin: env_or("SHOP_ALLOWED_ORIGIN", "http://localhost:8080".to_owned()),
             stop_on_stdin_eof: env_or("SHOP_STOP_ON_STDIN_EOF", 0u8) == 1,
             reservation_hold_secs: env_or("SHOP_RESERVATION_HOLD_SECONDS", shop::domain::DEFAULT_RESERVATION_HOLD_SECS),
+            max_pending_orders: env_or("SHOP_MAX_PENDING_ORDERS", shop::domain::DEFAULT_MAX_PENDING_ORDERS),
             schedule_override_secs: std::env::var("SHOP_SCHEDULE_SECONDS").ok().and_then(|v| v.parse().ok()),
             queue_visibility_override_secs: std::env::var("SHOP_QUEUE_VISIBILITY_SECONDS")
                 .ok()
@@ -125,6 +127,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
         cognito: CognitoConfig { issuer: issuer.clone(), jwks_url: jwks_url.clone(), client_id: client_id.clone() },
         allowed_origin: options.allowed_origin.clone(),
         reservation_hold_secs: options.reservation_hold_secs,
+        max_pending_orders: options.max_pending_orders,
     };
     let app = Arc::new(App::new(config, &sdk));
     let products = resources::seed_catalog(&app.store, SEED_CATALOG).await?;

@@ -208,7 +208,9 @@ fn policy_grants(id: &str, props: &Value) -> Result<Vec<Grant>, TemplateError> {
     };
     let mut grants = Vec::new();
     for policy in get(props, &["Policies"]).and_then(Value::as_sequence).into_iter().flatten() {
-        if let Some(statements) = policy.get("Statement").and_then(Value::as_sequence) {
+        // A function's inline statements, or an IAM role's named policy.
+        let statements = policy.get("Statement").or_else(|| get(policy, &["PolicyDocument", "Statement"]));
+        if let Some(statements) = statements.and_then(Value::as_sequence) {
             for statement in statements {
                 if str_at(statement, &["Effect"]).as_deref() != Some("Allow") {
                     continue;
@@ -249,6 +251,15 @@ impl Template {
         let mut functions = Vec::new();
         let mut user_pool = UserPoolDef { password_min_length: 8, explicit_auth_flows: Vec::new(), groups: Vec::new() };
         let mut cors = (String::from("Content-Type,Authorization"), String::from("GET,POST,PUT,OPTIONS"));
+        // The IAM roles a function may name instead of its own policies.
+        let mut roles = std::collections::HashMap::new();
+        for (id, resource) in resources {
+            if str_at(resource, &["Type"]).as_deref() == Some("AWS::IAM::Role") {
+                let id = id.as_str().unwrap_or_default().to_owned();
+                let grants = policy_grants(&id, resource.get("Properties").unwrap_or(&Value::Null))?;
+                roles.insert(id, grants);
+            }
+        }
         for (id, resource) in resources {
             let id = id.as_str().ok_or_else(|| invalid("resource id not a string"))?.to_owned();
             let kind = str_at(resource, &["Type"]).unwrap_or_default();
@@ -295,7 +306,7 @@ impl Template {
                         cors.1 = unquote(&m);
                     }
                 }
-                "AWS::Serverless::Function" => functions.push(parse_function(id, resource, &props)?),
+                "AWS::Serverless::Function" => functions.push(parse_function(id, resource, &props, &roles)?),
                 _ => {}
             }
         }
@@ -355,7 +366,12 @@ impl Template {
     }
 }
 
-fn parse_function(id: String, resource: &Value, props: &Value) -> Result<FunctionDef, TemplateError> {
+fn parse_function(
+    id: String,
+    resource: &Value,
+    props: &Value,
+    roles: &std::collections::HashMap<String, Vec<Grant>>,
+) -> Result<FunctionDef, TemplateError> {
     let binary = str_at(resource, &["Metadata", "BuildProperties", "Binary"])
         .ok_or_else(|| invalid(format!("{id}: no Metadata.BuildProperties.Binary")))?;
     let mut events = Vec::new();
@@ -418,7 +434,10 @@ fn parse_function(id: String, resource: &Value, props: &Value) -> Result<Functio
         .flatten()
         .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), referenced_id(v)?)))
         .collect();
-    let grants = policy_grants(&id, props)?;
+    let grants = match props.get("Role").and_then(referenced_id) {
+        Some(role) => roles.get(&role).cloned().ok_or_else(|| invalid(format!("{id}: role {role} not found")))?,
+        None => policy_grants(&id, props)?,
+    };
     Ok(FunctionDef { logical_id: id, binary, events, env_refs, grants })
 }
 
@@ -520,8 +539,13 @@ mod tests {
         let (query, on_catalog) = (need("dynamodb:Query", None), need("dynamodb:Query", Some("catalog-index")));
         let send = need("sqs:SendMessage", None);
         let scan = need("dynamodb:Scan", None);
-        // Allowed: an index query on its index, a queue send by SAM's template.
-        assert!(template.missing_permissions([("list-products", &on_catalog), ("migrate-cart", &send)]).is_empty());
+        // Allowed: an index query on its index, a queue send by SAM's template,
+        // what a worker's own role grants.
+        let (delete, put) = (need("dynamodb:DeleteItem", None), need("dynamodb:PutItem", None));
+        let allowed = [("list-products", &on_catalog), ("migrate-cart", &send), ("cart-cleanup", &delete)];
+        assert!(template.missing_permissions(allowed).is_empty());
+        assert!(template.missing_permissions([("cart-totals", &put), ("cart-totals", &send)]).is_empty());
+        assert_eq!(template.missing_permissions([("cart-totals", &delete)]).len(), 1, "the role grants no delete");
         // Not allowed: the table instead of the index, an action never granted,
         // a send by a function without a queue policy, an unknown function.
         let missing = template.missing_permissions([

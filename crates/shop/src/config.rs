@@ -16,6 +16,8 @@ pub struct Config {
     pub allowed_origin: String,
     /// How long a checkout holds its reserved stock awaiting payment.
     pub reservation_hold_secs: i64,
+    /// Orders one user may hold awaiting payment at once.
+    pub max_pending_orders: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +42,10 @@ impl Config {
             reservation_hold_secs: match optional("RESERVATION_HOLD_SECONDS") {
                 None => crate::domain::DEFAULT_RESERVATION_HOLD_SECS,
                 Some(v) => v.parse().ok().filter(|s| *s > 0).ok_or(ConfigError("RESERVATION_HOLD_SECONDS"))?,
+            },
+            max_pending_orders: match optional("MAX_PENDING_ORDERS") {
+                None => crate::domain::DEFAULT_MAX_PENDING_ORDERS,
+                Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or(ConfigError("MAX_PENDING_ORDERS"))?,
             },
         })
     }

@@ -38,6 +38,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("request body larger than {MAX_BODY_BYTES} bytes")]
     PayloadTooLarge,
+    /// A body that does not say it is JSON: a cross-site form can send
+    /// `text/plain` with the visitor's cookie, never `application/json`.
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("token keys unavailable: {0}")]
@@ -83,6 +87,7 @@ impl From<CheckoutError> for ApiError {
         match err {
             CheckoutError::Invalid(e) => e.into(),
             CheckoutError::EmptyCart | CheckoutError::TooManyLines(_) => Self::BadRequest(message),
+            CheckoutError::TooManyPending(_) => Self::Conflict(message),
             CheckoutError::NotEnoughStock(short_lines) => {
                 detailed(StatusCode::CONFLICT, message, ShortLines { short_lines: &short_lines })
             }
@@ -143,6 +148,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Store(StoreError::Conflict) => StatusCode::CONFLICT,
             Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -197,12 +203,24 @@ pub fn json_text_response(status: StatusCode, text: String, cors_origin: &str) -
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Every answer depends on the caller (token, cookie): no cache keeps one.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     if let Ok(origin) = HeaderValue::from_str(cors_origin) {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         headers.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     response
+}
+
+/// Whether the request says its body is JSON (`application/json`, any parameters).
+fn sends_json(req: &Request) -> bool {
+    let Some(value) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let media_type = value.split(';').next().unwrap_or_default().trim();
+    media_type.eq_ignore_ascii_case("application/json")
 }
 
 /// Parses a JSON body into `T`, with messages that say what is wrong.
@@ -218,6 +236,9 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest("a JSON body is required".into()));
+    }
+    if !sends_json(req) {
+        return Err(ApiError::UnsupportedMediaType);
     }
     serde_json::from_slice(bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => {
@@ -269,7 +290,9 @@ fn cart_cookie(id: Uuid) -> String {
         .path("/")
         .http_only(true)
         .secure(true)
-        .same_site(SameSite::None)
+        // The storefront and the API share one site: Lax keeps the cookie off
+        // cross-site posts.
+        .same_site(SameSite::Lax)
         .max_age(cookie::time::Duration::seconds(ANONYMOUS_CART_TTL_SECS))
         .build()
         .to_string()
@@ -305,7 +328,9 @@ impl App {
     /// to the anonymous cart.
     pub async fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
         if let Some(token) = authorization(req)? {
-            return Ok(Caller::User(self.verifier.verify_header(token).await?));
+            let identity = self.verifier.verify_header(token).await?;
+            crate::api::note_caller(&identity);
+            return Ok(Caller::User(identity));
         }
         let owner = cart_cookie_owner(req)?.unwrap_or_else(|| CartOwner::Anonymous(Uuid::new_v4()));
         Ok(Caller::Anonymous(owner))
@@ -313,7 +338,9 @@ impl App {
 
     pub async fn signed_in(&self, req: &Request) -> Result<Identity, ApiError> {
         let token = authorization(req)?.ok_or_else(|| ApiError::Unauthorized("no token".into()))?;
-        Ok(self.verifier.verify_header(token).await?)
+        let identity = self.verifier.verify_header(token).await?;
+        crate::api::note_caller(&identity);
+        Ok(identity)
     }
 
     pub async fn admin(&self, req: &Request) -> Result<Identity, ApiError> {
@@ -338,7 +365,7 @@ mod tests {
     }
 
     fn request(body: &str, cookie: Option<&str>) -> Request {
-        let mut builder = http::Request::builder();
+        let mut builder = http::Request::builder().header("Content-Type", "application/json");
         if let Some(c) = cookie {
             builder = builder.header("Cookie", c);
         }
@@ -377,6 +404,34 @@ mod tests {
     }
 
     #[test]
+    fn only_a_body_that_says_it_is_json_is_read() {
+        let with = |content_type: Option<&str>| {
+            let mut builder = http::Request::builder();
+            if let Some(t) = content_type {
+                builder = builder.header("Content-Type", t);
+            }
+            json_body::<Body2>(&builder.body(Body::Text(r#"{"quantity": 2}"#.into())).unwrap())
+        };
+        assert!(with(Some("application/json")).is_ok());
+        assert!(with(Some("Application/JSON; charset=utf-8")).is_ok());
+        // What a cross-site HTML form can send, and nothing at all.
+        for refused in
+            [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data"), None]
+        {
+            assert_eq!(message(with(refused).unwrap_err()).0, 415, "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn answers_are_never_cached_or_sniffed() {
+        let response = json_text_response(StatusCode::OK, "{}".into(), "http://localhost:8080");
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        let refused = ApiError::NotFound("x".into()).into_response("http://localhost:8080");
+        assert_eq!(refused.headers()["cache-control"], "no-store");
+    }
+
+    #[test]
     fn internal_errors_never_reach_the_caller() {
         let (status, text) = message(ApiError::Store(StoreError::Backend("secret table arn:aws:...".into())));
         assert_eq!((status, text.as_str()), (500, "internal error"));
@@ -401,7 +456,7 @@ mod tests {
         let response = caller.finish(json_response(StatusCode::OK, &serde_json::json!({}), "*"));
         let cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
         assert!(cookie.starts_with(&format!("cartId={id}")));
-        for attr in ["HttpOnly", "Secure", "SameSite=None", "Path=/"] {
+        for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
             assert!(cookie.contains(attr), "{cookie}");
         }
     }

@@ -23,9 +23,12 @@ async fn an_anonymous_shopper_gets_a_cart_cookie_and_keeps_their_lines() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, json!({ "products": [] }));
     let cookie = reply.set_cookie.clone().unwrap();
-    for attribute in ["HttpOnly", "Secure", "SameSite=None", "Path=/"] {
+    for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
+    // The answer depends on the cookie: nothing may cache it, nothing sniff it.
+    assert_eq!(reply.headers["cache-control"], "no-store");
+    assert_eq!(reply.headers["x-content-type-options"], "nosniff");
     let cart = cart_id_from(&reply);
     uuid::Uuid::parse_str(&cart).expect("cartId is a UUID");
 
@@ -230,4 +233,29 @@ async fn a_retried_add_with_the_same_idempotency_key_adds_once() {
     add(&cart, &product, 1).await;
     add(&cart, &product, 1).await;
     assert_eq!(line_quantity(&cart_of(&cart).await, &product), Some(6));
+}
+
+#[tokio::test]
+async fn a_cross_site_form_post_changes_no_cart() {
+    // What a page on another site can make a visitor's browser send with their
+    // cookie: a form post, whose Content-Type is never application/json.
+    let cart = new_cart().await;
+    let product = product_for(23).await;
+    let body = json!({ "productId": product, "quantity": 1 }).to_string();
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+        let reply =
+            call(Method::POST, "/cart").cookie(&cart).header("Content-Type", content_type).raw(&body).send().await;
+        assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+        assert_eq!(reply.body["message"], "Content-Type must be application/json");
+        let put = call(Method::PUT, &format!("/cart/{product}"))
+            .cookie(&cart)
+            .header("Content-Type", content_type)
+            .raw(r#"{"quantity": 5}"#)
+            .send()
+            .await;
+        assert_eq!(put.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type}");
+    }
+    assert!(lines(&cart_of(&cart).await).is_empty(), "nothing was added");
+    // The same request as JSON is the shopper's own, and works.
+    assert_eq!(add(&cart, &product, 1).await.status, StatusCode::OK);
 }

@@ -39,25 +39,64 @@ async fn a_poison_stream_record_is_retried_then_parked_and_never_blocks_the_rest
     )
     .await;
 
-    // The poison record's batch went to the on-failure queue, with where to replay it from.
+    // The poison record's batch went to the on-failure queue as AWS sends it:
+    // where the records are, not the records. Reading the stream by that
+    // shard and sequence range finds the poison record (the replay path).
     let url = stack_queue_url("CartTotalsFailureQueue");
     let sqs = sqs().await;
-    let message: Value = eventually(
-        "an on-failure message",
-        || async {
-            let out = sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await.unwrap();
+    let streams = aws_sdk_dynamodbstreams::Client::new(&shop_local::stack::emulator_sdk(&stack().emulator).await);
+    let mut seen: Vec<Value> = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let message = 'found: loop {
+        let out = sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await.unwrap();
+        seen.extend(
             out.messages
                 .unwrap_or_default()
                 .into_iter()
-                .filter_map(|m| serde_json::from_str::<Value>(m.body.as_deref().unwrap_or("")).ok())
-                .find(|b| b.to_string().contains(&poison_cart))
-        },
-        Option::is_some,
-    )
-    .await
-    .unwrap();
-    assert!(message["DDBStreamBatchInfo"]["startSequenceNumber"].is_string());
+                .filter_map(|m| serde_json::from_str::<Value>(m.body.as_deref().unwrap_or("")).ok()),
+        );
+        for message in &seen {
+            if holds_record_of(&streams, &message["DDBStreamBatchInfo"], &poison_cart).await {
+                break 'found Some(message.clone());
+            }
+        }
+        assert!(std::time::Instant::now() < deadline, "no on-failure message names the poison record: {seen:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let message = message.unwrap();
     assert_eq!(message["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert!(message.get("records").is_none() && !message.to_string().contains(&poison_cart), "metadata only");
+}
+
+/// Whether the stream, read by a failure message's shard and sequence range,
+/// holds a record of the cart `pk`.
+async fn holds_record_of(streams: &aws_sdk_dynamodbstreams::Client, info: &Value, pk: &str) -> bool {
+    use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+    let (Some(shard), Some(start), Some(end)) =
+        (info["shardId"].as_str(), info["startSequenceNumber"].as_str(), info["endSequenceNumber"].as_str())
+    else {
+        return false;
+    };
+    let Ok(iterator) = streams
+        .get_shard_iterator()
+        .stream_arn(info["streamArn"].as_str().unwrap_or_default())
+        .shard_id(shard)
+        .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+        .sequence_number(start)
+        .send()
+        .await
+    else {
+        return false;
+    };
+    let Ok(out) = streams.get_records().set_shard_iterator(iterator.shard_iterator).limit(1000).send().await else {
+        return false;
+    };
+    let end: u128 = end.parse().unwrap_or(0);
+    out.records.unwrap_or_default().iter().filter_map(|r| r.dynamodb.as_ref()).any(|r| {
+        let in_range = r.sequence_number.as_deref().and_then(|s| s.parse::<u128>().ok()).is_some_and(|s| s <= end);
+        let key = r.keys.as_ref().and_then(|k| k.get("pk")).and_then(|v| v.as_s().ok());
+        in_range && key.is_some_and(|k| k == pk)
+    })
 }
 
 fn stack_queue_url(logical_id: &str) -> String {

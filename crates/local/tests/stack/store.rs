@@ -194,7 +194,7 @@ async fn a_cart_too_large_for_one_transaction_is_refused_clearly() {
     }
     let reply = checkout_as(&token, None).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert!(reply.body["message"].as_str().unwrap().contains("at most 49"), "{:?}", reply.body);
+    assert!(reply.body["message"].as_str().unwrap().contains("at most 48"), "{:?}", reply.body);
 }
 
 #[tokio::test]
@@ -415,4 +415,27 @@ async fn a_charge_left_behind_is_refunded_when_the_order_is_released() {
         assert_eq!(record["refunded"], AttributeValue::Bool(true), "{id}");
     }
     assert_eq!(stock_of(&product).await, (5, 0, 0, 5));
+}
+
+#[tokio::test]
+async fn nobody_holds_more_unpaid_orders_than_the_cap() {
+    let token = new_user_token("hoarder").await;
+    let product = new_product(20, 100).await;
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        assert_eq!(add_as(&token, &product, 1).await.status, StatusCode::OK);
+        let reply = checkout_as(&token, None).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+        orders.push(reply.body["order"]["orderId"].as_str().unwrap().to_owned());
+    }
+    let reserved = stock_of(&product).await.1;
+    assert_eq!(add_as(&token, &product, 1).await.status, StatusCode::OK);
+    let refused = checkout_as(&token, None).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
+    assert!(refused.body["message"].as_str().unwrap().contains("awaiting payment"), "{:?}", refused.body);
+    assert_eq!(stock_of(&product).await.1, reserved, "the refused checkout reserved nothing");
+    // Cancelling one frees a place.
+    let cancelled = call(Method::POST, &format!("/orders/{}/cancel", orders[0])).token(&token).send().await;
+    assert_eq!(cancelled.status, StatusCode::OK);
+    assert_eq!(checkout_as(&token, None).await.status, StatusCode::CREATED);
 }

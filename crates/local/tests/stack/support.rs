@@ -114,11 +114,15 @@ impl Call {
     }
     pub async fn send(self) -> Reply {
         let mut request = http().request(self.method, format!("{}{}", stack().api, self.path));
+        let typed = self.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type"));
         for (name, value) in self.headers {
             request = request.header(name, value);
         }
         if let Some(body) = self.body {
-            request = request.header("Content-Type", "application/json").body(body);
+            if !typed {
+                request = request.header("Content-Type", "application/json");
+            }
+            request = request.body(body);
         }
         let response = request.send().await.expect("request");
         let status = response.status();

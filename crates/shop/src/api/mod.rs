@@ -70,14 +70,18 @@ impl Endpoint {
     /// Serves one request; every error becomes its response here.
     pub async fn serve(self, app: &App, req: Request) -> Result<Response<Body>, Infallible> {
         let origin = app.config.allowed_origin.as_str();
-        let (outcome, usage) = crate::aws_calls::counting(self.handle(app, &req)).await;
+        let ((outcome, usage), caller) = with_caller_noted(crate::aws_calls::counting(self.handle(app, &req))).await;
         let response = match outcome {
             Ok(reply) => reply.into_response(origin),
             Err(err) => err.into_response(origin),
         };
+        // The caller's `sub` on every signed-in request's line: the audit
+        // trail of who changed prices and stock.
         tracing::info!(
             endpoint = self.binary_name(),
             status = response.status().as_u16(),
+            caller = caller.as_ref().map(|c| c.sub.as_str()),
+            admin = caller.as_ref().map(|c| c.admin),
             aws_calls = usage.calls.len(),
             calls = %usage.operations().collect::<Vec<_>>().join(","),
             aws_wait_us = usage.aws_wait.as_micros() as u64,
@@ -85,6 +89,32 @@ impl Endpoint {
         );
         Ok(response)
     }
+}
+
+/// Who a request's verified token named.
+#[derive(Debug, Clone)]
+pub(crate) struct NotedCaller {
+    sub: String,
+    admin: bool,
+}
+
+tokio::task_local! {
+    static CALLER: std::cell::RefCell<Option<NotedCaller>>;
+}
+
+/// Records the verified caller of the request being served (no-op outside `serve`).
+pub(crate) fn note_caller(identity: &crate::auth::Identity) {
+    let noted = NotedCaller { sub: identity.sub.clone(), admin: identity.is_admin() };
+    let _ = CALLER.try_with(|c| *c.borrow_mut() = Some(noted));
+}
+
+async fn with_caller_noted<T>(work: impl std::future::Future<Output = T>) -> (T, Option<NotedCaller>) {
+    CALLER
+        .scope(std::cell::RefCell::new(None), async {
+            let out = work.await;
+            (out, CALLER.with(|c| c.borrow_mut().take()))
+        })
+        .await
 }
 
 /// A successful answer: a JSON body (serialized straight from the handler's
@@ -146,5 +176,23 @@ pub(crate) fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError>
             let text = v.to_str().map_err(|_| ApiError::BadRequest("unreadable Idempotency-Key".into()))?;
             Ok(Some(crate::domain::validate_idempotency_key(text)?.to_owned()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Identity;
+
+    #[test]
+    fn the_verified_caller_reaches_the_request_log_line() {
+        let admin = Identity { sub: "s-1".into(), username: None, email: None, groups: vec!["admin".into()] };
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ((), caller) = runtime.block_on(with_caller_noted(async { note_caller(&admin) }));
+        let caller = caller.expect("noted");
+        assert_eq!((caller.sub.as_str(), caller.admin), ("s-1", true));
+        let ((), nobody) = runtime.block_on(with_caller_noted(async {}));
+        assert!(nobody.is_none(), "an anonymous request names no caller");
+        note_caller(&admin); // outside a request: nothing to note, no panic
     }
 }

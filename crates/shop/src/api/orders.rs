@@ -33,6 +33,7 @@ pub(super) async fn checkout(app: &App, req: &Request) -> Result<Reply, ApiError
         buyer_sub: &identity.sub,
         idempotency_key: key.as_deref(),
         hold_secs: app.config.reservation_hold_secs,
+        max_pending: app.config.max_pending_orders,
     };
     let done = check_out(&app.store, &SystemClock, request).await?;
     let answer = CheckoutAnswer { products: cart_view(&done.cart), order: (&done.order).into() };

@@ -5,9 +5,13 @@ use serde::{Deserialize, Serialize};
 
 use super::DomainError;
 
-/// Lines one checkout may reserve: the order, each line's stock item and each
-/// cart line must fit in one `TransactWriteItems` (at most 100 items).
-pub const MAX_CHECKOUT_LINES: usize = 49;
+/// Lines one checkout may reserve: the order, its idempotency key, the buyer's
+/// pending-order count, each line's stock item and each cart line must fit in
+/// one `TransactWriteItems` (at most 100 items).
+pub const MAX_CHECKOUT_LINES: usize = 48;
+/// Orders one user may hold awaiting payment unless configured otherwise: a
+/// checkout holds stock, and nobody may hoard it with unpaid orders.
+pub const DEFAULT_MAX_PENDING_ORDERS: u32 = 3;
 /// How long a checkout holds its reservation unless configured otherwise.
 pub const DEFAULT_RESERVATION_HOLD_SECS: i64 = 15 * 60;
 pub const EXPIRED_REASON: &str = "payment not received in time";

@@ -10,6 +10,7 @@
 //! | signed-in cart line       | `user#<sub>`       | `product#<id>`         |
 //! | order                     | `user#<sub>`       | `order#<uuidv7>`       |
 //! | checkout idempotency key  | `user#<sub>`       | `checkout#<key>`       |
+//! | the user's pending orders | `user#<sub>`       | `pending`              |
 
 use uuid::Uuid;
 
@@ -23,6 +24,9 @@ pub const CHECKOUT_KEY_PREFIX: &str = "checkout#";
 pub const PRODUCT_META_SK: &str = "meta";
 pub const STOCK_SK: &str = "stock";
 pub const TOTAL_QUANTITY_SK: &str = "totalquantity";
+/// How many of a user's orders await payment (`orders`), kept by the
+/// transactions that create and settle them.
+pub const PENDING_COUNT_SK: &str = "pending";
 /// Index partitions (sparse GSIs): every product, every stock item (best
 /// sellers), every order, the orders awaiting payment.
 pub const CATALOG_PARTITION: &str = "product";

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use super::items::OrderItem;
 use super::keys::{
-    cart_pk, checkout_key_sk, order_sk, product_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX, PENDING_PARTITION, STOCK_SK,
+    cart_pk, checkout_key_sk, order_sk, product_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX, PENDING_COUNT_SK,
+    PENDING_PARTITION, STOCK_SK,
 };
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
@@ -47,7 +48,12 @@ impl OrderStore for Store {
     /// Reserves every line's stock and records the order (and the idempotency
     /// key) in one transaction; the cart lines are marked as checked out into
     /// it, on condition that they are unchanged.
-    async fn checkout(&self, order: &Order, cart_lines: &[CartLine]) -> Result<CheckoutOutcome, StoreError> {
+    async fn checkout(
+        &self,
+        order: &Order,
+        cart_lines: &[CartLine],
+        max_pending: u32,
+    ) -> Result<CheckoutOutcome, StoreError> {
         let buyer = CartOwner::user(&order.owner).map_err(|e| StoreError::Malformed(e.to_string()))?;
         let idempotency_key = order.idempotency_key.as_deref();
         let mut items = vec![TransactWriteItem::builder()
@@ -76,6 +82,22 @@ impl OrderStore for Store {
                     .build(),
             );
         }
+        let counter = items.len();
+        items.push(
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(cart_pk(&buyer), PENDING_COUNT_SK)))
+                        .update_expression("ADD orders :one")
+                        .condition_expression("attribute_not_exists(orders) OR orders < :cap")
+                        .expression_attribute_values(":one", n(1))
+                        .expression_attribute_values(":cap", n(max_pending))
+                        .build()
+                        .map_err(build_error)?,
+                )
+                .build(),
+        );
         let header = items.len();
         for (line, ordered) in cart_lines.iter().zip(&order.lines) {
             items.push(
@@ -109,6 +131,9 @@ impl OrderStore for Store {
                 let failed = transact_error(e)?;
                 if idempotency_key.is_some() && failed.get(1) == Some(&true) {
                     return Ok(CheckoutOutcome::KeyUsed);
+                }
+                if failed.get(counter) == Some(&true) {
+                    return Ok(CheckoutOutcome::TooManyPending);
                 }
                 let lines = &failed[header.min(failed.len())..];
                 if lines.iter().skip(1).step_by(2).any(|f| *f) {
@@ -151,6 +176,19 @@ impl OrderStore for Store {
         }
         let update = update.update_expression(format!("{set} REMOVE pendingList")).build().map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        items.push(
+            TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key(cart_pk(&buyer), PENDING_COUNT_SK)))
+                        .update_expression("ADD orders :less")
+                        .expression_attribute_values(":less", n(-1))
+                        .build()
+                        .map_err(build_error)?,
+                )
+                .build(),
+        );
         let stock_move = if to.settles_stock_as_sold() {
             "SET reserved = reserved - :n, sold = sold + :n"
         } else {

@@ -18,6 +18,8 @@ pub enum CheckoutError {
     EmptyCart,
     #[error("the cart has {0} lines; one checkout takes at most {MAX_CHECKOUT_LINES}")]
     TooManyLines(usize),
+    #[error("you have {0} orders awaiting payment, the most allowed; pay or cancel one first")]
+    TooManyPending(u32),
     #[error("not enough stock for some lines; nothing was reserved")]
     NotEnoughStock(Vec<ShortLine>),
     /// The cart kept changing under the checkout.
@@ -52,6 +54,7 @@ pub struct CheckoutRequest<'a> {
     pub buyer_sub: &'a str,
     pub idempotency_key: Option<&'a str>,
     pub hold_secs: i64,
+    pub max_pending: u32,
 }
 
 pub async fn checkout(
@@ -79,7 +82,7 @@ pub async fn checkout(
             return earlier(store, clock, &buyer, order).await;
         }
         let order = new_order(store, &request, &lines, now).await?;
-        match store.checkout(&order, &lines).await? {
+        match store.checkout(&order, &lines, request.max_pending).await? {
             // The cart is the lines just checked out: no need to read it again.
             CheckoutOutcome::Created => return Ok(CheckedOut { order, cart: lines, created: true }),
             CheckoutOutcome::KeyUsed => {
@@ -95,6 +98,7 @@ pub async fn checkout(
                 // The stock came back meanwhile: try again.
             }
             CheckoutOutcome::CartChanged => {}
+            CheckoutOutcome::TooManyPending => return Err(CheckoutError::TooManyPending(request.max_pending)),
         }
     }
     Err(CheckoutError::Busy)

@@ -103,6 +103,8 @@ pub enum CheckoutOutcome {
     Short(Vec<usize>),
     /// A cart line changed since it was read (another checkout, an edit).
     CartChanged,
+    /// The buyer already holds the most pending orders allowed.
+    TooManyPending,
 }
 
 /// What a paid order does to a cart line: units bought leave the cart.
@@ -132,16 +134,19 @@ pub trait OrderStore: CartStore {
         buyer: &CartOwner,
         key: &str,
     ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
-    /// Records the order (and its idempotency key), reserves every line's
-    /// stock and marks the cart lines checked out, in one transaction.
+    /// Records the order (and its idempotency key), counts it among the
+    /// buyer's pending orders (if fewer than `max_pending`), reserves every
+    /// line's stock and marks the cart lines checked out, in one transaction.
     fn checkout(
         &self,
         order: &Order,
         cart_lines: &[CartLine],
+        max_pending: u32,
     ) -> impl Future<Output = Result<CheckoutOutcome, StoreError>> + Send;
     /// Writes `settled`, the pending `order` after its transition (see
-    /// `Order::settled`), and settles its reservation (sold for PAID,
-    /// released otherwise) with the cart adjustments, in one transaction;
+    /// `Order::settled`), takes it off the buyer's pending count and settles
+    /// its reservation (sold for PAID, released otherwise) with the cart
+    /// adjustments, in one transaction;
     /// `Conflict` when it is no longer pending or a line changed.
     fn settle_order(
         &self,

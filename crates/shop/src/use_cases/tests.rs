@@ -172,7 +172,12 @@ impl OrderStore for FakeStore {
         }
     }
 
-    async fn checkout(&self, order: &Order, cart_lines: &[CartLine]) -> Result<CheckoutOutcome, StoreError> {
+    async fn checkout(
+        &self,
+        order: &Order,
+        cart_lines: &[CartLine],
+        max_pending: u32,
+    ) -> Result<CheckoutOutcome, StoreError> {
         let mut state = self.state();
         state.checkouts += 1;
         if let Some(scripted) = state.checkout_script.pop_front() {
@@ -183,6 +188,11 @@ impl OrderStore for FakeStore {
         }
         if order.idempotency_key.as_ref().is_some_and(|k| state.keys.contains_key(k)) {
             return Ok(CheckoutOutcome::KeyUsed);
+        }
+        let pending =
+            state.orders.values().filter(|o| o.owner == order.owner && o.status == OrderStatus::PendingPayment);
+        if pending.count() >= max_pending as usize {
+            return Ok(CheckoutOutcome::TooManyPending);
         }
         let short: Vec<usize> = (order.lines.iter().enumerate())
             .filter(|(_, l)| state.stock.get(&l.product_id).map_or(0, |s| s.available) < l.quantity)
@@ -429,7 +439,7 @@ fn cart_of(items: &[(&str, i64, u64, i64)]) -> FakeStore {
 }
 
 fn check_out_with(store: &FakeStore, key: Option<&str>) -> Result<super::checkout::CheckedOut, CheckoutError> {
-    let request = CheckoutRequest { buyer_sub: "u1", idempotency_key: key, hold_secs: HOLD };
+    let request = CheckoutRequest { buyer_sub: "u1", idempotency_key: key, hold_secs: HOLD, max_pending: 2 };
     block_on(checkout(store, &FixedClock(NOW), request))
 }
 
@@ -494,6 +504,26 @@ fn stock_that_came_back_or_a_changed_cart_is_tried_again_then_busy() {
     let store = cart_of(&[("p1", 1, 250, 5)]);
     store.state().checkout_script.extend(std::iter::repeat_n(CheckoutOutcome::CartChanged, WRITE_ATTEMPTS));
     assert!(matches!(check_out_with(&store, None), Err(CheckoutError::Busy)));
+}
+
+#[test]
+fn nobody_holds_more_pending_orders_than_allowed() {
+    let store = cart_of(&[("p1", 1, 250, 10)]);
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let order = check_out_with(&store, None).unwrap().order;
+        // A cart change after checkout: the next checkout is a new order.
+        store.state().carts.get_mut(&user()).unwrap().get_mut(&id("p1")).unwrap().checkout_order = None;
+        held.push(order);
+    }
+    let refused = check_out_with(&store, None);
+    assert!(matches!(refused, Err(CheckoutError::TooManyPending(2))), "{refused:?}");
+    assert_eq!(store.state().stock["p1"].reserved, 2, "the refused checkout reserved nothing");
+    // Paying (or cancelling) one frees a place.
+    let payments = FakePayments::answering(FakePayments::approved());
+    block_on(orders(&store, &payments, &FixedClock(NOW + 1)).pay("u1", &held[0].order_id, &card())).unwrap();
+    store.state().put_line(&user(), cart_line("p1", 1, NOW + 100)); // the bought unit left the cart
+    assert!(check_out_with(&store, None).unwrap().created);
 }
 
 #[test]
