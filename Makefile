@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: local test storefront unit-frontend e2e deploy-frontend bench-emulator bench-storefront api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
+.PHONY: checkov local test storefront unit-frontend e2e deploy-frontend bench-emulator bench-storefront api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -23,6 +23,18 @@ $(TOOLS)/.installed: requirements-tools.txt requirements-tools.lock
 	touch $@
 
 tools: $(TOOLS)/.installed
+
+## checkov, pinned, in its own venv (its pins differ from SAM CLI's).
+CHECKOV := .venv-checkov
+$(CHECKOV)/.installed: requirements-checkov.txt requirements-checkov.lock
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install --quiet --disable-pip-version-check -r $< -c requirements-checkov.lock
+	touch $@
+
+## The template's security review: every finding fixed, or skipped in the
+## template (Metadata.checkov.skip) with its reason.
+checkov: $(CHECKOV)/.installed
+	$(CHECKOV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet
 
 ## schemathesis, pinned, in its own venv (its pins differ from SAM CLI's).
 APICHECK := .venv-apicheck
@@ -166,7 +178,7 @@ bench-client:
 reconcile audit:
 	cargo run --quiet -p shop-local --bin reconcile -- $(if $(REPAIR),--repair)
 
-lint: tools
+lint: tools checkov
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(TOOLS)/bin/cfn-lint template.yaml
@@ -187,5 +199,5 @@ invoke:
 		--data-binary @"$(or $(EVENT),events/$(FUNCTION).json)"; echo
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(APICHECK) $(PYCART) .aws-sam .local frontend/node_modules frontend/dist
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) $(APICHECK) $(PYCART) .aws-sam .local frontend/node_modules frontend/dist
 	cargo clean
