@@ -39,6 +39,10 @@ pub struct FunctionRun {
     pub warm_us: Vec<f64>,
     /// Peak resident set (VmHWM) after the cold start and the warm invocations.
     pub peak_rss_kib: u64,
+    /// Of the resident set at the end: the heap and stacks (anonymous), and
+    /// the binary's pages the run touched (file-backed).
+    pub rss_anon_kib: u64,
+    pub rss_file_kib: u64,
     /// CPU time (every thread's) the process took for each warm invocation:
     /// its own work, apart from waiting, from one answer to the next, so the
     /// runtime's own work between events (acknowledging the answer, asking
@@ -510,12 +514,13 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_nanos(nanos)
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
+/// A `/proc/<pid>/status` figure in KiB (`VmHWM:`, `RssAnon:`, ...).
+fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
@@ -558,6 +563,8 @@ pub async fn run_function(
         cold_starts_ms: Vec::new(),
         warm_us: Vec::new(),
         peak_rss_kib: 0,
+        rss_anon_kib: 0,
+        rss_file_kib: 0,
         warm_cpu_each_us: Vec::new(),
         errors: 0,
         statuses: Default::default(),
@@ -604,7 +611,9 @@ pub async fn run_function(
             cpu_at_answer = cpu_now;
         }
         if last {
-            run.peak_rss_kib = peak_rss_kib(pid);
+            run.peak_rss_kib = status_kib(pid, "VmHWM:");
+            run.rss_anon_kib = status_kib(pid, "RssAnon:");
+            run.rss_file_kib = status_kib(pid, "RssFile:");
         }
         let handed = state.handed_out.lock().map(|h| h.clone()).unwrap_or_default();
         let answered = state.answered.lock().map(|a| a.clone()).unwrap_or_default();

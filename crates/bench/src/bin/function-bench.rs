@@ -57,6 +57,8 @@ fn run_figures(run: &FunctionRun) -> Value {
         "warmCpuP50Us": percentile(&cpu_us, 0.5),
         "warmCpuP99Us": percentile(&cpu_us, 0.99),
         "peakRssKib": run.peak_rss_kib,
+        "rssAnonKib": run.rss_anon_kib,
+        "rssFileKib": run.rss_file_kib,
         "errors": run.errors,
         "statuses": run.statuses,
     })
