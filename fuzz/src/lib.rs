@@ -40,6 +40,7 @@ pub fn app() -> &'static App {
             allowed_origin: "http://localhost:8080".into(),
             reservation_hold_secs: 900,
             max_pending_orders: 3,
+            admin_mfa_required: false,
         };
         App::new(config, &sdk)
     })

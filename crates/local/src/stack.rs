@@ -43,6 +43,8 @@ pub struct Options {
     /// How long checkouts hold stock (the functions' RESERVATION_HOLD_SECONDS).
     pub reservation_hold_secs: i64,
     pub max_pending_orders: u32,
+    /// Off here: the emulator's Cognito issues no `amr` claim.
+    pub admin_mfa_required: bool,
     /// Run scheduled functions this often instead of at the template's rate.
     pub schedule_override_secs: Option<u64>,
     /// Queues' visibility timeout instead of the template's (tests watch a
@@ -70,6 +72,7 @@ impl Options {
             stop_on_stdin_eof: env_or("SHOP_STOP_ON_STDIN_EOF", 0u8) == 1,
             reservation_hold_secs: env_or("SHOP_RESERVATION_HOLD_SECONDS", shop::domain::DEFAULT_RESERVATION_HOLD_SECS),
             max_pending_orders: env_or("SHOP_MAX_PENDING_ORDERS", shop::domain::DEFAULT_MAX_PENDING_ORDERS),
+            admin_mfa_required: env_or("SHOP_ADMIN_MFA_REQUIRED", false),
             schedule_override_secs: std::env::var("SHOP_SCHEDULE_SECONDS").ok().and_then(|v| v.parse().ok()),
             queue_visibility_override_secs: std::env::var("SHOP_QUEUE_VISIBILITY_SECONDS")
                 .ok()
@@ -128,6 +131,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
         allowed_origin: options.allowed_origin.clone(),
         reservation_hold_secs: options.reservation_hold_secs,
         max_pending_orders: options.max_pending_orders,
+        admin_mfa_required: options.admin_mfa_required,
     };
     let app = Arc::new(App::new(config, &sdk));
     let products = resources::seed_catalog(&app.store, SEED_CATALOG).await?;

@@ -37,6 +37,9 @@ pub struct Identity {
     pub username: Option<String>,
     pub email: Option<String>,
     pub groups: Vec<String>,
+    /// The sign-in behind the token passed a second factor (`amr` holds
+    /// `mfa`; Cognito sets it on pools that have the ACR/AMR claims).
+    pub used_mfa: bool,
 }
 
 impl Identity {
@@ -54,6 +57,9 @@ struct IdTokenClaims {
     email: Option<String>,
     #[serde(rename = "cognito:groups", default)]
     groups: Vec<String>,
+    /// How the user authenticated, e.g. `["pwd", "otp", "mfa"]`.
+    #[serde(default)]
+    amr: Vec<String>,
 }
 
 struct KeyCache {
@@ -108,7 +114,14 @@ impl TokenVerifier {
         if claims.token_use != "id" {
             return Err(AuthError::InvalidToken(format!("token_use {} is not id", claims.token_use)));
         }
-        Ok(Identity { sub: claims.sub, username: claims.username, email: claims.email, groups: claims.groups })
+        let used_mfa = claims.amr.iter().any(|m| m == "mfa");
+        Ok(Identity {
+            sub: claims.sub,
+            username: claims.username,
+            email: claims.email,
+            groups: claims.groups,
+            used_mfa,
+        })
     }
 
     async fn key_for(&self, kid: &str) -> Result<DecodingKey, AuthError> {
@@ -225,6 +238,16 @@ mod tests {
         assert!(identity.is_admin());
         let raw = verifier().verify_header(&sign(&claims())).await.unwrap();
         assert_eq!(raw, identity);
+    }
+
+    #[tokio::test]
+    async fn a_second_factor_is_read_from_amr() {
+        assert!(!verifier().verify(&sign(&claims())).await.unwrap().used_mfa, "no amr: no second factor");
+        let mut with_mfa = claims();
+        with_mfa["amr"] = json!(["pwd", "otp", "mfa"]);
+        assert!(verifier().verify(&sign(&with_mfa)).await.unwrap().used_mfa);
+        with_mfa["amr"] = json!(["pwd"]);
+        assert!(!verifier().verify(&sign(&with_mfa)).await.unwrap().used_mfa);
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub struct Config {
     pub reservation_hold_secs: i64,
     /// Orders one user may hold awaiting payment at once.
     pub max_pending_orders: u32,
+    /// Admin routes refuse a token whose sign-in had no second factor.
+    pub admin_mfa_required: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,12 @@ impl Config {
             reservation_hold_secs: match optional("RESERVATION_HOLD_SECONDS") {
                 None => crate::domain::DEFAULT_RESERVATION_HOLD_SECS,
                 Some(v) => v.parse().ok().filter(|s| *s > 0).ok_or(ConfigError("RESERVATION_HOLD_SECONDS"))?,
+            },
+            // Required unless the template says otherwise.
+            admin_mfa_required: match optional("ADMIN_MFA_REQUIRED").as_deref() {
+                None | Some("true") => true,
+                Some("false") => false,
+                Some(_) => return Err(ConfigError("ADMIN_MFA_REQUIRED")),
             },
             max_pending_orders: match optional("MAX_PENDING_ORDERS") {
                 None => crate::domain::DEFAULT_MAX_PENDING_ORDERS,

@@ -32,6 +32,8 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("this needs the admin group")]
     Forbidden,
+    #[error("admin routes need a sign-in with an authenticator app (MFA)")]
+    MfaRequired,
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -144,7 +146,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::MfaRequired => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -345,12 +347,27 @@ impl App {
 
     pub async fn admin(&self, req: &Request) -> Result<Identity, ApiError> {
         let identity = self.signed_in(req).await?;
-        if identity.is_admin() {
-            Ok(identity)
-        } else {
-            Err(ApiError::Forbidden)
-        }
+        admin_access(&identity, self.config.admin_mfa_required)?;
+        Ok(identity)
     }
+
+    /// Whether a signed-in caller gets an admin's view (every stock counter,
+    /// every order) where a shopper gets their own.
+    pub fn grants_admin(&self, identity: &Identity) -> bool {
+        admin_access(identity, self.config.admin_mfa_required).is_ok()
+    }
+}
+
+/// Admin rights: the `admin` group, and (where required) a sign-in that
+/// passed a second factor. Cognito cannot require MFA for one group only.
+pub fn admin_access(identity: &Identity, mfa_required: bool) -> Result<(), ApiError> {
+    if !identity.is_admin() {
+        return Err(ApiError::Forbidden);
+    }
+    if mfa_required && !identity.used_mfa {
+        return Err(ApiError::MfaRequired);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -429,6 +446,26 @@ mod tests {
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
         let refused = ApiError::NotFound("x".into()).into_response("http://localhost:8080");
         assert_eq!(refused.headers()["cache-control"], "no-store");
+    }
+
+    #[test]
+    fn admin_rights_need_the_group_and_where_required_a_second_factor() {
+        let who = |groups: &[&str], used_mfa: bool| Identity {
+            sub: "s".into(),
+            username: None,
+            email: None,
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            used_mfa,
+        };
+        assert!(admin_access(&who(&["admin"], true), true).is_ok());
+        assert!(admin_access(&who(&["admin"], false), false).is_ok());
+        let (status, text) = message(admin_access(&who(&["admin"], false), true).unwrap_err());
+        assert_eq!(status, 403);
+        assert!(text.contains("MFA"), "{text}");
+        assert_eq!(
+            message(admin_access(&who(&[], true), true).unwrap_err()),
+            (403, "this needs the admin group".into())
+        );
     }
 
     #[test]
