@@ -87,7 +87,17 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
         ("an array", "[]".into(), StatusCode::BAD_REQUEST),
         ("missing productId", r#"{"quantity":1}"#.into(), StatusCode::BAD_REQUEST),
         ("missing quantity", format!(r#"{{"productId":"{product}"}}"#), StatusCode::BAD_REQUEST),
-        ("quantity as text", format!(r#"{{"productId":"{product}","quantity":"1"}}"#), StatusCode::BAD_REQUEST),
+        ("quantity as a word", format!(r#"{{"productId":"{product}","quantity":"many"}}"#), StatusCode::BAD_REQUEST),
+        (
+            "quantity as a decimal text",
+            format!(r#"{{"productId":"{product}","quantity":"4.5"}}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "quantity text with a space",
+            format!(r#"{{"productId":"{product}","quantity":" 4"}}"#),
+            StatusCode::BAD_REQUEST,
+        ),
         ("fractional quantity", format!(r#"{{"productId":"{product}","quantity":1.5}}"#), StatusCode::BAD_REQUEST),
         ("zero quantity", format!(r#"{{"productId":"{product}","quantity":0}}"#), StatusCode::BAD_REQUEST),
         ("huge quantity", format!(r#"{{"productId":"{product}","quantity":1000000}}"#), StatusCode::BAD_REQUEST),
@@ -258,4 +268,23 @@ async fn a_cross_site_form_post_changes_no_cart() {
     assert!(lines(&cart_of(&cart).await).is_empty(), "nothing was added");
     // The same request as JSON is the shopper's own, and works.
     assert_eq!(add(&cart, &product, 1).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_sample_storefronts_quantity_as_text_is_taken() {
+    // The AWS sample's Vue storefront sends its input's value: {"quantity": "4"}.
+    let cart = new_cart().await;
+    let product = product_for(24).await;
+    let added = call(Method::POST, "/cart")
+        .cookie(&cart)
+        .raw(&format!(r#"{{"productId":"{product}","quantity":"2"}}"#))
+        .send()
+        .await;
+    assert_eq!((added.status, added.body["quantity"].as_i64()), (StatusCode::OK, Some(2)), "{:?}", added.body);
+    let set = call(Method::PUT, &format!("/cart/{product}")).cookie(&cart).raw(r#"{"quantity":"4"}"#).send().await;
+    assert_eq!((set.status, set.body["quantity"].as_i64()), (StatusCode::OK, Some(4)), "{:?}", set.body);
+    assert_eq!(lines(&cart_of(&cart).await), vec![(product.clone(), 4)]);
+    // The same limits: text past the line limit is refused like the number.
+    let over = call(Method::PUT, &format!("/cart/{product}")).cookie(&cart).raw(r#"{"quantity":"101"}"#).send().await;
+    assert_eq!(over.status, StatusCode::BAD_REQUEST);
 }

@@ -70,6 +70,26 @@ async fn every_endpoint_refuses_broken_input_clearly_and_writes_nothing() {
             bad_request,
         ),
         (
+            "create: unknown field in the package",
+            Method::POST,
+            "/product".into(),
+            Some(&admin),
+            None,
+            Some(format!(
+                r#"{{"productId":"{fresh_id}","name":"x","category":"c","price":1,"package":{{"height":1,"length":1,"weight":1,"width":1,"evil":1}}}}"#
+            )),
+            bad_request,
+        ),
+        (
+            "edit: unknown field in the package",
+            Method::PUT,
+            product_path.clone(),
+            Some(&admin),
+            None,
+            Some(r#"{"package":{"height":1,"length":1,"weight":1,"width":1,"evil":1}}"#.into()),
+            bad_request,
+        ),
+        (
             "create: price as text",
             Method::POST,
             "/product".into(),
@@ -242,6 +262,78 @@ async fn every_endpoint_refuses_broken_input_clearly_and_writes_nothing() {
             Some(r#"{"delta":1}"#.into()),
             bad_request,
         ),
+        (
+            "restock: key with a comma",
+            Method::POST,
+            stock_path.clone(),
+            Some(&admin),
+            Some(("Idempotency-Key", "a,b")),
+            Some(r#"{"delta":1}"#.into()),
+            bad_request,
+        ),
+        (
+            "cart: key with a comma",
+            Method::POST,
+            "/cart".into(),
+            Some(&user),
+            Some(("Idempotency-Key", "a,b")),
+            Some(format!(r#"{{"productId":"{product}","quantity":1}}"#)),
+            bad_request,
+        ),
+        (
+            "restock: key with a path",
+            Method::POST,
+            stock_path.clone(),
+            Some(&admin),
+            Some(("Idempotency-Key", "../x")),
+            Some(r#"{"delta":1}"#.into()),
+            bad_request,
+        ),
+        (
+            "cart: key with a path",
+            Method::POST,
+            "/cart".into(),
+            Some(&user),
+            Some(("Idempotency-Key", "../x")),
+            Some(format!(r#"{{"productId":"{product}","quantity":1}}"#)),
+            bad_request,
+        ),
+        (
+            "restock: key with a star",
+            Method::POST,
+            stock_path.clone(),
+            Some(&admin),
+            Some(("Idempotency-Key", "k*")),
+            Some(r#"{"delta":1}"#.into()),
+            bad_request,
+        ),
+        (
+            "cart: key with a star",
+            Method::POST,
+            "/cart".into(),
+            Some(&user),
+            Some(("Idempotency-Key", "k*")),
+            Some(format!(r#"{{"productId":"{product}","quantity":1}}"#)),
+            bad_request,
+        ),
+        (
+            "restock: key with the key separator",
+            Method::POST,
+            stock_path.clone(),
+            Some(&admin),
+            Some(("Idempotency-Key", "order#1")),
+            Some(r#"{"delta":1}"#.into()),
+            bad_request,
+        ),
+        (
+            "cart: key with the key separator",
+            Method::POST,
+            "/cart".into(),
+            Some(&user),
+            Some(("Idempotency-Key", "order#1")),
+            Some(format!(r#"{{"productId":"{product}","quantity":1}}"#)),
+            bad_request,
+        ),
         // Catalog reads.
         ("product: over-long id", Method::GET, format!("/product/{long_id}"), None, None, None, bad_request),
         ("product: id with a key separator", Method::GET, "/product/a%23meta".into(), None, None, None, bad_request),
@@ -396,6 +488,7 @@ async fn every_endpoint_refuses_broken_input_clearly_and_writes_nothing() {
     assert_eq!(call(Method::GET, &format!("/product/{fresh_id}")).send().await.status, StatusCode::NOT_FOUND);
     let stored = call(Method::GET, &product_path).send().await.body["product"].clone();
     assert!(stored["name"].as_str().unwrap().starts_with("test product"), "{stored}");
+    assert_eq!(stored["package"], json!({ "height": 0, "length": 0, "weight": 0, "width": 0 }), "{stored}");
     assert_eq!(stock_of(&product).await, (5, 0, 0, 5));
     let cart = call(Method::GET, "/cart").token(&user).send().await;
     assert_eq!(cart.body, json!({ "products": [] }));

@@ -76,6 +76,23 @@ pub(super) async fn bestsellers(app: &App, req: &Request) -> Result<Reply, ApiEr
     Ok(Reply::ok(ProductList { products: &products, next_cursor: None }))
 }
 
+/// A product's package as a request sends it: closed, as the contract says
+/// (`additionalProperties: false`), at this depth too.
+#[derive(Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct PackageInput {
+    height: u32,
+    length: u32,
+    weight: u32,
+    width: u32,
+}
+
+impl From<PackageInput> for Package {
+    fn from(p: PackageInput) -> Self {
+        Self { height: p.height, length: p.length, weight: p.weight, width: p.width }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct NewProduct {
@@ -85,7 +102,7 @@ struct NewProduct {
     #[serde(default)]
     description: String,
     price: u64,
-    package: Option<Package>,
+    package: Option<PackageInput>,
     #[serde(default)]
     pictures: Vec<String>,
     #[serde(default)]
@@ -101,7 +118,7 @@ struct ProductChanges {
     category: Option<String>,
     description: Option<String>,
     price: Option<u64>,
-    package: Option<Package>,
+    package: Option<PackageInput>,
     pictures: Option<Vec<String>>,
     tags: Option<Vec<String>>,
 }
@@ -190,7 +207,7 @@ pub(super) async fn create_product(app: &App, req: &Request) -> Result<Reply, Ap
         price: body.price,
         created_date: now.clone(),
         modified_date: now,
-        package: body.package.unwrap_or(Package { height: 0, length: 0, weight: 0, width: 0 }),
+        package: body.package.map_or(Package { height: 0, length: 0, weight: 0, width: 0 }, Package::from),
         pictures: body.pictures,
         tags: body.tags,
     };

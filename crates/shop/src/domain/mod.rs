@@ -33,7 +33,7 @@ pub enum DomainError {
     InvalidCartId,
     #[error("invalid user id")]
     InvalidUserId,
-    #[error("Idempotency-Key must be 1 to 64 printable characters")]
+    #[error("Idempotency-Key must be 1 to 64 letters, digits, '-' or '_'")]
     InvalidIdempotencyKey,
     #[error("delta must be a non-zero whole number of units, at most {MAX_RESTOCK_DELTA} either way")]
     InvalidRestockDelta,
@@ -105,9 +105,12 @@ impl CartOwner {
     }
 }
 
-/// The `Idempotency-Key` header: printable ASCII, short.
+/// The `Idempotency-Key` header: `^[A-Za-z0-9_-]{1,64}$`, as the contract
+/// says (no key separator, no path or list characters).
 pub fn validate_idempotency_key(key: &str) -> Result<&str, DomainError> {
-    let valid = !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic());
+    let valid = !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if valid {
         Ok(key)
     } else {
@@ -149,5 +152,9 @@ mod tests {
         assert!(validate_idempotency_key("").is_err());
         assert!(validate_idempotency_key("has space").is_err());
         assert!(validate_idempotency_key(&"k".repeat(65)).is_err());
+        for outside_the_contract in ["a,b", "../x", "k*", "order#1", "k.1", "é"] {
+            assert!(validate_idempotency_key(outside_the_contract).is_err(), "{outside_the_contract}");
+        }
+        assert!(validate_idempotency_key("6f1c7b1e-9f0a-4c51_x").is_ok());
     }
 }
