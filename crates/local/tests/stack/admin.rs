@@ -99,6 +99,16 @@ async fn restocking_moves_available_and_never_below_zero() {
         assert_eq!(reply.body["replayed"], replayed);
         assert_eq!(reply.body["stock"]["available"], 15);
     }
+    // The same key with another delta is another request: refused, nothing changed.
+    let reused = call(Method::POST, &path)
+        .token(&admin)
+        .header("Idempotency-Key", &key)
+        .json(json!({ "delta": 9 }))
+        .send()
+        .await;
+    assert_eq!(reused.status, StatusCode::CONFLICT, "{:?}", reused.body);
+    assert!(reused.body["message"].as_str().unwrap().contains("different request"), "{:?}", reused.body);
+    assert_eq!(stock_of(&product).await, (15, 0, 0, 15));
     let reply = call(Method::POST, &path).token(&admin).json(json!({ "delta": -4 })).send().await;
     assert_eq!(reply.body["stock"]["available"], 11);
 

@@ -11,7 +11,7 @@ use super::views::{
 use super::{page_limit, query_param, Reply};
 use crate::domain::{validate_restock_delta, CartOwner, Package, Product, ProductId};
 use crate::http::{cart_cookie_owner, detailed, json_body, path_param, ApiError};
-use crate::store::{product_page_start, StoreError};
+use crate::store::{self, product_page_start, StoreError};
 use crate::{cursor, now_epoch_secs, App};
 
 const MAX_PAGE: i32 = 100;
@@ -272,7 +272,11 @@ pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError>
     let key = super::idempotency_key(req)?;
     // Every product has a stock item and the write requires it: no read first.
     match app.store.restock(&id, delta, key.as_deref()).await {
-        Ok(done) => Ok(Reply::ok(Restocked { product_id: &id, stock: done.levels, replayed: done.replayed })),
+        Ok(store::Restocked::Applied(stock)) => Ok(Reply::ok(Restocked { product_id: &id, stock, replayed: false })),
+        Ok(store::Restocked::Replayed(stock)) => Ok(Reply::ok(Restocked { product_id: &id, stock, replayed: true })),
+        Ok(store::Restocked::KeyUsedForAnother { delta: first }) => Err(ApiError::Conflict(format!(
+            "this Idempotency-Key was used for a different request (a restock of {first}); use a new key"
+        ))),
         Err(StoreError::Conflict) => {
             let Some(stock) = app.store.stock(&id).await? else {
                 return Err(ApiError::NotFound(format!("product {id} not found")));

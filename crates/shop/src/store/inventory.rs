@@ -23,10 +23,14 @@ const CATEGORIES_SK: &str = "categories";
 
 const RESTOCK_KEY_PREFIX: &str = "restock#";
 
-/// Stock after a restock, and whether the request was a retry of one already applied.
-pub struct Restocked {
-    pub levels: StockLevels,
-    pub replayed: bool,
+/// How a restock ended.
+pub enum Restocked {
+    /// Applied now: the stock after it.
+    Applied(StockLevels),
+    /// A retry of the restock the key made: nothing changed; the stock now.
+    Replayed(StockLevels),
+    /// The key made a restock of another delta: nothing changed.
+    KeyUsedForAnother { delta: i64 },
 }
 
 /// A page of a category and the key to continue from.
@@ -214,7 +218,7 @@ impl Store {
                 .send()
                 .await?;
             let levels = from_item::<_, StockLevels>(out.attributes.unwrap_or_default())?;
-            return Ok(Restocked { levels, replayed: false });
+            return Ok(Restocked::Applied(levels));
         };
         // With a key, the key's record joins the change in one transaction
         // (which returns nothing: the counters are read after).
@@ -226,7 +230,8 @@ impl Store {
             .set_expression_attribute_values(Some(values))
             .build()
             .map_err(build_error)?;
-        let mut record = key(product_pk(id), format!("{RESTOCK_KEY_PREFIX}{k}"));
+        let record_key = key(product_pk(id), format!("{RESTOCK_KEY_PREFIX}{k}"));
+        let mut record = record_key.clone();
         record.insert("delta".into(), n(delta));
         let put = Put::builder()
             .table_name(&self.table)
@@ -243,8 +248,22 @@ impl Store {
                 _ => return Err(StoreError::Conflict),
             },
         };
+        if replayed {
+            // A true retry replays; the same key with another delta is another
+            // request, refused rather than answered with the first one's result.
+            let (pk, sk) = (record_key["pk"].as_s().cloned(), record_key["sk"].as_s().cloned());
+            let first = self.get(pk.unwrap_or_default(), sk.unwrap_or_default(), true).await?;
+            let first_delta = first
+                .as_ref()
+                .and_then(|r| r.get("delta"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|d| d.parse::<i64>().ok());
+            if let Some(first_delta) = first_delta.filter(|d| *d != delta) {
+                return Ok(Restocked::KeyUsedForAnother { delta: first_delta });
+            }
+        }
         let levels = self.stock(id).await?.unwrap_or_default();
-        Ok(Restocked { levels, replayed })
+        Ok(if replayed { Restocked::Replayed(levels) } else { Restocked::Applied(levels) })
     }
 
     /// Products by units sold, most first.
