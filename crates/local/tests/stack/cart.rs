@@ -288,3 +288,39 @@ async fn the_sample_storefronts_quantity_as_text_is_taken() {
     let over = call(Method::PUT, &format!("/cart/{product}")).cookie(&cart).raw(r#"{"quantity":"101"}"#).send().await;
     assert_eq!(over.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn fifty_parallel_adds_to_one_line_all_count() {
+    // Two tabs, a double click, a flash sale's impatient shopper: every add counts.
+    let product = new_product(200, 100).await;
+    let cart = new_cart().await;
+    assert_eq!(add(&cart, &product, 1).await.status, StatusCode::OK);
+    let replies = futures::future::join_all((0..50).map(|_| add(&cart, &product, 1))).await;
+    let refused: Vec<_> = replies.iter().filter(|r| r.status != StatusCode::OK).map(|r| &r.body).collect();
+    assert!(refused.is_empty(), "refused: {refused:?}");
+    assert_eq!(lines(&cart_of(&cart).await), vec![(product.clone(), 51)]);
+
+    let token = new_user_token("parallel").await;
+    assert_eq!(add_as(&token, &product, 1).await.status, StatusCode::OK);
+    let replies = futures::future::join_all((0..49).map(|i| {
+        let key = format!("tab-{i}");
+        let token = token.clone();
+        let product = product.clone();
+        async move {
+            call(Method::POST, "/cart")
+                .token(&token)
+                .header("Idempotency-Key", &key)
+                .json(json!({ "productId": product, "quantity": 1 }))
+                .send()
+                .await
+        }
+    }))
+    .await;
+    assert!(
+        replies.iter().all(|r| r.status == StatusCode::OK),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let mine = call(Method::GET, "/cart").token(&token).send().await;
+    assert_eq!(lines(&mine), vec![(product, 50)]);
+}

@@ -13,7 +13,7 @@ use serde_dynamo::{from_item, from_items, to_item};
 use std::collections::HashMap;
 
 use crate::domain::{CartLine, CartOwner, Product, ProductId};
-use crate::use_cases::ports::{CartStore, LineContext, LineMove};
+use crate::use_cases::ports::{CartStore, LineAddition, LineContext, LineMove};
 use items::CartLineItem;
 use keys::{cart_pk, line_sk, product_pk, CATALOG_PARTITION, PRODUCT_META_SK, PRODUCT_PREFIX};
 
@@ -293,6 +293,45 @@ impl CartStore for Store {
             .send()
             .await?;
         Ok(())
+    }
+
+    async fn add_to_line(&self, owner: &CartOwner, add: &LineAddition<'_>) -> Result<i64, StoreError> {
+        let mut set = String::from(
+            "SET quantity = quantity + :d, version = version + :one, expirationTime = :exp, productDetail = :p",
+        );
+        let mut condition = String::from(
+            "attribute_exists(quantity) AND attribute_not_exists(migratedTo) AND expirationTime > :now AND quantity <= :most",
+        );
+        let mut values = HashMap::from([
+            (":d".to_owned(), n(add.delta)),
+            (":one".to_owned(), n(1)),
+            (":exp".to_owned(), n(add.expires_at)),
+            (":p".to_owned(), serde_dynamo::to_attribute_value(add.product)?),
+            (":now".to_owned(), n(add.now)),
+            (":most".to_owned(), n(add.most_before)),
+        ]);
+        if let Some(request) = add.request {
+            set.push_str(", recentRequests = list_append(if_not_exists(recentRequests, :none), :request)");
+            condition.push_str(" AND NOT contains(recentRequests, :key)");
+            values.insert(":none".into(), AttributeValue::L(Vec::new()));
+            values.insert(":request".into(), AttributeValue::L(vec![s(request)]));
+            values.insert(":key".into(), s(request));
+        }
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(cart_pk(owner), line_sk(add.product_id))))
+            .update_expression(format!("{set} REMOVE checkoutOrder"))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await?;
+        let quantity = out.attributes.as_ref().and_then(|a| a.get("quantity")).and_then(|v| v.as_n().ok());
+        quantity
+            .and_then(|q| q.parse().ok())
+            .ok_or_else(|| StoreError::Malformed("an addition answered no quantity".into()))
     }
 
     async fn delete_cart_line(&self, owner: &CartOwner, id: &ProductId, read_version: u64) -> Result<(), StoreError> {

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use super::ports::{CartStore, Clock, LineCleanup, LineMove, MovedLine, StoreError};
+use super::ports::{CartStore, Clock, LineAddition, LineCleanup, LineMove, MovedLine, StoreError};
 use super::WRITE_ATTEMPTS;
 use crate::domain::{
     decide_line_change, merged_line, CartLine, CartOwner, DomainError, LineChange, LineDecision, ProductId,
+    MAX_LINE_QUANTITY,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,32 @@ pub async fn change_line(
         };
         if quantity > current && quantity > found.available {
             return Err(CartError::NotEnoughStock { product_id: id.clone(), available: found.available });
+        }
+        // Units added to a live line: one update that adds, so that two tabs
+        // or a double click both count instead of racing on the version. It
+        // appends the request's key without trimming (an update cannot append
+        // and drop the oldest at once); the next versioned write trims the
+        // keys to the last RECENT_REQUESTS_KEPT. Additions stop at the line
+        // limit, so the list stays short.
+        if let (LineChange::By { delta, request }, Some(_)) = (change, live) {
+            if delta > 0 {
+                let addition = LineAddition {
+                    product_id: id,
+                    delta,
+                    request,
+                    most_before: MAX_LINE_QUANTITY.min(found.available) - delta,
+                    now,
+                    expires_at: owner.line_expiration(now),
+                    product: &product,
+                };
+                match store.add_to_line(owner, &addition).await {
+                    Ok(quantity) => return Ok(quantity),
+                    // The line changed meanwhile (full, migrated, the request
+                    // applied): read it again and decide afresh.
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
         }
         let written = match (&stored, quantity) {
             (None, 0) => Ok(()),

@@ -61,8 +61,23 @@ pub struct LineMove {
     pub user_version: Option<u64>,
 }
 
+/// Units added to a live line in one conditional update, without reading its
+/// version first: concurrent additions all count.
+#[derive(Debug, Clone)]
+pub struct LineAddition<'a> {
+    pub product_id: &'a ProductId,
+    pub delta: i64,
+    /// The request's idempotency key: the line must not remember it, and will.
+    pub request: Option<&'a str>,
+    /// The most units the line may hold before the addition (line limit and stock).
+    pub most_before: i64,
+    pub now: i64,
+    pub expires_at: i64,
+    pub product: &'a Product,
+}
+
 /// Carts. Every write is conditional on the version read (`Conflict` when
-/// another writer won).
+/// another writer won), but for additions to a live line.
 pub trait CartStore: Send + Sync {
     /// All stored lines of a cart, live or not, reading the caller's own writes.
     fn cart_lines(&self, owner: &CartOwner) -> impl Future<Output = Result<Vec<CartLine>, StoreError>> + Send;
@@ -78,6 +93,15 @@ pub trait CartStore: Send + Sync {
         line: &CartLine,
         read_version: Option<u64>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Adds to a line that is still live (neither migrated nor expired at
+    /// `now`), holds at most `most_before` units and does not remember the
+    /// request (which it then remembers); the quantity after, or `Conflict`
+    /// when any of that does not hold.
+    fn add_to_line(
+        &self,
+        owner: &CartOwner,
+        addition: &LineAddition<'_>,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
     fn delete_cart_line(
         &self,
         owner: &CartOwner,

@@ -36,6 +36,7 @@ struct State {
     racing_transition: Option<OrderStatus>,
     checkouts: usize,
     settles: usize,
+    additions: usize,
     line_reads: usize,
 }
 
@@ -111,6 +112,25 @@ impl CartStore for FakeStore {
         check_version(state.line(owner, line.product_id.as_str()), read_version)?;
         state.put_line(owner, line.clone());
         Ok(())
+    }
+
+    /// Conditions only, no version: the races `conflicts` stands for (another
+    /// writer's version bump) do not touch it.
+    async fn add_to_line(&self, owner: &CartOwner, add: &LineAddition<'_>) -> Result<i64, StoreError> {
+        let mut state = self.state();
+        state.additions += 1;
+        let carts = state.carts.entry(owner.clone()).or_default();
+        let Some(line) = carts.get_mut(add.product_id) else { return Err(StoreError::Conflict) };
+        let remembered = add.request.is_some_and(|k| line.recent_requests.iter().any(|r| r == k));
+        if line.migrated_to.is_some() || line.expires_at <= add.now || line.quantity > add.most_before || remembered {
+            return Err(StoreError::Conflict);
+        }
+        line.quantity += add.delta;
+        line.version += 1;
+        line.expires_at = add.expires_at;
+        line.checkout_order = None;
+        line.recent_requests.extend(add.request.map(str::to_owned));
+        Ok(line.quantity)
     }
 
     async fn delete_cart_line(&self, owner: &CartOwner, id: &ProductId, read_version: u64) -> Result<(), StoreError> {
@@ -333,13 +353,54 @@ fn a_lost_race_is_read_again_and_retried() {
         s.put_line(&user(), cart_line("p1", 2, NOW + 100));
         s.conflicts = 2;
     });
-    let added =
-        block_on(change_line(&store, &FixedClock(NOW), &user(), &id("p1"), LineChange::By { delta: 3, request: None }));
-    assert_eq!(added.unwrap(), 5);
+    // A target is written on the version read (an addition is not: see below).
+    let set = block_on(change_line(&store, &FixedClock(NOW), &user(), &id("p1"), LineChange::To(5)));
+    assert_eq!(set.unwrap(), 5);
     let state = store.state();
     assert_eq!(state.line_reads, 3, "read again after each lost race");
     let line = state.line(&user(), "p1").unwrap();
     assert_eq!((line.quantity, line.version, line.expires_at), (5, 2, NOW + USER_CART_TTL_SECS));
+}
+
+#[test]
+fn additions_to_a_live_line_count_however_many_writers_race() {
+    // `conflicts` stands for other writers bumping the version: an addition
+    // does not read it, so it counts on the first try.
+    let store = FakeStore::with(|s| {
+        s.add_product("p1", 100, 50);
+        s.put_line(&user(), cart_line("p1", 2, NOW + 100));
+        s.conflicts = WRITE_ATTEMPTS;
+    });
+    let clock = FixedClock(NOW);
+    for (n, key) in [(3, Some("k1")), (6, None), (9, Some("k2"))] {
+        let add = LineChange::By { delta: 3, request: key };
+        assert_eq!(block_on(change_line(&store, &clock, &user(), &id("p1"), add)).unwrap(), n + 2);
+    }
+    // A retried request is recognised by the line and adds nothing.
+    let retry = LineChange::By { delta: 3, request: Some("k1") };
+    assert_eq!(block_on(change_line(&store, &clock, &user(), &id("p1"), retry)).unwrap(), 11);
+    let state = store.state();
+    assert_eq!((state.additions, state.line_reads), (3, 4));
+    assert_eq!(state.line(&user(), "p1").unwrap().recent_requests, ["k1", "k2"]);
+}
+
+#[test]
+fn an_addition_past_the_stock_or_onto_a_migrated_line_is_decided_afresh() {
+    let store = FakeStore::with(|s| {
+        s.add_product("p1", 100, 5);
+        s.put_line(&anonymous(), cart_line("p1", 4, NOW + 100));
+    });
+    let clock = FixedClock(NOW);
+    let add = |delta| LineChange::By { delta, request: None };
+    assert!(matches!(
+        block_on(change_line(&store, &clock, &anonymous(), &id("p1"), add(2))),
+        Err(CartError::NotEnoughStock { available: 5, .. })
+    ));
+    assert_eq!(block_on(change_line(&store, &clock, &anonymous(), &id("p1"), add(1))).unwrap(), 5);
+    // Migrated meanwhile: the line reads as empty, and writing revives it
+    // with just the new units.
+    store.state().carts.get_mut(&anonymous()).unwrap().get_mut(&id("p1")).unwrap().migrated_to = Some(user());
+    assert_eq!(block_on(change_line(&store, &clock, &anonymous(), &id("p1"), add(1))).unwrap(), 1);
 }
 
 #[test]
