@@ -1,7 +1,8 @@
 //! DynamoDB adapter: the single table (its key formats in `keys`, its item
 //! shapes in `items`) behind the use cases' ports. Every cart write is
-//! conditional on the version it read, so concurrent requests and retries
-//! never lose or double an update.
+//! conditional on the version it read, or (an addition to a live line) on the
+//! line's state, so concurrent requests and retries never lose or double an
+//! update.
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
