@@ -63,18 +63,21 @@ pub enum LineDecision {
 pub fn decide_line_change(live: Option<&CartLine>, change: LineChange<'_>) -> Result<LineDecision, DomainError> {
     let current = live.map_or(0, |l| l.quantity);
     let mut recent_requests = live.map(|l| l.recent_requests.clone()).unwrap_or_default();
-    match change {
+    let quantity = match change {
         LineChange::By { request: Some(key), .. } if recent_requests.iter().any(|k| k == key) => {
-            Ok(LineDecision::AlreadyApplied { quantity: current })
+            return Ok(LineDecision::AlreadyApplied { quantity: current });
         }
         LineChange::By { delta, request } => {
             recent_requests.extend(request.map(str::to_owned));
-            let excess = recent_requests.len().saturating_sub(RECENT_REQUESTS_KEPT);
-            recent_requests.drain(..excess);
-            Ok(LineDecision::Write { quantity: apply_delta(current, delta)?, recent_requests })
+            apply_delta(current, delta)?
         }
-        LineChange::To(target) => Ok(LineDecision::Write { quantity: target, recent_requests }),
-    }
+        LineChange::To(target) => target,
+    };
+    // Every versioned write keeps the last keys only (an addition appends
+    // without trimming; the next write like this one trims).
+    let excess = recent_requests.len().saturating_sub(RECENT_REQUESTS_KEPT);
+    recent_requests.drain(..excess);
+    Ok(LineDecision::Write { quantity, recent_requests })
 }
 
 /// The user's line after an anonymous line is merged into it (`user_line` as
@@ -239,6 +242,18 @@ pub(crate) mod tests {
         assert_eq!(to, LineDecision::Write { quantity: 1, recent_requests: vec!["k1".into()] });
         let fresh = decide_line_change(None, LineChange::By { delta: -1, request: None }).unwrap();
         assert_eq!(fresh, LineDecision::Write { quantity: 0, recent_requests: vec![] });
+    }
+
+    #[test]
+    fn a_target_also_trims_the_keys_additions_appended() {
+        let mut line = cart_line("p1", 30, 1_000);
+        line.recent_requests = (0..25).map(|i| format!("k{i}")).collect();
+        let LineDecision::Write { recent_requests, .. } = decide_line_change(Some(&line), LineChange::To(1)).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(recent_requests.len(), RECENT_REQUESTS_KEPT);
+        assert_eq!(recent_requests.last().map(String::as_str), Some("k24"));
     }
 
     #[test]

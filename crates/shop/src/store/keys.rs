@@ -53,7 +53,7 @@ pub fn product_of_key(key: &str) -> Option<ProductId> {
 pub fn cart_pk(owner: &CartOwner) -> String {
     match owner {
         CartOwner::Anonymous(id) => format!("{ANONYMOUS_CART_PREFIX}{id}"),
-        CartOwner::User(sub) => format!("{USER_PREFIX}{sub}"),
+        CartOwner::User(sub) => user_pk(sub),
     }
 }
 

@@ -83,21 +83,7 @@ impl OrderStore for Store {
             );
         }
         let counter = items.len();
-        items.push(
-            TransactWriteItem::builder()
-                .update(
-                    Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(cart_pk(&buyer), PENDING_COUNT_SK)))
-                        .update_expression("ADD orders :one")
-                        .condition_expression("attribute_not_exists(orders) OR orders < :cap")
-                        .expression_attribute_values(":one", n(1))
-                        .expression_attribute_values(":cap", n(max_pending))
-                        .build()
-                        .map_err(build_error)?,
-                )
-                .build(),
-        );
+        items.push(self.pending_count_change(&buyer, 1, Some(max_pending))?);
         let header = items.len();
         for (line, ordered) in cart_lines.iter().zip(&order.lines) {
             items.push(
@@ -176,19 +162,7 @@ impl OrderStore for Store {
         }
         let update = update.update_expression(format!("{set} REMOVE pendingList")).build().map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        items.push(
-            TransactWriteItem::builder()
-                .update(
-                    Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key(cart_pk(&buyer), PENDING_COUNT_SK)))
-                        .update_expression("ADD orders :less")
-                        .expression_attribute_values(":less", n(-1))
-                        .build()
-                        .map_err(build_error)?,
-                )
-                .build(),
-        );
+        items.push(self.pending_count_change(&buyer, -1, None)?);
         let stock_move = if to.settles_stock_as_sold() {
             "SET reserved = reserved - :n, sold = sold + :n"
         } else {
@@ -261,6 +235,27 @@ pub fn order_page_start(raw: &str, owner: Option<&CartOwner>) -> Result<Item, Cu
 }
 
 impl Store {
+    /// The buyer's pending-order count moved by `by`, within `cap` if given:
+    /// one item of the transaction that creates or settles an order.
+    fn pending_count_change(
+        &self,
+        buyer: &CartOwner,
+        by: i64,
+        cap: Option<u32>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(cart_pk(buyer), PENDING_COUNT_SK)))
+            .update_expression("ADD orders :by")
+            .expression_attribute_values(":by", n(by));
+        if let Some(cap) = cap {
+            update = update
+                .condition_expression("attribute_not_exists(orders) OR orders < :cap")
+                .expression_attribute_values(":cap", n(cap));
+        }
+        Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
+    }
+
     /// An order by its partition (strongly consistent).
     async fn order_in(&self, owner_pk: &str, order_id: &str) -> Result<Option<Order>, StoreError> {
         let item = self.get(owner_pk, order_sk(order_id), true).await?;
