@@ -43,6 +43,22 @@ pub const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
         "order, the provider's charge (sandbox ledger write), Query of the cart (bought units leave it), one transaction",
     ),
     ("POST /orders/{order_id}/cancel", 3, "order, one transaction, refund of a charge if one went through"),
+    (
+        "GET /product/{product_id}/reviews",
+        2,
+        "one Query of the product's reviews; signed in, one BatchGetItem of the purchase mark and the reader's review mark (one GetItem more when their review is not on the page)",
+    ),
+    (
+        "POST /product/{product_id}/reviews",
+        1,
+        "one transaction: the review, the author's mark, the rating summary and the purchase check",
+    ),
+    ("PUT /product/{product_id}/reviews/{review_id}", 2, "GetItem of the review, one transaction (review and summary)"),
+    (
+        "DELETE /product/{product_id}/reviews/{review_id}",
+        2,
+        "GetItem of the review, one transaction (review, mark and summary)",
+    ),
 ];
 
 /// The API of a running stack, over HTTP. It keeps, per route, the AWS calls
@@ -174,6 +190,21 @@ pub async fn every_endpoint(
     let second = checkout["order"]["orderId"].as_str().ok_or("no order")?.to_owned();
     client.call(M::POST, &format!("/orders/{second}/cancel"), &as_customer, None).await?;
     client.call(M::GET, "/bestsellers?limit=5", &[], None).await?;
+
+    // Review what was bought: write, read (anyone, then the author), edit,
+    // delete; an admin removes another review.
+    let review = Some(json!({ "rating": 4, "title": "Good", "body": "As described." }));
+    let (_, written, _) = client.call(M::POST, &format!("/product/{a}/reviews"), &as_customer, review).await?;
+    let review_id = written["review"]["reviewId"].as_str().ok_or("no review")?.to_owned();
+    client.call(M::GET, &format!("/product/{a}/reviews"), &[], None).await?;
+    client.call(M::GET, &format!("/product/{a}/reviews?limit=5"), &as_customer, None).await?;
+    let edit = Some(json!({ "rating": 5, "title": "Very good" }));
+    client.call(M::PUT, &format!("/product/{a}/reviews/{review_id}"), &as_customer, edit).await?;
+    client.call(M::DELETE, &format!("/product/{a}/reviews/{review_id}"), &as_customer, None).await?;
+    let review = Some(json!({ "rating": 1, "title": "Spam" }));
+    let (_, written, _) = client.call(M::POST, &format!("/product/{b}/reviews"), &as_customer, review).await?;
+    let review_id = written["review"]["reviewId"].as_str().ok_or("no review")?.to_owned();
+    client.call(M::DELETE, &format!("/product/{b}/reviews/{review_id}"), &as_admin, None).await?;
 
     // The admin's side.
     let new = json!({ "name": "bench product", "category": "bench", "price": 100, "initialStock": 5 });

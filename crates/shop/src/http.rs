@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::views::{Availability, OrderAnswer, ShortLines};
+use crate::api::views::{Availability, ExistingReview, OrderAnswer, ShortLines};
 use crate::auth::{AuthError, Identity};
 use crate::domain::{CartOwner, DomainError, ANONYMOUS_CART_TTL_SECS};
 use crate::store::StoreError;
@@ -17,6 +17,7 @@ use crate::use_cases::cart::CartError;
 use crate::use_cases::checkout::CheckoutError;
 use crate::use_cases::payment::OrderError;
 use crate::use_cases::ports::PaymentError;
+use crate::use_cases::reviews::ReviewError;
 use crate::App;
 
 /// Request bodies above this are refused before parsing.
@@ -116,6 +117,22 @@ impl From<OrderError> for ApiError {
             OrderError::Payment(PaymentError::Failed(why)) => Self::Internal(why),
             OrderError::Store(e) => Self::Store(e),
             _ => Self::Conflict(message),
+        }
+    }
+}
+
+impl From<ReviewError> for ApiError {
+    fn from(err: ReviewError) -> Self {
+        let message = err.to_string();
+        match err {
+            ReviewError::Invalid(e) => e.into(),
+            ReviewError::NotABuyer => detailed(StatusCode::FORBIDDEN, message, ()),
+            ReviewError::AlreadyReviewed { review_id } => {
+                detailed(StatusCode::CONFLICT, message, ExistingReview { review_id: &review_id })
+            }
+            ReviewError::NoSuchProduct(_) | ReviewError::NotFound(_) => Self::NotFound(message),
+            ReviewError::Busy => Self::Conflict(message),
+            ReviewError::Store(e) => Self::Store(e),
         }
     }
 }

@@ -6,6 +6,10 @@
 //! - Stock: `available + reserved + sold == added`, no counter negative,
 //!   `reserved` equals what orders awaiting payment hold and `sold` what paid
 //!   orders bought.
+//! - Ratings: each product's summary (reviews per star) must be what its
+//!   reviews give.
+//! - Purchase marks: every product of a paid order must be among its buyer's
+//!   reviewable products (the backfill for orders paid before reviews).
 //!
 //! Every repair is a write conditional on the values read, so one that races a
 //! live writer fails instead of undoing its work; run it again.
@@ -14,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::domain::{OrderStatus, ProductId, StockLevels};
+use crate::domain::{OrderStatus, ProductId, RatingSummary, StockLevels};
 use crate::store::keys::PRODUCT_PREFIX;
 use crate::store::{Store, StoreError, TableSnapshot};
 
@@ -31,6 +35,9 @@ pub struct Drift {
 pub enum DriftKind {
     CartTotal,
     Stock,
+    Rating,
+    /// A paid order's product its buyer may not review (no purchase mark).
+    Purchase,
     /// An item that does not read as what its key says it is (not repaired).
     Unreadable,
 }
@@ -41,9 +48,12 @@ pub struct ReconcileReport {
     pub products_checked: usize,
     pub cart_lines: usize,
     pub pending_orders: usize,
+    pub reviews: usize,
     pub drift: Vec<Drift>,
     /// Products whose counters were rewritten (with `--repair`).
     pub repaired: Vec<String>,
+    /// Buyers whose purchase marks were completed (with `--repair`).
+    pub purchase_marks_added: Vec<String>,
     /// Repairs refused because the item changed while we looked.
     pub repair_conflicts: Vec<String>,
 }
@@ -173,8 +183,40 @@ pub async fn reconcile(store: &Store, now: i64, repair: bool) -> Result<Reconcil
         }
         report.drift.extend(drift);
     }
+    let ratings = rating_drift(&snapshot);
+    let purchases = purchase_drift(&snapshot);
+    report.reviews = snapshot.reviews.len();
+    for (id, (stored, should)) in &ratings {
+        report.drift.push(Drift {
+            product_id: id.clone(),
+            kind: DriftKind::Rating,
+            problem: format!("rating histogram {:?} but its reviews give {:?}", stored.histogram, should.histogram),
+        });
+    }
+    for (sub, missing) in &purchases {
+        for id in missing {
+            report.drift.push(Drift {
+                product_id: id.clone(),
+                kind: DriftKind::Purchase,
+                problem: format!("user {sub} paid for it but has no purchase mark, so cannot review it"),
+            });
+        }
+    }
     if !repair {
         return Ok(report);
+    }
+    for (id, (stored, should)) in ratings {
+        let Ok(product) = ProductId::parse(&id) else { continue };
+        match store.repair_rating(&product, &stored, &should).await {
+            Ok(()) => report.repaired.push(id),
+            Err(StoreError::Conflict) => report.repair_conflicts.push(id),
+            Err(e) => return Err(e),
+        }
+    }
+    for (sub, missing) in purchases {
+        // A set union: repeating it changes nothing, racing a payment loses nothing.
+        store.add_purchases(&sub, missing.into_iter().collect()).await?;
+        report.purchase_marks_added.push(sub);
     }
     for id in drifted {
         let plan = &products[&id];
@@ -186,6 +228,39 @@ pub async fn reconcile(store: &Store, now: i64, repair: bool) -> Result<Reconcil
         }
     }
     Ok(report)
+}
+
+/// Products whose stored rating summary is not what their reviews give:
+/// (stored, should be).
+fn rating_drift(snapshot: &TableSnapshot) -> BTreeMap<String, (RatingSummary, RatingSummary)> {
+    let mut should: BTreeMap<&str, RatingSummary> =
+        snapshot.ratings.keys().map(|id| (id.as_str(), RatingSummary::default())).collect();
+    for review in &snapshot.reviews {
+        should.entry(review.product_id.as_str()).or_default().add(review.rating);
+    }
+    should
+        .into_iter()
+        .filter_map(|(id, should)| {
+            // Reviews of a product with no product item have nowhere to count.
+            let stored = *snapshot.ratings.get(id)?;
+            (stored != should).then(|| (id.to_owned(), (stored, should)))
+        })
+        .collect()
+}
+
+/// Per buyer (`sub`), the products of their paid orders missing from their
+/// purchase mark.
+fn purchase_drift(snapshot: &TableSnapshot) -> BTreeMap<String, BTreeSet<String>> {
+    let mut missing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for order in snapshot.orders.iter().filter(|o| o.status == OrderStatus::Paid) {
+        let marked = snapshot.purchases.get(&order.owner);
+        for line in &order.lines {
+            if !marked.is_some_and(|m| m.contains(&line.product_id)) {
+                missing.entry(order.owner.clone()).or_default().insert(line.product_id.clone());
+            }
+        }
+    }
+    missing
 }
 
 async fn repair_product(store: &Store, product: &ProductId, plan: &ProductPlan) -> Result<(), StoreError> {

@@ -176,7 +176,7 @@ async fn a_category_pages_with_a_stable_cursor() {
 
 /// The reconcile command's findings for one product (the shared table may
 /// hold other tests' totals in flight).
-fn reconcile(product: &str, repair: bool) -> (Vec<String>, Value) {
+pub fn reconcile(product: &str, repair: bool) -> (Vec<String>, Value) {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reconcile"));
     command.env("SHOP_STACK_FILE", &stack().file).arg("--json");
     if repair {

@@ -15,6 +15,7 @@ mod journey;
 mod migrate;
 mod permissions;
 mod pollers;
+mod reviews;
 mod store;
 mod tokens;
 mod totals;

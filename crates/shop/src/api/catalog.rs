@@ -6,7 +6,8 @@ use lambda_http::Request;
 use serde::Deserialize;
 
 use super::views::{
-    Available, Bestseller, Categories, CreatedProduct, ProductAnswer, ProductList, ProductPage, Restocked, StockShown,
+    catalog_entries, Available, Bestseller, Categories, CreatedProduct, ProductAnswer, ProductList, ProductPage,
+    Restocked, StockShown,
 };
 use super::{page_limit, query_param, Reply};
 use crate::domain::{validate_restock_delta, CartOwner, Package, Product, ProductId};
@@ -24,7 +25,7 @@ pub(super) async fn list_products(app: &App, req: &Request) -> Result<Reply, Api
     if category.is_none() && raw_cursor.is_none() && query_param(req, "limit").is_none() {
         // The sample's call: the whole catalog.
         let products = app.store.all_products().await?;
-        return Ok(Reply::ok(ProductList { products: &products, next_cursor: None }));
+        return Ok(Reply::ok(ProductList { products: &catalog_entries(&products), next_cursor: None }));
     }
     if let Some(c) = &category {
         validate_category(c)?;
@@ -33,7 +34,7 @@ pub(super) async fn list_products(app: &App, req: &Request) -> Result<Reply, Api
     let start = raw_cursor.map(|raw| product_page_start(&raw, category.as_deref())).transpose()?;
     let page = app.store.product_page(category.as_deref(), limit, start.as_ref()).await?;
     let next_cursor = page.next.as_ref().map(cursor::encode);
-    Ok(Reply::ok(ProductList { products: &page.products, next_cursor }))
+    Ok(Reply::ok(ProductList { products: &catalog_entries(&page.products), next_cursor }))
 }
 
 pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -47,7 +48,8 @@ pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiEr
     let own = found.own_line.filter(|l| l.is_live(now_epoch_secs())).map_or(0, |l| l.quantity);
     // Shoppers see what they can buy; admins see every counter.
     let stock = if is_admin { StockShown::Full(stock) } else { StockShown::Available { available: stock.available } };
-    let page = ProductPage { product: &product, stock, in_carts: (found.in_carts - own).max(0) };
+    let page =
+        ProductPage { product: &product, rating: found.rating.into(), stock, in_carts: (found.in_carts - own).max(0) };
     Ok(Reply::ok(ProductAnswer { product: page }))
 }
 
@@ -69,9 +71,9 @@ pub(super) async fn bestsellers(app: &App, req: &Request) -> Result<Reply, ApiEr
     let limit = page_limit(req, 10, 50)?;
     let ranked = app.store.bestsellers(limit).await?;
     let products: Vec<Bestseller> = ranked
-        .into_iter()
+        .iter()
         .filter(|(_, sold)| *sold > 0)
-        .map(|(product, units_sold)| Bestseller { product, units_sold })
+        .map(|(rated, units_sold)| Bestseller { entry: rated.into(), units_sold: *units_sold })
         .collect();
     Ok(Reply::ok(ProductList { products: &products, next_cursor: None }))
 }

@@ -14,6 +14,7 @@ use crate::App;
 mod cart;
 mod catalog;
 mod orders;
+mod reviews;
 pub mod views;
 
 macro_rules! endpoints {
@@ -34,8 +35,11 @@ macro_rules! endpoints {
             }
 
             async fn handle(self, app: &App, req: &Request) -> Result<Reply, ApiError> {
+                // Each handler's future on the heap: side by side in this
+                // match they would make one future the size of all of them
+                // together, and the local stack serves every endpoint.
                 match self {
-                    $(Self::$variant => $handler(app, req).await,)*
+                    $(Self::$variant => Box::pin($handler(app, req)).await,)*
                 }
             }
         }
@@ -60,6 +64,10 @@ endpoints! {
     GetOrder => "get-order" => orders::get_order,
     PayOrder => "pay-order" => orders::pay_order,
     CancelOrder => "cancel-order" => orders::cancel_order,
+    ListReviews => "list-reviews" => reviews::list_reviews,
+    CreateReview => "create-review" => reviews::create_review,
+    UpdateReview => "update-review" => reviews::update_review,
+    DeleteReview => "delete-review" => reviews::delete_review,
 }
 
 impl Endpoint {

@@ -3,7 +3,10 @@
 
 use serde::Serialize;
 
-use crate::domain::{CartLine, Order, OrderLine, OrderStatus, Product, ProductId, StockLevels};
+use crate::domain::{
+    CartLine, Order, OrderLine, OrderStatus, Product, ProductId, RatedProduct, RatingSummary, Review, Stars,
+    StockLevels,
+};
 use crate::use_cases::checkout::ShortLine;
 
 /// A list of products, and the cursor of the next page if there is one.
@@ -13,6 +16,39 @@ pub struct ProductList<'a, T: Serialize> {
     pub products: &'a [T],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+/// A product's rating summary: the average (absent before the first
+/// review), the number of reviews and how many gave each rating (1 to 5).
+#[derive(Debug, Serialize)]
+pub struct RatingView {
+    pub average: Option<f64>,
+    pub count: i64,
+    pub histogram: [i64; 5],
+}
+
+impl From<RatingSummary> for RatingView {
+    fn from(summary: RatingSummary) -> Self {
+        Self { average: summary.average(), count: summary.count(), histogram: summary.histogram }
+    }
+}
+
+/// A product in a list: the catalog entry and its rating.
+#[derive(Serialize)]
+pub struct CatalogEntry<'a> {
+    #[serde(flatten)]
+    pub product: &'a Product,
+    pub rating: RatingView,
+}
+
+impl<'a> From<&'a RatedProduct> for CatalogEntry<'a> {
+    fn from(rated: &'a RatedProduct) -> Self {
+        Self { product: &rated.product, rating: rated.rating.into() }
+    }
+}
+
+pub fn catalog_entries(products: &[RatedProduct]) -> Vec<CatalogEntry<'_>> {
+    products.iter().map(CatalogEntry::from).collect()
 }
 
 /// One line as `GET /cart` returns it (the sample's shape: `sk` is the
@@ -125,6 +161,7 @@ pub enum StockShown {
 pub struct ProductPage<'a> {
     #[serde(flatten)]
     pub product: &'a Product,
+    pub rating: RatingView,
     pub stock: StockShown,
     pub in_carts: i64,
 }
@@ -157,9 +194,9 @@ pub struct Categories {
 /// A best seller: the product and the units it sold.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Bestseller {
+pub struct Bestseller<'a> {
     #[serde(flatten)]
-    pub product: Product,
+    pub entry: CatalogEntry<'a>,
     pub units_sold: i64,
 }
 
@@ -182,4 +219,63 @@ pub struct Available {
 pub struct Availability<'a> {
     pub product_id: &'a ProductId,
     pub available: i64,
+}
+
+/// A review as anyone reads it: the author's chosen name, never their
+/// address or account id.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewView<'a> {
+    pub review_id: &'a str,
+    pub product_id: &'a str,
+    pub rating: Stars,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub display_name: &'a str,
+    pub created_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<i64>,
+    /// Only buyers review: every review is by one.
+    pub verified_purchase: bool,
+}
+
+impl<'a> From<&'a Review> for ReviewView<'a> {
+    fn from(review: &'a Review) -> Self {
+        Self {
+            review_id: &review.review_id,
+            product_id: &review.product_id,
+            rating: review.rating,
+            title: &review.title,
+            body: &review.body,
+            display_name: &review.display_name,
+            created_at: review.created_at,
+            edited_at: review.edited_at,
+            verified_purchase: true,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ReviewAnswer<'a> {
+    pub review: ReviewView<'a>,
+}
+
+/// A page of a product's reviews; for a signed-in reader, whether they may
+/// write one and their own.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewList<'a> {
+    pub reviews: Vec<ReviewView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    pub can_review: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub your_review: Option<ReviewView<'a>>,
+}
+
+/// A second review refused: the one that exists.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExistingReview<'a> {
+    pub review_id: &'a str,
 }

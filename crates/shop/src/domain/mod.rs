@@ -8,11 +8,13 @@ use uuid::Uuid;
 pub(crate) mod cart;
 mod catalog;
 mod order;
+mod review;
 mod totals;
 
 pub use cart::*;
 pub use catalog::*;
 pub use order::*;
+pub use review::*;
 pub use totals::*;
 
 const MAX_PRODUCT_ID_LEN: usize = 64;
@@ -39,6 +41,18 @@ pub enum DomainError {
     InvalidRestockDelta,
     #[error("cardToken must be 1 to 64 letters, digits or '_'")]
     InvalidCardToken,
+    #[error("rating must be a whole number of stars from 1 to 5")]
+    InvalidRating,
+    #[error("title must be 1 to {MAX_TITLE_CHARS} characters")]
+    InvalidReviewTitle,
+    #[error("body must be at most {MAX_BODY_CHARS} characters")]
+    InvalidReviewBody,
+    #[error("displayName must be 1 to {MAX_DISPLAY_NAME_CHARS} characters and not an email address")]
+    InvalidDisplayName,
+    #[error("review text must not hold control characters")]
+    ControlCharacters,
+    #[error("review id must be a UUID")]
+    InvalidReviewId,
 }
 
 /// A catalog product id: short, printable, safe inside a key.

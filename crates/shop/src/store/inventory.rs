@@ -11,8 +11,7 @@ use super::items::{ProductItem, StockItem};
 use super::keys::{product_of_key, product_pk, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK};
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
-use crate::domain::Product;
-use crate::domain::{ProductId, StockLevels};
+use crate::domain::{Product, ProductId, RatedProduct, StockLevels};
 
 /// GSI over product items by category (sparse), sorted by product id.
 pub const CATEGORY_INDEX: &str = "category-index";
@@ -35,7 +34,7 @@ pub enum Restocked {
 
 /// A page of a category and the key to continue from.
 pub struct CategoryPage {
-    pub products: Vec<Product>,
+    pub products: Vec<RatedProduct>,
     pub next: Option<PageKey>,
 }
 
@@ -176,7 +175,7 @@ impl Store {
         };
         let (items, next) =
             self.page(query, limit, &["pk", "sk", index_key, "productId"], start.map(item_of_page_key)).await?;
-        let products = items.into_iter().map(from_item::<_, Product>).collect::<Result<Vec<_>, _>>()?;
+        let products = items.into_iter().map(super::reviews::rated_product).collect::<Result<Vec<_>, _>>()?;
         Ok(CategoryPage { products, next: next.map(page_key_of) })
     }
 
@@ -267,7 +266,7 @@ impl Store {
     }
 
     /// Products by units sold, most first.
-    pub async fn bestsellers(&self, limit: i32) -> Result<Vec<(Product, i64)>, StoreError> {
+    pub async fn bestsellers(&self, limit: i32) -> Result<Vec<(RatedProduct, i64)>, StoreError> {
         let out = self
             .client
             .query()
@@ -281,8 +280,13 @@ impl Store {
             .await?;
         let stocks: Vec<StockItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
         let ids: Vec<ProductId> = stocks.iter().filter_map(|s| ProductId::parse(&s.product_id).ok()).collect();
-        let products = self.products(&ids).await?;
-        Ok(stocks.into_iter().filter_map(|s| products.get(&s.product_id).map(|p| (p.clone(), s.levels.sold))).collect())
+        let mut products: HashMap<String, RatedProduct> = self
+            .batch_get(&ids, PRODUCT_META_SK)
+            .await?
+            .into_iter()
+            .map(|i| super::reviews::rated_product(i).map(|p| (p.product.product_id.clone(), p)))
+            .collect::<Result<_, _>>()?;
+        Ok(stocks.into_iter().filter_map(|s| products.remove(&s.product_id).map(|p| (p, s.levels.sold))).collect())
     }
 
     /// Catalog entries by id (missing ids are simply absent).

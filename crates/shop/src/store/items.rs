@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys::{
-    cart_pk, line_sk, order_sk, owner_of_cart_pk, product_of_key, product_pk, user_pk, BESTSELLER_PARTITION,
+    cart_pk, line_sk, order_sk, owner_of_cart_pk, product_of_key, product_pk, review_sk, user_pk, BESTSELLER_PARTITION,
     CATALOG_PARTITION, ORDER_PARTITION, PENDING_PARTITION, PRODUCT_META_SK, STOCK_SK,
 };
 use super::StoreError;
-use crate::domain::{CartLine, CartOwner, LineState, Order, OrderStatus, Product, ProductId, StockLevels};
+use crate::domain::{CartLine, CartOwner, LineState, Order, OrderStatus, Product, ProductId, Review, StockLevels};
 
 /// The `product#<id>` / `meta` item. `catalog` and `category` feed the GSIs
 /// that list the catalog without scanning carts. Reads deserialize `Product`
@@ -51,6 +51,22 @@ impl StockItem {
             bestseller_list: BESTSELLER_PARTITION.to_owned(),
             levels,
         }
+    }
+}
+
+/// A review: `product#<id>` / `review#<review id>`; reads deserialize
+/// `Review` straight from the item.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewItem<'a> {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    review: &'a Review,
+}
+
+impl<'a> ReviewItem<'a> {
+    pub fn new(product: &ProductId, review: &'a Review) -> Self {
+        Self { pk: product_pk(product), sk: review_sk(&review.review_id), review }
     }
 }
 

@@ -11,10 +11,16 @@
 //! | order                     | `user#<sub>`       | `order#<uuidv7>`       |
 //! | checkout idempotency key  | `user#<sub>`       | `checkout#<key>`       |
 //! | the user's pending orders | `user#<sub>`       | `pending`              |
+//! | products the user paid for| `user#<sub>`       | `purchases`            |
+//! | review (UUIDv7 id)        | `product#<id>`     | `review#<review id>`   |
+//! | the user's review of it   | `user#<sub>`       | `reviewed#<product id>`|
+//!
+//! The product item also holds its rating summary: `stars1` .. `stars5`,
+//! the number of reviews giving each rating.
 
 use uuid::Uuid;
 
-use crate::domain::{CartOwner, ProductId};
+use crate::domain::{CartOwner, ProductId, Stars};
 
 pub const PRODUCT_PREFIX: &str = "product#";
 pub const ANONYMOUS_CART_PREFIX: &str = "cart#";
@@ -27,6 +33,11 @@ pub const TOTAL_QUANTITY_SK: &str = "totalquantity";
 /// How many of a user's orders await payment (`orders`), kept by the
 /// transactions that create and settle them.
 pub const PENDING_COUNT_SK: &str = "pending";
+/// The products a user has paid orders of (`products`, a string set),
+/// added by the transaction that marks an order paid.
+pub const PURCHASES_SK: &str = "purchases";
+pub const REVIEW_PREFIX: &str = "review#";
+pub const REVIEWED_PREFIX: &str = "reviewed#";
 /// Index partitions (sparse GSIs): every product, every stock item (best
 /// sellers), every order, the orders awaiting payment.
 pub const CATALOG_PARTITION: &str = "product";
@@ -80,6 +91,21 @@ pub fn order_sk(order_id: &str) -> String {
 
 pub fn checkout_key_sk(idempotency_key: &str) -> String {
     format!("{CHECKOUT_KEY_PREFIX}{idempotency_key}")
+}
+
+/// Sort key of a review in its product's partition: newest last.
+pub fn review_sk(review_id: &str) -> String {
+    format!("{REVIEW_PREFIX}{review_id}")
+}
+
+/// Sort key of the mark that a user reviewed a product (one review each).
+pub fn reviewed_sk(product: &ProductId) -> String {
+    format!("{REVIEWED_PREFIX}{product}")
+}
+
+/// The product attribute counting reviews of `stars`.
+pub fn stars_attribute(stars: Stars) -> String {
+    format!("stars{}", stars.get())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_dynamo::{from_item, from_items, to_item};
 use std::collections::HashMap;
 
-use crate::domain::{CartLine, CartOwner, Product, ProductId};
+use crate::domain::{CartLine, CartOwner, Product, ProductId, RatedProduct};
 use crate::use_cases::ports::{CartStore, LineAddition, LineContext, LineMove};
 use items::CartLineItem;
 use keys::{cart_pk, line_sk, product_pk, CATALOG_PARTITION, PRODUCT_META_SK, PRODUCT_PREFIX};
@@ -28,10 +28,12 @@ pub mod items;
 pub mod keys;
 mod ledger;
 mod orders;
+mod reviews;
 mod totals;
 
 pub use inventory::{product_page_start, CategoryPage, PageKey, Restocked, BESTSELLER_INDEX, CATEGORY_INDEX};
 pub use orders::{order_page_start, ORDERS_INDEX, PENDING_INDEX};
+pub use reviews::{review_page_start, ReviewerStanding};
 pub use totals::{CountedLine, LineCount, ProductView, SequenceNumber, TableSnapshot, TotalsApplied};
 
 pub use crate::use_cases::StoreError;
@@ -126,14 +128,16 @@ impl Store {
     }
 
     /// Every product, by id, through the sparse catalog index (no table scan).
-    pub async fn all_products(&self) -> Result<Vec<Product>, StoreError> {
-        self.query_all(|q| {
-            q.index_name(CATALOG_INDEX)
-                .key_condition_expression("#catalog = :c")
-                .expression_attribute_names("#catalog", "catalog")
-                .expression_attribute_values(":c", s(CATALOG_PARTITION))
-        })
-        .await
+    pub async fn all_products(&self) -> Result<Vec<RatedProduct>, StoreError> {
+        let items = self
+            .query_all_items(|q| {
+                q.index_name(CATALOG_INDEX)
+                    .key_condition_expression("#catalog = :c")
+                    .expression_attribute_names("#catalog", "catalog")
+                    .expression_attribute_values(":c", s(CATALOG_PARTITION))
+            })
+            .await?;
+        items.into_iter().map(reviews::rated_product).collect()
     }
 
     /// Deletes a migrated line, unless it was revived (written again) since.
@@ -239,12 +243,22 @@ impl Store {
             aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
         ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     {
+        Ok(from_items::<_, T>(self.query_all_items(build).await?)?)
+    }
+
+    /// Every item a query matches, page after page.
+    pub(crate) async fn query_all_items<F>(&self, build: F) -> Result<Vec<Item>, StoreError>
+    where
+        F: Fn(
+            aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
             let page =
                 build(self.client.query().table_name(&self.table)).set_exclusive_start_key(start.take()).send().await?;
-            out.extend(from_items::<_, T>(page.items.unwrap_or_default())?);
+            out.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => return Ok(out),

@@ -3,7 +3,7 @@
 //! by a condition on the current status and moves the stock in the same
 //! transaction, so a retry or a race moves stock at most once.
 
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
 use std::collections::HashMap;
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::items::OrderItem;
 use super::keys::{
     cart_pk, checkout_key_sk, order_sk, product_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX, PENDING_COUNT_SK,
-    PENDING_PARTITION, STOCK_SK,
+    PENDING_PARTITION, PURCHASES_SK, STOCK_SK,
 };
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
@@ -20,6 +20,8 @@ use crate::use_cases::ports::{CartAdjustment, CheckoutOutcome, OrderStore};
 
 /// GSI over orders by id, newest first (admins find any order through it).
 pub const ORDERS_INDEX: &str = "orders-index";
+/// Adds `:bought` to the products a user may review.
+const ADD_PURCHASES: &str = "ADD products :bought";
 /// Sparse GSI over orders awaiting payment, by `expiresAt`.
 pub const PENDING_INDEX: &str = "pending-index";
 
@@ -185,6 +187,14 @@ impl OrderStore for Store {
                     .build(),
             );
         }
+        if to == OrderStatus::Paid {
+            // The buyer may now review what they bought: one mark per user,
+            // a set of product ids (a review's transaction checks it).
+            let mut bought: Vec<String> = order.lines.iter().map(|l| l.product_id.clone()).collect();
+            bought.sort();
+            bought.dedup();
+            items.push(self.purchases_added(&order.owner, bought)?);
+        }
         for adjustment in cart {
             let line = &adjustment.line;
             let item = if adjustment.quantity_after == 0 {
@@ -254,6 +264,33 @@ impl Store {
                 .expression_attribute_values(":cap", n(cap));
         }
         Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
+    }
+
+    /// Adds products to the ones `sub` has paid for (a set: adding one
+    /// twice changes nothing).
+    fn purchases_added(&self, sub: &str, products: Vec<String>) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(sub), PURCHASES_SK)))
+            .update_expression(ADD_PURCHASES)
+            .expression_attribute_values(":bought", AttributeValue::Ss(products))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The same on its own: the backfill of the mark for orders paid before
+    /// there was one (reconciliation).
+    pub(crate) async fn add_purchases(&self, sub: &str, products: Vec<String>) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(sub), PURCHASES_SK)))
+            .update_expression(ADD_PURCHASES)
+            .expression_attribute_values(":bought", AttributeValue::Ss(products))
+            .send()
+            .await?;
+        Ok(())
     }
 
     /// An order by its partition (strongly consistent).

@@ -70,6 +70,7 @@ fn counted_line_sk(cart_pk: &str) -> String {
 #[derive(Debug, Default)]
 pub struct ProductView {
     pub product: Option<crate::domain::Product>,
+    pub rating: crate::domain::RatingSummary,
     pub stock: Option<crate::domain::StockLevels>,
     /// Units in all carts (the stream consumer's total).
     pub in_carts: i64,
@@ -156,7 +157,8 @@ impl Store {
             let (item_pk, sk) = super::item_key(&item);
             match sk {
                 crate::store::keys::PRODUCT_META_SK => {
-                    view.product = Some(from_item::<_, crate::domain::Product>(item)?);
+                    let rated = super::reviews::rated_product(item)?;
+                    (view.product, view.rating) = (Some(rated.product), rated.rating);
                 }
                 crate::store::keys::STOCK_SK => view.stock = Some(from_item::<_, crate::domain::StockLevels>(item)?),
                 TOTAL_QUANTITY_SK => {
@@ -342,6 +344,11 @@ pub struct TableSnapshot {
     pub(crate) totals: HashMap<String, i64>,
     pub(crate) stocks: Vec<crate::store::items::StockItem>,
     pub(crate) orders: Vec<crate::domain::Order>,
+    pub(crate) reviews: Vec<crate::domain::Review>,
+    /// Each product's stored rating summary, by product id.
+    pub(crate) ratings: HashMap<String, crate::domain::RatingSummary>,
+    /// The products each user (by `sub`) may review.
+    pub(crate) purchases: HashMap<String, std::collections::BTreeSet<String>>,
     /// Items of a known kind that do not read as that kind: (pk, sk, why).
     pub(crate) unreadable: Vec<(String, String, String)>,
 }
@@ -395,6 +402,18 @@ impl TableSnapshot {
             self.totals.insert(pk, quantity.unwrap_or(0));
         } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX) && sk == crate::store::keys::STOCK_SK {
             self.stocks.push(from_item(item)?);
+        } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX) && sk == crate::store::keys::PRODUCT_META_SK {
+            let mut item = item;
+            let rating = super::reviews::take_rating(&mut item);
+            self.ratings.insert(pk[crate::store::keys::PRODUCT_PREFIX.len()..].to_owned(), rating);
+        } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX)
+            && sk.starts_with(crate::store::keys::REVIEW_PREFIX)
+        {
+            self.reviews.push(from_item(item)?);
+        } else if sk == crate::store::keys::PURCHASES_SK {
+            let Some(sub) = pk.strip_prefix(crate::store::keys::USER_PREFIX) else { return Ok(()) };
+            let products = item.get("products").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
+            self.purchases.insert(sub.to_owned(), products.into_iter().collect());
         } else if sk.starts_with(crate::store::keys::ORDER_PREFIX) {
             self.orders.push(from_item(item)?);
         }

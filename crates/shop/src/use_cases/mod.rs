@@ -9,7 +9,10 @@ pub mod cart;
 pub mod checkout;
 pub mod payment;
 pub mod ports;
+pub mod reviews;
 
+#[cfg(test)]
+mod review_tests;
 #[cfg(test)]
 mod tests;
 

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use crate::domain::{CartLine, CartOwner, Order, Product, ProductId, StockLevels};
+use crate::domain::{CartLine, CartOwner, Order, Product, ProductId, Review, StockLevels};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -178,6 +178,38 @@ pub trait OrderStore: CartStore {
         settled: &Order,
         cart: &[CartAdjustment],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// How writing a new review ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewCreated {
+    Created,
+    /// The author has no paid order holding the product.
+    NotABuyer,
+    /// The author already reviewed the product: this review.
+    AlreadyReviewed {
+        review_id: String,
+    },
+    NoSuchProduct,
+}
+
+/// Reviews and the rating summaries beside their products. Each write is one
+/// transaction with the summary's change, conditional on what it was read at.
+pub trait ReviewStore: Send + Sync {
+    fn review(
+        &self,
+        product: &ProductId,
+        review_id: &str,
+    ) -> impl Future<Output = Result<Option<Review>, StoreError>> + Send;
+    /// Writes the review and adds its star to the summary, if its author
+    /// bought the product (a paid order) and has not reviewed it yet.
+    fn create_review(&self, review: &Review) -> impl Future<Output = Result<ReviewCreated, StoreError>> + Send;
+    /// Replaces `read` with `edited` and moves the summary's star if the
+    /// rating changed; `Conflict` unless the stored review is still `read`.
+    fn replace_review(&self, read: &Review, edited: &Review) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes `read` and takes its star off the summary; `Conflict` unless
+    /// the stored review is still `read`.
+    fn delete_review(&self, read: &Review) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
