@@ -78,6 +78,7 @@ impl From<CartError> for ApiError {
             CartError::NotEnoughStock { product_id, available } => {
                 detailed(StatusCode::CONFLICT, message, Availability { product_id: &product_id, available })
             }
+            CartError::KeyUsedForAnother { .. } => Self::Conflict(message),
             CartError::Busy => Self::Store(StoreError::Conflict),
             CartError::Store(e) => Self::Store(e),
         }

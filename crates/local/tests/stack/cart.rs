@@ -243,6 +243,16 @@ async fn a_retried_add_with_the_same_idempotency_key_adds_once() {
     add(&cart, &product, 1).await;
     add(&cart, &product, 1).await;
     assert_eq!(line_quantity(&cart_of(&cart).await, &product), Some(6));
+    // The same key with another quantity is another request: refused, not replayed.
+    let reused = call(Method::POST, "/cart")
+        .cookie(&cart)
+        .header("Idempotency-Key", "add-2")
+        .json(json!({ "productId": product, "quantity": 5 }))
+        .send()
+        .await;
+    assert_eq!(reused.status, StatusCode::CONFLICT, "{:?}", reused.body);
+    assert!(reused.body["message"].as_str().unwrap().contains("used for a different request"), "{:?}", reused.body);
+    assert_eq!(line_quantity(&cart_of(&cart).await, &product), Some(6));
 }
 
 #[tokio::test]

@@ -27,8 +27,10 @@ pub struct CartLine {
     /// The pending order this line was checked out into; a second checkout of
     /// the unchanged cart finds it and returns that order.
     pub checkout_order: Option<String>,
-    /// Idempotency keys of the last changes applied to this line, newest last:
-    /// a client retrying `POST /cart` with the same key changes nothing twice.
+    /// The last changes applied to this line, newest last, each as its
+    /// idempotency key and delta (see [`remembered_request`]): a client
+    /// retrying `POST /cart` with the same key changes nothing twice, and the
+    /// same key sent with another delta is known for what it is.
     pub recent_requests: Vec<String>,
 }
 
@@ -50,11 +52,28 @@ pub enum LineChange<'a> {
     To(i64),
 }
 
+/// A change as the line remembers it: `key:delta` (a key holds no `:`).
+pub fn remembered_request(key: &str, delta: i64) -> String {
+    format!("{key}:{delta}")
+}
+
+/// The delta the line remembers for `key`: `Some(None)` for an entry written
+/// before deltas were remembered (the key alone), `None` if the key is new.
+fn remembered_delta(recent_requests: &[String], key: &str) -> Option<Option<i64>> {
+    recent_requests.iter().find_map(|entry| match entry.split_once(':') {
+        Some((k, delta)) if k == key => Some(delta.parse().ok()),
+        None if entry == key => Some(None),
+        _ => None,
+    })
+}
+
 /// What a change does to a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineDecision {
     /// A retry of a change already applied: the same answer, no second change.
     AlreadyApplied { quantity: i64 },
+    /// The key was used for a change of another delta: nothing changes.
+    KeyUsedForAnother { delta: i64 },
     /// Write the line with this quantity (0 removes it) and these remembered requests.
     Write { quantity: i64, recent_requests: Vec<String> },
 }
@@ -64,13 +83,15 @@ pub fn decide_line_change(live: Option<&CartLine>, change: LineChange<'_>) -> Re
     let current = live.map_or(0, |l| l.quantity);
     let mut recent_requests = live.map(|l| l.recent_requests.clone()).unwrap_or_default();
     let quantity = match change {
-        LineChange::By { request: Some(key), .. } if recent_requests.iter().any(|k| k == key) => {
-            return Ok(LineDecision::AlreadyApplied { quantity: current });
-        }
-        LineChange::By { delta, request } => {
-            recent_requests.extend(request.map(str::to_owned));
-            apply_delta(current, delta)?
-        }
+        LineChange::By { delta, request: Some(key) } => match remembered_delta(&recent_requests, key) {
+            Some(Some(first)) if first != delta => return Ok(LineDecision::KeyUsedForAnother { delta: first }),
+            Some(_) => return Ok(LineDecision::AlreadyApplied { quantity: current }),
+            None => {
+                recent_requests.push(remembered_request(key, delta));
+                apply_delta(current, delta)?
+            }
+        },
+        LineChange::By { delta, request: None } => apply_delta(current, delta)?,
         LineChange::To(target) => target,
     };
     // Every versioned write keeps the last keys only (an addition appends
@@ -232,14 +253,14 @@ pub(crate) mod tests {
         let mut line = cart_line("p1", 2, 1_000);
         let first = decide_line_change(Some(&line), LineChange::By { delta: 3, request: Some("k1") }).unwrap();
         let LineDecision::Write { quantity, recent_requests } = first else { panic!("{first:?}") };
-        assert_eq!((quantity, recent_requests.as_slice()), (5, ["k1".to_owned()].as_slice()));
+        assert_eq!((quantity, recent_requests.as_slice()), (5, ["k1:3".to_owned()].as_slice()));
         line.quantity = quantity;
         line.recent_requests = recent_requests;
         let retry = decide_line_change(Some(&line), LineChange::By { delta: 3, request: Some("k1") });
         assert_eq!(retry, Ok(LineDecision::AlreadyApplied { quantity: 5 }));
         // A target keeps the remembered keys; an absent line starts from zero.
         let to = decide_line_change(Some(&line), LineChange::To(1)).unwrap();
-        assert_eq!(to, LineDecision::Write { quantity: 1, recent_requests: vec!["k1".into()] });
+        assert_eq!(to, LineDecision::Write { quantity: 1, recent_requests: vec!["k1:3".into()] });
         let fresh = decide_line_change(None, LineChange::By { delta: -1, request: None }).unwrap();
         assert_eq!(fresh, LineDecision::Write { quantity: 0, recent_requests: vec![] });
     }
@@ -263,7 +284,23 @@ pub(crate) mod tests {
         let next = decide_line_change(Some(&line), LineChange::By { delta: 1, request: Some("new") }).unwrap();
         let LineDecision::Write { recent_requests, .. } = next else { panic!() };
         assert_eq!(recent_requests.len(), RECENT_REQUESTS_KEPT);
-        assert_eq!((recent_requests[0].as_str(), recent_requests.last().unwrap().as_str()), ("k1", "new"));
+        assert_eq!((recent_requests[0].as_str(), recent_requests.last().unwrap().as_str()), ("k1", "new:1"));
+    }
+
+    #[test]
+    fn a_key_sent_again_with_another_delta_is_another_request() {
+        let mut line = cart_line("p1", 2, 1_000);
+        line.recent_requests = vec!["k1:3".into(), "old".into()];
+        let other = decide_line_change(Some(&line), LineChange::By { delta: 1, request: Some("k1") });
+        assert_eq!(other, Ok(LineDecision::KeyUsedForAnother { delta: 3 }));
+        let retry = decide_line_change(Some(&line), LineChange::By { delta: 3, request: Some("k1") });
+        assert_eq!(retry, Ok(LineDecision::AlreadyApplied { quantity: 2 }));
+        // A key remembered before deltas were: any retry of it replays.
+        let old = decide_line_change(Some(&line), LineChange::By { delta: 7, request: Some("old") });
+        assert_eq!(old, Ok(LineDecision::AlreadyApplied { quantity: 2 }));
+        // A key is not a prefix of another.
+        let longer = decide_line_change(Some(&line), LineChange::By { delta: 1, request: Some("k") });
+        assert!(matches!(longer, Ok(LineDecision::Write { quantity: 3, .. })), "{longer:?}");
     }
 
     #[test]

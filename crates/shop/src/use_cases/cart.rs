@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use super::ports::{CartStore, Clock, LineAddition, LineCleanup, LineMove, MovedLine, StoreError};
 use super::WRITE_ATTEMPTS;
 use crate::domain::{
-    decide_line_change, merged_line, CartLine, CartOwner, DomainError, LineChange, LineDecision, ProductId,
-    MAX_LINE_QUANTITY,
+    decide_line_change, merged_line, remembered_request, CartLine, CartOwner, DomainError, LineChange, LineDecision,
+    ProductId, MAX_LINE_QUANTITY,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +21,9 @@ pub enum CartError {
     /// reserves; this keeps shoppers from filling carts that can never be bought.)
     #[error("only {available} available")]
     NotEnoughStock { product_id: ProductId, available: i64 },
+    /// The idempotency key came with a change of `delta` before.
+    #[error("this Idempotency-Key was used for a different request (a change of {delta}); use a new key")]
+    KeyUsedForAnother { delta: i64 },
     /// Other writers kept winning the race.
     #[error("the cart kept changing")]
     Busy,
@@ -57,6 +60,7 @@ pub async fn change_line(
         let current = live.map_or(0, |l| l.quantity);
         let (quantity, recent_requests) = match decide_line_change(live, change)? {
             LineDecision::AlreadyApplied { quantity } => return Ok(quantity),
+            LineDecision::KeyUsedForAnother { delta } => return Err(CartError::KeyUsedForAnother { delta }),
             LineDecision::Write { quantity, recent_requests } => (quantity, recent_requests),
         };
         if quantity > current && quantity > found.available {
@@ -70,10 +74,11 @@ pub async fn change_line(
         // limit, so the list stays short.
         if let (LineChange::By { delta, request }, Some(_)) = (change, live) {
             if delta > 0 {
+                let remembered = request.map(|key| remembered_request(key, delta));
                 let addition = LineAddition {
                     product_id: id,
                     delta,
-                    request,
+                    request: remembered.as_deref(),
                     most_before: MAX_LINE_QUANTITY.min(found.available) - delta,
                     now,
                     expires_at: owner.line_expiration(now),

@@ -67,7 +67,8 @@ pub struct LineMove {
 pub struct LineAddition<'a> {
     pub product_id: &'a ProductId,
     pub delta: i64,
-    /// The request's idempotency key: the line must not remember it, and will.
+    /// The request as the line remembers it (`remembered_request`): the line
+    /// must not remember it yet, and will.
     pub request: Option<&'a str>,
     /// The most units the line may hold before the addition (line limit and stock).
     pub most_before: i64,

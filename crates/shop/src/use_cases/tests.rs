@@ -379,9 +379,17 @@ fn additions_to_a_live_line_count_however_many_writers_race() {
     // A retried request is recognised by the line and adds nothing.
     let retry = LineChange::By { delta: 3, request: Some("k1") };
     assert_eq!(block_on(change_line(&store, &clock, &user(), &id("p1"), retry)).unwrap(), 11);
+    // The same key with another delta is another request: refused, nothing added.
+    let reused = LineChange::By { delta: 1, request: Some("k2") };
+    let refused = block_on(change_line(&store, &clock, &user(), &id("p1"), reused));
+    assert!(matches!(refused, Err(CartError::KeyUsedForAnother { delta: 3 })), "{refused:?}");
     let state = store.state();
-    assert_eq!((state.additions, state.line_reads), (3, 4));
-    assert_eq!(state.line(&user(), "p1").unwrap().recent_requests, ["k1", "k2"]);
+    assert_eq!((state.additions, state.line_reads), (3, 5));
+    let line = state.line(&user(), "p1").unwrap();
+    assert_eq!(
+        (line.quantity, line.recent_requests.as_slice()),
+        (11, ["k1:3".to_owned(), "k2:3".to_owned()].as_slice())
+    );
 }
 
 #[test]
