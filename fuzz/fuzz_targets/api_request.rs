@@ -44,7 +44,7 @@ fuzz_target!(|input: Input| {
     };
     let Ok(request) = builder.body(body) else { return };
     let path: HashMap<String, String> =
-        ["product_id", "order_id"].into_iter().map(|name| (name.to_owned(), input.path_parameter.clone())).collect();
+        ["product_id", "order_id", "review_id"].into_iter().map(|name| (name.to_owned(), input.path_parameter.clone())).collect();
     let mut query: HashMap<String, Vec<String>> = HashMap::new();
     for (name, value) in input.query {
         query.entry(name).or_default().push(value);

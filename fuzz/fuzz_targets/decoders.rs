@@ -1,5 +1,5 @@
-//! The decoders of client-held state: page cursors, the cart cookie, ids and
-//! idempotency keys. None may panic; a cursor that decodes re-encodes to one
+//! The decoders of client-held state: page cursors, the cart cookie, ids,
+//! idempotency keys and review text. None may panic; a cursor that decodes re-encodes to one
 //! that decodes to the same key.
 #![no_main]
 
@@ -25,4 +25,17 @@ fuzz_target!(|text: &str| {
         assert_eq!(shop::store::keys::product_of_key(&shop::store::keys::product_pk(&id)).as_ref().map(|p| p.as_str()), Some(text));
     }
     let _ = shop::domain::validate_idempotency_key(text);
+    let product = shop::domain::ProductId::parse("p1").unwrap();
+    if shop::store::review_page_start(text, &product).is_ok() {
+        assert!(cursor::decode(text, &["pk", "sk"], |name, value| name != "pk" || value == "product#p1").is_ok());
+    }
+    if let Ok(id) = shop::use_cases::reviews::parse_review_id(text) {
+        assert_eq!(shop::use_cases::reviews::parse_review_id(&id), Ok(id.clone()));
+    }
+    let stars = shop::domain::Stars::new(3).unwrap();
+    if let Ok(review) = shop::domain::ReviewText::new(stars, text, text, Some(text)) {
+        // Kept as given, trimmed: never emptied, never longer.
+        assert!(!review.title.is_empty() && review.title.len() <= text.len());
+        assert!(!review.display_name.contains('@'));
+    }
 });
