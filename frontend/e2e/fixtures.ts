@@ -69,6 +69,31 @@ export async function asAdmin(stack: Stack, method: string, path: string, body?:
   return answer;
 }
 
+/** Calls the API as `user` (to set a scene: an order paid, a review written). */
+export async function asUser(
+  stack: Stack,
+  user: { username: string; password: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<any> {
+  const response = await fetch(`${stack.storefrontUrl}/api${path}`, {
+    method,
+    headers: { Authorization: await idToken(stack, user), "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** `user` buys one unit of `productId` and pays for it, through the API. */
+export async function buyThroughApi(stack: Stack, user: { username: string; password: string }, productId: string) {
+  await asUser(stack, user, "POST", "/cart", { productId, quantity: 1 });
+  const checkout = await asUser(stack, user, "POST", "/cart/checkout");
+  await asUser(stack, user, "POST", `/orders/${checkout.order.orderId}/payment`, { cardToken: "tok_visa" });
+}
+
 /** A product of its own for a test, with `stock` units. */
 export async function productWithStock(stack: Stack, name: string, stock: number, price = 1250): Promise<string> {
   const created = await asAdmin(stack, "POST", "/product", {

@@ -11,6 +11,9 @@ import type {
   Product,
   ProductDetail,
   ProductPage,
+  Review,
+  ReviewInput,
+  ReviewPage,
   StockLevels,
 } from "./types";
 
@@ -107,6 +110,15 @@ export const api = {
       body: { delta },
       idempotencyKey,
     }),
+  reviews: (productId: string, cursor?: string, limit = 5) =>
+    call<ReviewPage>("GET", `/product/${id(productId)}/reviews`, { query: { cursor, limit } }),
+  writeReview: (productId: string, review: ReviewInput) =>
+    call<{ review: Review }>("POST", `/product/${id(productId)}/reviews`, { body: review }),
+  editReview: (productId: string, reviewId: string, review: ReviewInput) =>
+    call<{ review: Review }>("PUT", `/product/${id(productId)}/reviews/${id(reviewId)}`, { body: review }),
+  deleteReview: (productId: string, reviewId: string) =>
+    call<{ review: Review }>("DELETE", `/product/${id(productId)}/reviews/${id(reviewId)}`),
+
   cartTotal: (productId: string) =>
     call<{ product: string; quantity: number }>("GET", `/cart/${id(productId)}/total`),
 };

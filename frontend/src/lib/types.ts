@@ -14,6 +14,18 @@ export interface Product {
   modifiedDate?: string;
 }
 
+/** A product's reviews summed up: `histogram[0]` one-star reviews … `histogram[4]` five-star. */
+export interface Rating {
+  average: number | null;
+  count: number;
+  histogram: number[];
+}
+
+/** A product as the lists and the product page show it. */
+export interface RatedProduct extends Product {
+  rating: Rating;
+}
+
 export interface StockLevels {
   available: number;
   /** Admins only: the full counters. */
@@ -22,17 +34,17 @@ export interface StockLevels {
   added?: number;
 }
 
-export interface ProductDetail extends Product {
+export interface ProductDetail extends RatedProduct {
   stock: StockLevels;
   inCarts: number;
 }
 
 export interface ProductPage {
-  products: Product[];
+  products: RatedProduct[];
   nextCursor?: string;
 }
 
-export interface BestSeller extends Product {
+export interface BestSeller extends RatedProduct {
   unitsSold: number;
 }
 
@@ -69,4 +81,33 @@ export interface ShortLine {
   productId: string;
   requested: number;
   available: number;
+}
+
+/** A review: plain text, shown as text. */
+export interface Review {
+  reviewId: string;
+  productId: string;
+  rating: number;
+  title: string;
+  body: string;
+  displayName: string;
+  /** epoch seconds */
+  createdAt: number;
+  editedAt?: number;
+  verifiedPurchase: boolean;
+}
+
+export interface ReviewInput {
+  rating: number;
+  title: string;
+  body: string;
+  displayName?: string;
+}
+
+export interface ReviewPage {
+  reviews: Review[];
+  nextCursor?: string;
+  /** Signed in, bought it and not reviewed it yet. */
+  canReview: boolean;
+  yourReview?: Review;
 }
