@@ -11,7 +11,7 @@ pub const MAX_TITLE_CHARS: usize = 120;
 pub const MAX_BODY_CHARS: usize = 4_000;
 pub const MAX_DISPLAY_NAME_CHARS: usize = 40;
 /// What a review is signed with when its author gives no name.
-pub const DEFAULT_DISPLAY_NAME: &str = "Verified buyer";
+pub const DEFAULT_DISPLAY_NAME: &str = "Anonymous";
 
 /// A rating: 1 to 5 stars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
