@@ -10,7 +10,7 @@ use super::views::{ReviewAnswer, ReviewList, ReviewView};
 use super::{page_limit, query_param, Reply};
 use crate::domain::ProductId;
 use crate::http::{json_body, path_param, ApiError};
-use crate::store::{review_page_start, ReviewerStanding};
+use crate::store::review_page_start;
 use crate::use_cases::ports::ReviewStore;
 use crate::use_cases::reviews::{self, parse_review_id, Actor, ReviewInput};
 use crate::use_cases::SystemClock;
@@ -49,12 +49,19 @@ pub(super) async fn list_reviews(app: &App, req: &Request) -> Result<Reply, ApiE
     let product = product_param(req)?;
     let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE)?;
     let start = query_param(req, "cursor").map(|raw| review_page_start(&raw, &product)).transpose()?;
-    // A signed-in reader: may they review it, and which review is theirs.
-    let standing = match req.headers().contains_key(http::header::AUTHORIZATION) {
-        true => Some(app.store.reviewer_standing(&product, &app.signed_in(req).await?.sub).await?),
+    let reader = match req.headers().contains_key(http::header::AUTHORIZATION) {
+        true => Some(app.signed_in(req).await?),
         false => None,
     };
-    let (reviews, next_cursor) = app.store.review_page(&product, limit, start).await?;
+    // The page and, for a signed-in reader, whether they may review it and
+    // which review is theirs: two reads at once.
+    let standing = async {
+        match &reader {
+            Some(identity) => app.store.reviewer_standing(&product, &identity.sub).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let ((reviews, next_cursor), standing) = tokio::try_join!(app.store.review_page(&product, limit, start), standing)?;
     let own_id = standing.as_ref().and_then(|s| s.own_review_id.as_deref());
     let own = match own_id {
         Some(id) => match reviews.iter().find(|r| r.review_id == id) {
@@ -63,7 +70,7 @@ pub(super) async fn list_reviews(app: &App, req: &Request) -> Result<Reply, ApiE
         },
         None => None,
     };
-    let can_review = standing.as_ref().is_some_and(|s: &ReviewerStanding| s.bought && s.own_review_id.is_none());
+    let can_review = standing.as_ref().is_some_and(|s| s.bought && s.own_review_id.is_none());
     Ok(Reply::ok(ReviewList {
         reviews: reviews.iter().map(ReviewView::from).collect(),
         next_cursor,
