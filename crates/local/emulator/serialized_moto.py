@@ -20,6 +20,11 @@ moto 5.2.1 lacks two Cognito calls that Amplify 6 makes; here they are:
 GetTokensFromRefreshToken (every token refresh; it is InitiateAuth's
 REFRESH_TOKEN_AUTH under another name) and RevokeToken (sign-out).
 
+And it can contend the way DynamoDB does, which a serialized emulator never
+would (off unless asked for; see `Contention`): per-partition write throughput
+limits answered with DynamoDB's throttling errors, and transactions that
+cancel each other (`TransactionConflict`) while one still holds an item.
+
 It is served by waitress rather than moto's werkzeug server: werkzeug closes
 every connection after one answer, so each SDK call paid a TCP connect that
 AWS endpoints (which keep connections alive) do not cost, and the benchmarks
@@ -318,6 +323,198 @@ def _expression_error(request):
     return None
 
 
+_THROTTLED_MESSAGE = (
+    "The level of configured provisioned throughput for the table was exceeded. "
+    "Consider increasing your provisioning level with the UpdateTable API."
+)
+_THROTTLING_REASON = (
+    "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically "
+    "scaling your table or index so please try again shortly. If exceptions persist, check if you "
+    "have a hot key: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
+)
+_CONFLICT_MESSAGE = "Transaction is ongoing for the item"
+
+
+class Contention:
+    """DynamoDB's contention, modelled (requests here are serialized, so
+    nothing would ever conflict or throttle otherwise):
+
+    - Each partition (table and partition key value) takes `wcu` write units a
+      second: a token bucket holding one second's worth. A write costs 1 unit
+      per item, a transaction 2 per item it writes (a condition check none).
+      A write that finds too few units is refused and consumes nothing: a
+      single write with ProvisionedThroughputExceededException (which the SDKs
+      retry), a transaction with TransactionCanceledException whose reason for
+      the item is ThrottlingError (which they do not).
+    - A transaction holds the items it names for `transaction_ms` after it
+      runs (DynamoDB's transactions take that long in flight): another
+      transaction naming one of them is cancelled with TransactionConflict for
+      it, a single write to it gets TransactionConflictException.
+
+    Settings: SHOP_EMULATOR_PARTITION_WCU and SHOP_EMULATOR_TRANSACTION_MS (0 or
+    unset: off) for every partition; `POST /_shop/contention` with
+    `{"prefix": "product#p1", "wcu": 10, "transactionMs": 20}` sets them for
+    the partitions whose key starts with the prefix (longest prefix wins;
+    `{"reset": true}` clears those). The answers count in `GET /_shop/contention`.
+    """
+
+    def __init__(self, wcu, transaction_ms):
+        self.default = {"wcu": wcu, "transactionMs": transaction_ms}
+        self.overrides = {}
+        self.buckets = {}
+        self.held = {}
+        self.counts = {"throttled": 0, "conflicts": 0}
+
+    def settings(self, partition):
+        best = None
+        for prefix in self.overrides:
+            if partition.startswith(prefix) and (best is None or len(prefix) > len(best)):
+                best = prefix
+        return self.overrides[best] if best is not None else self.default
+
+    def control(self, body):
+        if body.get("reset"):
+            self.overrides.clear()
+            self.buckets.clear()
+            self.held.clear()
+            return
+        self.overrides[str(body["prefix"])] = {
+            "wcu": float(body.get("wcu", 0)),
+            "transactionMs": float(body.get("transactionMs", 0)),
+        }
+
+    def _has_units(self, partition, cost, now):
+        wcu = self.settings(partition[1])["wcu"]
+        if not wcu:
+            return True
+        tokens, last = self.buckets.get(partition, (wcu, now))
+        tokens = min(wcu, tokens + (now - last) * wcu)
+        self.buckets[partition] = (tokens, now)
+        return tokens >= cost
+
+    def _spend(self, partition, cost):
+        if partition in self.buckets:
+            tokens, last = self.buckets[partition]
+            self.buckets[partition] = (tokens - cost, last)
+
+    def refusal(self, operation, request):
+        """The error DynamoDB would answer instead, or None. Called under the lock."""
+        if operation not in _WRITES or not isinstance(request, dict):
+            return None
+        now = time.monotonic()
+        transaction = operation == "TransactWriteItems"
+        named = []  # (item key, write units)
+        for kind, table_name, op in _named_items(operation, request):
+            key = _item_key(table_name, op)
+            if key is None:
+                return None  # malformed: moto answers it
+            named.append((key, 0 if kind == "ConditionCheck" else 2 if transaction else 1))
+        cost = {}  # partition -> the units the request writes there
+        for (table_name, partition, _), units in named:
+            cost[(table_name, partition)] = cost.get((table_name, partition), 0) + units
+        for key, until in list(self.held.items()):
+            if until <= now:
+                del self.held[key]
+        short = {p for p, units in cost.items() if units and not self._has_units(p, units, now)}
+        reasons = [
+            "TransactionConflict" if key in self.held else "ThrottlingError" if units and key[:2] in short else None
+            for key, units in named
+        ]
+        if any(reasons):
+            self.counts["conflicts" if "TransactionConflict" in reasons else "throttled"] += 1
+            if transaction:
+                return _cancelled(reasons)
+            if "TransactionConflict" in reasons:
+                return _error("TransactionConflictException", _CONFLICT_MESSAGE)
+            return _error("ProvisionedThroughputExceededException", _THROTTLED_MESSAGE)
+        for partition, units in cost.items():
+            self._spend(partition, units)
+        if transaction:
+            for key, _ in named:
+                hold = self.settings(key[1])["transactionMs"]
+                if hold:
+                    self.held[key] = now + hold / 1000.0
+        return None
+
+
+def _named_items(operation, request):
+    """(kind, table name, operation) for each item a write request names."""
+    if operation == "TransactWriteItems":
+        for entry in request.get("TransactItems", []):
+            for kind, op in entry.items():
+                yield kind, op.get("TableName"), op
+    elif operation == "BatchWriteItem":
+        for table_name, writes in request.get("RequestItems", {}).items():
+            for write in writes:
+                for kind, op in write.items():
+                    yield kind, table_name, op
+    else:
+        yield operation, request.get("TableName"), request
+
+
+_key_names = {}
+
+
+def _key_attribute_names(table_name):
+    """The table's (hash, range) key attribute names, from moto's backends."""
+    if table_name not in _key_names:
+        from moto.dynamodb.models import dynamodb_backends
+
+        for regions in dynamodb_backends.values():
+            for backend in regions.values():
+                table = backend.tables.get(table_name)
+                if table is not None:
+                    _key_names[table_name] = (table.hash_key_attr, table.range_key_attr)
+    return _key_names.get(table_name)
+
+
+def _item_key(table_name, op):
+    """(table, partition key value, sort key value) as text, or None."""
+    names = _key_attribute_names(table_name) if isinstance(table_name, str) else None
+    attrs = op.get("Item") or op.get("Key") if isinstance(op, dict) else None
+    if names is None or not isinstance(attrs, dict):
+        return None
+    values = []
+    for name in names:
+        value = attrs.get(name) if name else None
+        values.append(str(next(iter(value.values()))) if isinstance(value, dict) and value else "")
+    return (table_name, values[0], values[1])
+
+
+def _error(kind, message):
+    return "400 Bad Request", {"__type": f"com.amazonaws.dynamodb.v20120810#{kind}", "message": message}
+
+
+def _cancelled(reasons):
+    listed = ", ".join(r or "None" for r in reasons)
+    messages = {"TransactionConflict": _CONFLICT_MESSAGE, "ThrottlingError": _THROTTLING_REASON}
+    return "400 Bad Request", {
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "message": f"Transaction cancelled, please refer cancellation reasons for specific reasons [{listed}]",
+        "CancellationReasons": [
+            {"Code": r, "Message": messages[r]} if r else {"Code": "None"} for r in reasons
+        ],
+    }
+
+
+_contention = Contention(
+    float(os.environ.get("SHOP_EMULATOR_PARTITION_WCU") or 0),
+    float(os.environ.get("SHOP_EMULATOR_TRANSACTION_MS") or 0),
+)
+
+
+def _contention_control(environ, start_response):
+    if environ.get("REQUEST_METHOD") == "POST":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        with _dynamodb_lock:
+            _contention.control(body)
+    with _dynamodb_lock:
+        answer = {"default": _contention.default, "overrides": _contention.overrides, **_contention.counts}
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(answer).encode()]
+
+
 def _refuse(start_response, message):
     body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ValidationException", "message": message})
     start_response("400 Bad Request", [("Content-Type", "application/x-amz-json-1.0")])
@@ -326,6 +523,8 @@ def _refuse(start_response, message):
 
 def serialize_dynamodb(app):
     def wrapped(environ, start_response):
+        if environ.get("PATH_INFO") == "/_shop/contention":
+            return _contention_control(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target.startswith("DynamoDB"):
             return app(environ, start_response)
@@ -340,6 +539,11 @@ def serialize_dynamodb(app):
         if problem:
             return _refuse(start_response, problem)
         with _dynamodb_lock:
+            refused = _contention.refusal(target.split(".")[-1], request)
+            if refused is not None:
+                status, answer = refused
+                start_response(status, [("Content-Type", "application/x-amz-json-1.0")])
+                return [json.dumps(answer).encode()]
             # Drain the body inside the lock: the work may happen lazily.
             body = b"".join(app(environ, start_response))
             if target.split(".")[-1] in _WRITES and isinstance(request, dict):

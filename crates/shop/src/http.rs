@@ -23,6 +23,8 @@ use crate::App;
 /// Request bodies above this are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const CART_COOKIE: &str = "cartId";
+/// What a 503 tells the client to wait before retrying.
+const RETRY_AFTER_SECS: &str = "1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -170,6 +172,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Store(StoreError::Conflict) => StatusCode::CONFLICT,
+            Self::Store(StoreError::Contended) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Detailed { status, .. } => *status,
@@ -183,6 +186,9 @@ impl ApiError {
         match self {
             Self::Unauthorized(_) => "invalid or expired token".into(),
             Self::Store(StoreError::Conflict) => "the cart changed concurrently; retry".into(),
+            Self::Store(StoreError::Contended) => {
+                "the shop is very busy right now; nothing was changed, retry in a moment".into()
+            }
             Self::Store(_) | Self::Internal(_) => "internal error".into(),
             Self::KeysUnavailable(_) => "cannot verify tokens right now; retry".into(),
             Self::PaymentUnavailable => "the payment provider is unavailable; nothing was charged, retry".into(),
@@ -193,7 +199,10 @@ impl ApiError {
     /// The one place an error becomes an HTTP response.
     pub fn into_response(self, cors_origin: &str) -> Response<Body> {
         let status = self.status();
-        if status.is_server_error() {
+        if matches!(self, Self::Store(StoreError::Contended)) {
+            // Expected in a flash sale: counted, not an alarm.
+            tracing::warn!(error = %self, "request contended");
+        } else if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         } else {
             tracing::info!(error = %self, status = status.as_u16(), "request refused");
@@ -203,7 +212,12 @@ impl ApiError {
         if let Self::Detailed { details, .. } = self {
             body.extend(details);
         }
-        json_response(status, &body, cors_origin)
+        let mut response = json_response(status, &body, cors_origin);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 here is a moment's unavailability: say when to come back.
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        }
+        response
     }
 }
 

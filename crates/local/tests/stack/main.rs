@@ -8,6 +8,7 @@ mod admin;
 mod calls;
 mod cart;
 mod catalog;
+mod contention;
 mod emulator;
 mod events;
 mod hostile;

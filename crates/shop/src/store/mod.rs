@@ -50,7 +50,14 @@ where
 {
     fn from(err: SdkError<E, R>) -> Self {
         if let Some(service) = err.as_service_error() {
+            let message = service.message().unwrap_or_default();
             match service.code() {
+                // What the SDK's own retries did not get through: a hot
+                // partition, or an item another transaction holds.
+                Some(code) if CONTENDED_CODES.contains(&code) => return Self::Contended,
+                Some("TransactionCanceledException") if CONTENDED_REASONS.iter().any(|r| message.contains(r)) => {
+                    return Self::Contended
+                }
                 Some("ConditionalCheckFailedException") => return Self::Conflict,
                 Some("TransactionCanceledException")
                     if service.message().is_some_and(|m| m.contains("ConditionalCheckFailed")) =>
@@ -64,13 +71,27 @@ where
     }
 }
 
+/// DynamoDB's answers to a write that a moment later may pass.
+const CONTENDED_CODES: [&str; 4] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "TransactionConflictException",
+    "RequestLimitExceeded",
+];
+/// A transaction's cancellation reasons that say the same of one item.
+const CONTENDED_REASONS: [&str; 3] = ["TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"];
+
 /// Which items' conditions cancelled a transaction (one flag per item), or the
-/// error itself when it was not a condition.
+/// error itself when it was not a condition. Contention comes first: a
+/// transaction cancelled for it says nothing sure about its conditions.
 pub(crate) fn transact_error(
     err: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
 ) -> Result<Vec<bool>, StoreError> {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+        if e.cancellation_reasons().iter().any(|r| r.code().is_some_and(|c| CONTENDED_REASONS.contains(&c))) {
+            return Err(StoreError::Contended);
+        }
         let failed: Vec<bool> =
             e.cancellation_reasons().iter().map(|r| r.code() == Some("ConditionalCheckFailed")).collect();
         if failed.iter().any(|f| *f) {

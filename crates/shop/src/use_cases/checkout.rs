@@ -5,7 +5,7 @@
 
 use super::cart::live_cart;
 use super::ports::{CheckoutOutcome, Clock, OrderStore, StoreError};
-use super::WRITE_ATTEMPTS;
+use super::{through_contention, WRITE_ATTEMPTS};
 use crate::domain::{
     order_total, CartLine, CartOwner, DomainError, Order, OrderLine, OrderStatus, ProductId, MAX_CHECKOUT_LINES,
 };
@@ -82,7 +82,10 @@ pub async fn checkout(
             return earlier(store, clock, &buyer, order).await;
         }
         let order = new_order(store, &request, &lines, now).await?;
-        match store.checkout(&order, &lines, request.max_pending).await? {
+        // Contention (a hot product's stock item throttled, or held by another
+        // checkout's transaction) is retried with backoff; past that the
+        // shopper is told to retry, with nothing reserved.
+        match through_contention(|| store.checkout(&order, &lines, request.max_pending)).await? {
             // The cart is the lines just checked out: no need to read it again.
             CheckoutOutcome::Created => return Ok(CheckedOut { order, cart: lines, created: true }),
             CheckoutOutcome::KeyUsed => {

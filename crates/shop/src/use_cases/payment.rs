@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::ports::{CartAdjustment, ChargeOutcome, Clock, OrderStore, PaymentError, PaymentProvider, StoreError};
-use super::WRITE_ATTEMPTS;
+use super::{through_contention, WRITE_ATTEMPTS};
 use crate::domain::{
     units_left_after_purchase, CardToken, CartOwner, DomainError, Order, OrderStatus, CANCELLED_REASON, EXPIRED_REASON,
 };
@@ -88,7 +88,7 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
             let now = self.clock.now();
             let cart = self.cart_adjustments(buyer, &order, now).await?;
             let paid = order.clone().settled(OrderStatus::Paid, now, Some(charge_id), None);
-            let current = match self.store.settle_order(&order, &paid, &cart).await {
+            let current = match through_contention(|| self.store.settle_order(&order, &paid, &cart)).await {
                 Ok(()) => paid,
                 // A lost race is not an error: read the winner's order.
                 Err(StoreError::Conflict) => self.owned_order(buyer, &order.order_id).await?,
@@ -172,7 +172,7 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
     async fn try_release(&self, order: &Order, to: OrderStatus, reason: &str, now: i64) -> Result<bool, OrderError> {
         debug_assert!(!to.settles_stock_as_sold());
         let released = order.clone().settled(to, now, None, Some(reason));
-        match self.store.settle_order(order, &released, &[]).await {
+        match through_contention(|| self.store.settle_order(order, &released, &[])).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Ok(false),
             Err(e) => return Err(e.into()),

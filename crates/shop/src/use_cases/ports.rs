@@ -13,6 +13,11 @@ pub enum StoreError {
     /// A condition on the item's current state failed: someone else changed it.
     #[error("the item changed concurrently")]
     Conflict,
+    /// DynamoDB throttled the write (a hot partition) or another transaction
+    /// held one of its items: nothing was written; the same write may succeed
+    /// a moment later.
+    #[error("the store is contended (throttled, or an item is held by another transaction)")]
+    Contended,
     #[error("store: {0}")]
     Backend(String),
     #[error("stored item is malformed: {0}")]

@@ -28,6 +28,9 @@ struct State {
     keys: HashMap<String, String>,
     /// Writes that lose a race before anything is written.
     conflicts: usize,
+    /// Checkouts and settles DynamoDB answers as contended (throttled, or an
+    /// item held by another transaction), writing nothing.
+    contended: usize,
     /// Answers for the next checkouts, instead of applying them.
     checkout_script: VecDeque<CheckoutOutcome>,
     /// A concurrent request's key, committed when a scripted `KeyUsed` is answered.
@@ -60,6 +63,14 @@ impl State {
         if self.conflicts > 0 {
             self.conflicts -= 1;
             return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    fn contend(&mut self) -> Result<(), StoreError> {
+        if self.contended > 0 {
+            self.contended -= 1;
+            return Err(StoreError::Contended);
         }
         Ok(())
     }
@@ -200,6 +211,7 @@ impl OrderStore for FakeStore {
     ) -> Result<CheckoutOutcome, StoreError> {
         let mut state = self.state();
         state.checkouts += 1;
+        state.contend()?;
         if let Some(scripted) = state.checkout_script.pop_front() {
             if let (CheckoutOutcome::KeyUsed, Some((key, order_id))) = (&scripted, state.racing_key.take()) {
                 state.keys.insert(key, order_id);
@@ -243,6 +255,7 @@ impl OrderStore for FakeStore {
     async fn settle_order(&self, order: &Order, settled: &Order, cart: &[CartAdjustment]) -> Result<(), StoreError> {
         let mut state = self.state();
         state.settles += 1;
+        state.contend()?;
         state.lose_race()?;
         if let Some(status) = state.racing_transition.take() {
             state.orders.get_mut(&order.order_id).unwrap().status = status;
@@ -341,7 +354,7 @@ fn id(raw: &str) -> ProductId {
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
+    tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(future)
 }
 
 // ---- cart changes ----
@@ -576,6 +589,30 @@ fn stock_that_came_back_or_a_changed_cart_is_tried_again_then_busy() {
 }
 
 #[test]
+fn a_contended_checkout_is_sent_again_and_reserves_once() {
+    let store = cart_of(&[("p1", 2, 250, 5)]);
+    store.state().contended = super::CONTENDED_ATTEMPTS as usize - 1;
+    let done = check_out_with(&store, None).unwrap();
+    assert!(done.created);
+    let state = store.state();
+    assert_eq!(state.checkouts, super::CONTENDED_ATTEMPTS as usize);
+    assert_eq!(state.stock["p1"], StockLevels { available: 3, reserved: 2, sold: 0, added: 5 });
+    assert_eq!(state.orders.len(), 1);
+}
+
+#[test]
+fn a_checkout_contended_past_its_attempts_reserves_nothing_and_says_so() {
+    let store = cart_of(&[("p1", 2, 250, 5)]);
+    store.state().contended = usize::MAX;
+    let refused = check_out_with(&store, None);
+    assert!(matches!(refused, Err(CheckoutError::Store(StoreError::Contended))), "{refused:?}");
+    let state = store.state();
+    assert_eq!(state.checkouts, super::CONTENDED_ATTEMPTS as usize, "bounded");
+    assert_eq!(state.stock["p1"], StockLevels { available: 5, reserved: 0, sold: 0, added: 5 });
+    assert!(state.orders.is_empty() && state.line(&user(), "p1").unwrap().checkout_order.is_none());
+}
+
+#[test]
 fn nobody_holds_more_pending_orders_than_allowed() {
     let store = cart_of(&[("p1", 1, 250, 10)]);
     let mut held = Vec::new();
@@ -644,6 +681,17 @@ fn an_approved_charge_sells_the_reservation_and_leaves_later_units_in_the_cart()
     // Paying again answers the paid order and charges nothing more.
     let again = block_on(orders(&store, &payments, &FixedClock(NOW + 2)).pay("u1", &order.order_id, &card())).unwrap();
     assert_eq!(again.status, OrderStatus::Paid);
+    assert_eq!(payments.charges.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_contended_payment_is_settled_once_and_charged_once() {
+    let (store, order) = pending_order();
+    store.state().contended = 3;
+    let payments = FakePayments::answering(FakePayments::approved());
+    let paid = block_on(orders(&store, &payments, &FixedClock(NOW + 1)).pay("u1", &order.order_id, &card())).unwrap();
+    assert_eq!(paid.status, OrderStatus::Paid);
+    assert_eq!(store.state().stock["p1"], StockLevels { available: 2, reserved: 0, sold: 3, added: 5 });
     assert_eq!(payments.charges.lock().unwrap().len(), 1);
 }
 
