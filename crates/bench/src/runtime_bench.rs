@@ -262,6 +262,7 @@ impl StubTable {
                     name: p.name.clone(),
                     quantity: 1,
                     unit_price: p.price,
+                    taken: Vec::new(),
                 })
                 .collect();
             shop::domain::Order {

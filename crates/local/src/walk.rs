@@ -20,8 +20,13 @@ pub const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
     ("PUT /product/{product_id}", 1, "one conditional update"),
     (
         "POST /product/{product_id}/stock",
-        2,
-        "with an Idempotency-Key: one transaction (stock and key record), one GetItem of the counters; without, one update",
+        3,
+        "the product (how its stock is split), one transaction (the shards' changes and the key's record), one BatchGetItem of the counters; without a key on one stock item, one update instead of the last two",
+    ),
+    (
+        "PUT /product/{product_id}/stock/shards",
+        5,
+        "the product, one transaction (the split and the new shard items), one BatchGetItem of the shards, a transaction per move that evens them out (one here: 1 to 2 shards), the shards again",
     ),
     ("GET /categories", 1, "one GetItem"),
     ("GET /bestsellers", 2, "one Query of the sold index, one BatchGetItem of the products"),
@@ -213,6 +218,7 @@ pub async fn every_endpoint(
     client.call(M::PUT, &format!("/product/{created}"), &as_admin, Some(json!({ "price": 120 }))).await?;
     let restock = [("Authorization", admin), ("Idempotency-Key", "bench-restock-1")];
     client.call(M::POST, &format!("/product/{created}/stock"), &restock, Some(json!({ "delta": 5 }))).await?;
+    client.call(M::PUT, &format!("/product/{created}/stock/shards"), &as_admin, Some(json!({ "shards": 2 }))).await?;
     client.call(M::GET, &format!("/cart/{a}/total"), &as_admin, None).await?;
 
     Ok(())

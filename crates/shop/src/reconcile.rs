@@ -64,9 +64,11 @@ struct ProductPlan {
     total: Option<i64>,
     /// Per cart: (stored counted line, units the cart line counts now).
     lines: BTreeMap<String, (Option<crate::store::CountedLine>, i64)>,
-    stock: Option<StockLevels>,
-    held_by_pending: i64,
-    bought: i64,
+    /// Each stock shard's counters (0: the product's own stock item).
+    shards: BTreeMap<u32, StockLevels>,
+    /// Per shard: units orders awaiting payment hold there, units paid orders bought there.
+    held_by_pending: BTreeMap<u32, i64>,
+    bought: BTreeMap<u32, i64>,
 }
 
 impl ProductPlan {
@@ -74,14 +76,13 @@ impl ProductPlan {
         self.lines.values().map(|(_, units)| units).sum()
     }
 
-    fn stock_should_be(&self) -> Option<StockLevels> {
-        let stock = self.stock.as_ref()?;
-        Some(StockLevels {
-            available: stock.added - self.held_by_pending - self.bought,
-            reserved: self.held_by_pending,
-            sold: self.bought,
-            added: stock.added,
-        })
+    /// What a shard's counters should be: what orders hold and bought there,
+    /// the rest of what was added available.
+    fn shard_should_be(&self, shard: u32) -> Option<StockLevels> {
+        let stock = self.shards.get(&shard)?;
+        let held = self.held_by_pending.get(&shard).copied().unwrap_or(0);
+        let bought = self.bought.get(&shard).copied().unwrap_or(0);
+        Some(StockLevels { available: stock.added - held - bought, reserved: held, sold: bought, added: stock.added })
     }
 }
 
@@ -106,14 +107,22 @@ fn plan(snapshot: &TableSnapshot, now: i64) -> BTreeMap<String, ProductPlan> {
         }
     }
     for stock in &snapshot.stocks {
-        products.entry(stock.product_id.clone()).or_default().stock = Some(stock.levels);
+        products.entry(stock.product_id.clone()).or_default().shards.insert(stock.shard, stock.levels);
     }
     for order in &snapshot.orders {
         for line in &order.lines {
             let entry = products.entry(line.product_id.clone()).or_default();
             match order.status {
-                OrderStatus::PendingPayment => entry.held_by_pending += line.quantity,
-                OrderStatus::Paid => entry.bought += line.quantity,
+                OrderStatus::PendingPayment => {
+                    for take in line.takes() {
+                        *entry.held_by_pending.entry(take.shard).or_default() += take.units;
+                    }
+                }
+                OrderStatus::Paid => {
+                    for take in line.takes() {
+                        *entry.bought.entry(take.shard).or_default() += take.units;
+                    }
+                }
                 _ => {}
             }
         }
@@ -135,18 +144,25 @@ fn drift_of(id: &str, plan: &ProductPlan) -> Vec<Drift> {
             report(DriftKind::CartTotal, format!("cart {cart} counted as {stored} but holds {units}"));
         }
     }
-    if let Some(stock) = &plan.stock {
+    // Per shard (a product before shards has one, its own stock item).
+    for (shard, stock) in &plan.shards {
+        let on = if plan.shards.len() > 1 { format!("shard {shard}: ") } else { String::new() };
         if let Some(problem) = stock.violation() {
-            report(DriftKind::Stock, problem);
+            report(DriftKind::Stock, format!("{on}{problem}"));
         }
-        if stock.reserved != plan.held_by_pending {
-            report(
-                DriftKind::Stock,
-                format!("reserved {} but pending orders hold {}", stock.reserved, plan.held_by_pending),
-            );
+        let held = plan.held_by_pending.get(shard).copied().unwrap_or(0);
+        if stock.reserved != held {
+            report(DriftKind::Stock, format!("{on}reserved {} but pending orders hold {held}", stock.reserved));
         }
-        if stock.sold != plan.bought {
-            report(DriftKind::Stock, format!("sold {} but paid orders bought {}", stock.sold, plan.bought));
+        let bought = plan.bought.get(shard).copied().unwrap_or(0);
+        if stock.sold != bought {
+            report(DriftKind::Stock, format!("{on}sold {} but paid orders bought {bought}", stock.sold));
+        }
+    }
+    // Orders holding units on a shard that does not exist.
+    for shard in plan.held_by_pending.keys().chain(plan.bought.keys()) {
+        if !plan.shards.contains_key(shard) {
+            report(DriftKind::Stock, format!("orders hold units of stock shard {shard}, which does not exist"));
         }
     }
     found
@@ -274,14 +290,18 @@ async fn repair_product(store: &Store, product: &ProductId, plan: &ProductPlan) 
     if plan.total.unwrap_or(0) != true_total || !wrong_lines.is_empty() {
         store.repair_product_totals(product, plan.total, &wrong_lines, true_total).await?;
     }
-    if let (Some(stock), Some(should)) = (&plan.stock, plan.stock_should_be()) {
+    for (shard, stock) in &plan.shards {
+        let Some(should) = plan.shard_should_be(*shard) else { continue };
         if *stock != should {
             if should.available < 0 {
                 // More held and sold than was ever added: no counter value is
                 // right; a person must look at the orders.
-                return Err(StoreError::Backend(format!("{}: orders hold more than was added", product.as_str())));
+                return Err(StoreError::Backend(format!(
+                    "{} shard {shard}: orders hold more than was added",
+                    product.as_str()
+                )));
             }
-            store.repair_stock(product, stock, &should).await?;
+            store.repair_stock(product, *shard, stock, &should).await?;
         }
     }
     Ok(())
@@ -297,18 +317,28 @@ mod tests {
 
     #[test]
     fn drift_names_each_broken_counter() {
-        let mut plan = ProductPlan { total: Some(5), stock: Some(stock(7, 2, 1, 10)), ..Default::default() };
+        let mut plan = ProductPlan { total: Some(5), ..Default::default() };
+        plan.shards.insert(0, stock(7, 2, 1, 10));
         plan.lines.insert("cart#a".into(), (None, 3));
-        plan.held_by_pending = 2;
-        plan.bought = 1;
+        plan.held_by_pending.insert(0, 2);
+        plan.bought.insert(0, 1);
         let drift = drift_of("p1", &plan);
         let problems: Vec<&str> = drift.iter().map(|d| d.problem.as_str()).collect();
         assert_eq!(problems, ["cart total 5 but live cart lines hold 3", "cart cart#a counted as 0 but holds 3"]);
 
         plan.total = Some(3);
-        plan.stock = Some(stock(6, 3, 1, 10));
+        plan.shards.insert(0, stock(6, 3, 1, 10));
         let problems: Vec<String> = drift_of("p1", &plan).into_iter().map(|d| d.problem).collect();
         assert!(problems.contains(&"reserved 3 but pending orders hold 2".to_owned()), "{problems:?}");
-        assert_eq!(plan.stock_should_be(), Some(stock(7, 2, 1, 10)));
+        assert_eq!(plan.shard_should_be(0), Some(stock(7, 2, 1, 10)));
+
+        // Shards are checked one by one: right in sum is not enough.
+        plan.shards.insert(0, stock(7, 2, 1, 10));
+        plan.shards.insert(1, stock(4, 1, 0, 5));
+        plan.held_by_pending.insert(1, 0);
+        let problems: Vec<String> = drift_of("p1", &plan).into_iter().map(|d| d.problem).collect();
+        assert!(problems.contains(&"shard 1: reserved 1 but pending orders hold 0".to_owned()), "{problems:?}");
+        assert!(!problems.iter().any(|p| p.starts_with("shard 0")), "{problems:?}");
+        assert_eq!(plan.shard_should_be(1), Some(stock(5, 0, 0, 5)));
     }
 }

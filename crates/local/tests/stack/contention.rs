@@ -61,3 +61,117 @@ async fn checkouts_that_conflict_on_a_held_stock_item_are_retried_and_all_go_thr
     assert!(after["conflicts"].as_u64() > before["conflicts"].as_u64(), "no conflict was seen: {after}");
     assert_eq!(stock_of(&product).await, (16, 4, 0, 20));
 }
+
+/// Each stock shard's counters, as an admin's reshard answers them (a
+/// reshard to the count it has changes nothing).
+async fn shards_of(product: &str, count: u32) -> Vec<(i64, i64, i64, i64)> {
+    let reply = call(Method::PUT, &format!("/product/{product}/stock/shards"))
+        .token(&admin_token().await)
+        .json(json!({ "shards": count }))
+        .send()
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    reply.body["shardStocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let n = |k: &str| s[k].as_i64().unwrap();
+            let levels = (n("available"), n("reserved"), n("sold"), n("added"));
+            assert_eq!(levels.0 + levels.1 + levels.2, levels.3, "a shard's invariant: {s}");
+            levels
+        })
+        .collect()
+}
+
+/// Buyers of one unit each, their carts filled.
+async fn buyers_of(product: &str, count: usize) -> Vec<String> {
+    let mut buyers = Vec::new();
+    for _ in 0..count {
+        let buyer = new_user_token("sale").await;
+        assert_eq!(add_as(&buyer, product, 1).await.status, StatusCode::OK);
+        buyers.push(buyer);
+    }
+    buyers
+}
+
+/// Every buyer checks out at once; those told to come back (503) do, until
+/// each has an order (201) or was told it is sold out (409): the counts.
+async fn sale(buyers: &[String]) -> (usize, usize) {
+    let mut waiting: Vec<&String> = buyers.iter().collect();
+    let (mut sold, mut sold_out) = (0, 0);
+    for _round in 0..20 {
+        if waiting.is_empty() {
+            break;
+        }
+        let replies = futures::future::join_all(waiting.iter().map(|b| checkout_as(b, None))).await;
+        let mut again = Vec::new();
+        for (buyer, reply) in waiting.into_iter().zip(replies) {
+            match reply.status {
+                StatusCode::CREATED => sold += 1,
+                StatusCode::CONFLICT => {
+                    assert!(reply.body["shortLines"].is_array(), "{:?}", reply.body);
+                    sold_out += 1
+                }
+                StatusCode::SERVICE_UNAVAILABLE => again.push(buyer),
+                other => panic!("{other}: {:?}", reply.body),
+            }
+        }
+        waiting = again;
+    }
+    assert!(waiting.is_empty(), "buyers still told to retry after 20 rounds");
+    (sold, sold_out)
+}
+
+#[tokio::test]
+async fn a_sale_of_a_four_shard_product_sells_exactly_its_stock_under_contention() {
+    let product = new_product(12, 500).await;
+    assert_eq!(shards_of(&product, 4).await.iter().map(|s| s.0).collect::<Vec<_>>(), [3, 3, 3, 3], "spread evenly");
+    let buyers = buyers_of(&product, 20).await;
+    // Every shard takes 20 write units a second and holds items 20 ms per transaction.
+    contend(&format!("product#{product}"), 20.0, 20.0).await;
+    let (sold, sold_out) = sale(&buyers).await;
+    contend(&format!("product#{product}"), 0.0, 0.0).await;
+    // Exactly the stock: none oversold, and no buyer told "sold out" while a unit remained.
+    assert_eq!((sold, sold_out), (12, 8));
+    let shards = shards_of(&product, 4).await;
+    assert!(shards.iter().all(|s| s.0 == 0 && s.3 == 3), "{shards:?}");
+    assert_eq!(stock_of_product(&product).await, (0, 12, 0, 12));
+    assert_eq!(crate::admin::reconcile(&product, false).0, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn resharding_during_a_sale_loses_and_invents_no_unit() {
+    let product = new_product(40, 500).await;
+    shards_of(&product, 2).await;
+    let buyers = buyers_of(&product, 24).await;
+    contend(&format!("product#{product}"), 0.0, 20.0).await;
+    let admin = admin_token().await;
+    let reshard = |count: u32| {
+        call(Method::PUT, &format!("/product/{product}/stock/shards"))
+            .token(&admin)
+            .json(json!({ "shards": count }))
+            .send()
+    };
+    // The sale, and meanwhile the admin goes to 4 shards, then back to 1.
+    let (outcome, grown, shrunk) = tokio::join!(sale(&buyers), reshard(4), async {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        reshard(1).await
+    });
+    contend(&format!("product#{product}"), 0.0, 0.0).await;
+    for reply in [&grown, &shrunk] {
+        assert!([StatusCode::OK, StatusCode::CONFLICT].contains(&reply.status), "{:?}", reply.body);
+    }
+    assert_eq!(outcome, (24, 0), "40 units for 24 buyers");
+    let total = stock_of_product(&product).await;
+    assert_eq!(total, (16, 24, 0, 40), "the sum: every unit accounted for");
+    assert_eq!(crate::admin::reconcile(&product, false).0, Vec::<String>::new());
+}
+
+/// The product's stock as its page shows it to an admin: the sum of its shards.
+async fn stock_of_product(product: &str) -> (i64, i64, i64, i64) {
+    let reply = call(Method::GET, &format!("/product/{product}")).token(&admin_token().await).send().await;
+    let stock = &reply.body["product"]["stock"];
+    let n = |k: &str| stock[k].as_i64().unwrap();
+    (n("available"), n("reserved"), n("sold"), n("added"))
+}

@@ -7,10 +7,10 @@ use serde::Deserialize;
 
 use super::views::{
     catalog_entries, Available, Bestseller, Categories, CreatedProduct, ProductAnswer, ProductList, ProductPage,
-    Restocked, StockShown,
+    Resharded, Restocked, StockShown,
 };
 use super::{page_limit, query_param, Reply};
-use crate::domain::{validate_restock_delta, CartOwner, Package, Product, ProductId};
+use crate::domain::{total_stock, validate_restock_delta, CartOwner, Package, Product, ProductId, StockShards};
 use crate::http::{cart_cookie_owner, detailed, json_body, path_param, ApiError};
 use crate::store::{self, product_page_start, StoreError};
 use crate::{cursor, now_epoch_secs, App};
@@ -212,6 +212,7 @@ pub(super) async fn create_product(app: &App, req: &Request) -> Result<Reply, Ap
         package: body.package.map_or(Package { height: 0, length: 0, weight: 0, width: 0 }, Package::from),
         pictures: body.pictures,
         tags: body.tags,
+        stock_shards: StockShards::default(),
     };
     validate_product(&product)?;
     match app.store.create_product(product.clone(), body.initial_stock).await {
@@ -272,20 +273,46 @@ pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError>
     let delta = validate_restock_delta(body.delta)?;
     let id = ProductId::parse(&raw_id)?;
     let key = super::idempotency_key(req)?;
-    // Every product has a stock item and the write requires it: no read first.
-    match app.store.restock(&id, delta, key.as_deref()).await {
+    // How the product's stock is split decides which items the change writes.
+    let product = app.store.product(&id).await?.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
+    let shards = product.stock_shards;
+    match app.store.restock(&id, shards, delta, key.as_deref()).await {
         Ok(store::Restocked::Applied(stock)) => Ok(Reply::ok(Restocked { product_id: &id, stock, replayed: false })),
         Ok(store::Restocked::Replayed(stock)) => Ok(Reply::ok(Restocked { product_id: &id, stock, replayed: true })),
         Ok(store::Restocked::KeyUsedForAnother { delta: first }) => Err(ApiError::Conflict(format!(
             "this Idempotency-Key was used for a different request (a restock of {first}); use a new key"
         ))),
         Err(StoreError::Conflict) => {
-            let Some(stock) = app.store.stock(&id).await? else {
-                return Err(ApiError::NotFound(format!("product {id} not found")));
-            };
-            let available = stock.available;
+            let available = total_stock(&app.store.shard_stocks(&id, shards).await?).available;
             let message = format!("cannot remove {} units: only {available} available", -delta);
             Err(detailed(StatusCode::CONFLICT, message, Available { available }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reshard {
+    shards: u32,
+}
+
+/// Splits a product's stock into `shards` (more for a hot product, fewer
+/// after the rush): an admin's call, safe during a sale.
+pub(super) async fn reshard_stock(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    app.admin(req).await?;
+    let raw_id = path_param(req, "product_id")?;
+    let body: Reshard = json_body(req)?;
+    let id = ProductId::parse(&raw_id)?;
+    let product = app.store.product(&id).await?.ok_or_else(|| ApiError::NotFound(format!("product {id} not found")))?;
+    let from = product.stock_shards;
+    let to = from.resharded(body.shards)?;
+    match app.store.reshard(&id, from, to).await {
+        Ok(shard_stocks) => {
+            Ok(Reply::ok(Resharded { product_id: &id, shards: to, stock: total_stock(&shard_stocks), shard_stocks }))
+        }
+        Err(StoreError::Conflict) => {
+            Err(ApiError::Conflict(format!("product {id}'s stock was resharded meanwhile; read it and retry")))
         }
         Err(e) => Err(e.into()),
     }

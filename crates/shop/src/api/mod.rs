@@ -52,6 +52,7 @@ endpoints! {
     CreateProduct => "create-product" => catalog::create_product,
     UpdateProduct => "update-product" => catalog::update_product,
     Restock => "restock-product" => catalog::restock,
+    ReshardStock => "reshard-stock" => catalog::reshard_stock,
     ListCategories => "list-categories" => catalog::list_categories,
     Bestsellers => "list-bestsellers" => catalog::bestsellers,
     GetCart => "get-cart" => cart::get_cart,

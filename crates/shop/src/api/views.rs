@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::domain::{
     CartLine, Order, OrderLine, OrderStatus, Product, ProductId, RatedProduct, RatingSummary, Review, Stars,
-    StockLevels,
+    StockLevels, StockShards,
 };
 use crate::use_cases::checkout::ShortLine;
 
@@ -86,7 +86,7 @@ pub struct LineChanged<'a> {
 pub struct OrderView<'a> {
     pub order_id: &'a str,
     pub status: OrderStatus,
-    pub lines: &'a [OrderLine],
+    pub lines: Vec<OrderLineView<'a>>,
     pub total: u64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -102,7 +102,7 @@ impl<'a> From<&'a Order> for OrderView<'a> {
         Self {
             order_id: &order.order_id,
             status: order.status,
-            lines: &order.lines,
+            lines: order.lines.iter().map(OrderLineView::from).collect(),
             total: order.total,
             created_at: order.created_at,
             updated_at: order.updated_at,
@@ -110,6 +110,23 @@ impl<'a> From<&'a Order> for OrderView<'a> {
             charge_id: order.charge_id.as_deref(),
             failure_reason: order.failure_reason.as_deref(),
         }
+    }
+}
+
+/// An order line as its buyer sees it (which stock shards it was reserved
+/// on is the store's business).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLineView<'a> {
+    pub product_id: &'a str,
+    pub name: &'a str,
+    pub quantity: i64,
+    pub unit_price: u64,
+}
+
+impl<'a> From<&'a OrderLine> for OrderLineView<'a> {
+    fn from(line: &'a OrderLine) -> Self {
+        Self { product_id: &line.product_id, name: &line.name, quantity: line.quantity, unit_price: line.unit_price }
     }
 }
 
@@ -184,6 +201,16 @@ pub struct Restocked<'a> {
     pub product_id: &'a ProductId,
     pub stock: StockLevels,
     pub replayed: bool,
+}
+
+/// A product's stock after resharding: the split, the sum and each shard.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resharded<'a> {
+    pub product_id: &'a ProductId,
+    pub shards: StockShards,
+    pub stock: StockLevels,
+    pub shard_stocks: Vec<StockLevels>,
 }
 
 #[derive(Serialize)]

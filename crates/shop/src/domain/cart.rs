@@ -196,6 +196,7 @@ pub(crate) mod tests {
             package: Package { height: 1, length: 1, weight: 1, width: 1 },
             pictures: Vec::new(),
             tags: Vec::new(),
+            stock_shards: Default::default(),
         }
     }
 

@@ -22,6 +22,9 @@ pub struct Product {
     pub package: Package,
     pub pictures: Vec<String>,
     pub tags: Vec<String>,
+    /// How the stock is split (absent: one stock item, today's layout).
+    #[serde(default, skip_serializing_if = "super::StockShards::is_single")]
+    pub stock_shards: super::StockShards,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,12 +9,14 @@ pub(crate) mod cart;
 mod catalog;
 mod order;
 mod review;
+mod stock;
 mod totals;
 
 pub use cart::*;
 pub use catalog::*;
 pub use order::*;
 pub use review::*;
+pub use stock::*;
 pub use totals::*;
 
 const MAX_PRODUCT_ID_LEN: usize = 64;
@@ -53,6 +55,8 @@ pub enum DomainError {
     ControlCharacters,
     #[error("review id must be a UUID")]
     InvalidReviewId,
+    #[error("shards must be a whole number from 1 to {MAX_STOCK_SHARDS}")]
+    InvalidShardCount,
 }
 
 /// A catalog product id: short, printable, safe inside a key.

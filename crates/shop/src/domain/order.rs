@@ -9,6 +9,8 @@ use super::DomainError;
 /// pending-order count, each line's stock item and each cart line must fit in
 /// one `TransactWriteItems` (at most 100 items).
 pub const MAX_CHECKOUT_LINES: usize = 48;
+/// DynamoDB's most items in one `TransactWriteItems`.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Orders one user may hold awaiting payment unless configured otherwise: a
 /// checkout holds stock, and nobody may hoard it with unpaid orders.
 pub const DEFAULT_MAX_PENDING_ORDERS: u32 = 3;
@@ -59,6 +61,21 @@ pub struct OrderLine {
     pub quantity: i64,
     /// Price per unit in cents, as it was at checkout.
     pub unit_price: u64,
+    /// The stock shards the units were reserved from (absent: all from the
+    /// first, the only one a product had before shards).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taken: Vec<super::StockTake>,
+}
+
+impl OrderLine {
+    /// Where the line's units were reserved: what its settlement moves.
+    pub fn takes(&self) -> Vec<super::StockTake> {
+        if self.taken.is_empty() {
+            vec![super::StockTake { shard: 0, units: self.quantity }]
+        } else {
+            self.taken.clone()
+        }
+    }
 }
 
 /// An order: what a checkout reserved, for whom, until when, and how it ended.
@@ -163,8 +180,8 @@ mod tests {
     #[test]
     fn totals_and_leftovers() {
         let lines = vec![
-            OrderLine { product_id: "a".into(), name: "A".into(), quantity: 2, unit_price: 150 },
-            OrderLine { product_id: "b".into(), name: "B".into(), quantity: 1, unit_price: 99 },
+            OrderLine { product_id: "a".into(), name: "A".into(), quantity: 2, unit_price: 150, taken: Vec::new() },
+            OrderLine { product_id: "b".into(), name: "B".into(), quantity: 1, unit_price: 99, taken: Vec::new() },
         ];
         assert_eq!(order_total(&lines), 399);
         assert_eq!(units_left_after_purchase(3, 2), 1);

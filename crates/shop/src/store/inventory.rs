@@ -8,10 +8,14 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
 use super::items::{ProductItem, StockItem};
-use super::keys::{product_of_key, product_pk, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK};
+use super::keys::{
+    product_of_key, product_pk, stock_shard_pk, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK,
+};
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
-use crate::domain::{Product, ProductId, RatedProduct, StockLevels};
+use crate::domain::{
+    plan_takes, rebalance, spread, total_stock, Product, ProductId, RatedProduct, StockLevels, StockShards, StockTake,
+};
 
 /// GSI over product items by category (sparse), sorted by product id.
 pub const CATEGORY_INDEX: &str = "category-index";
@@ -184,70 +188,87 @@ impl Store {
         Ok(item.map(from_item::<_, StockLevels>).transpose()?)
     }
 
-    /// Adds (or, negative, removes) available units. Removing more than is
-    /// available fails with `Conflict`; the counters never go below zero.
-    /// With an idempotency key the change is recorded with it in the same
-    /// transaction, so a retried request changes nothing twice (`replayed`).
+    /// Adds (or, negative, removes) available units: a sharded product's
+    /// spread evenly over its active shards, or taken from the fullest.
+    /// Removing more than is available fails with `Conflict`; the counters
+    /// never go below zero. With an idempotency key the change is recorded
+    /// with it in the same transaction, so a retried request changes nothing
+    /// twice (`replayed`). Answers the product's stock after.
     pub async fn restock(
         &self,
         id: &ProductId,
+        shards: StockShards,
         delta: i64,
         idempotency_key: Option<&str>,
     ) -> Result<Restocked, StoreError> {
-        const CHANGE: &str = "SET available = available + :d, added = added + :d";
-        let mut values = HashMap::from([(":d".to_owned(), n(delta))]);
-        let condition = if delta < 0 {
-            values.insert(":take".to_owned(), n(-delta));
-            "attribute_exists(pk) AND available >= :take"
+        let takes = if shards.is_single() {
+            vec![StockTake { shard: 0, units: delta }]
+        } else if delta > 0 {
+            spread(delta, shards.active)
         } else {
-            "attribute_exists(pk)"
+            let available: Vec<i64> = self.shard_stocks(id, shards).await?.iter().map(|s| s.available).collect();
+            let fullest = (0..available.len()).max_by_key(|s| available[*s]).unwrap_or(0);
+            let taken = plan_takes(-delta, &available, fullest).ok_or(StoreError::Conflict)?;
+            taken.into_iter().map(|t| StockTake { shard: t.shard, units: -t.units }).collect()
         };
-        let stock_key = key(product_pk(id), STOCK_SK);
-        let Some(k) = idempotency_key else {
-            // Without a key one conditional update does it, and answers the counters.
+        let change = |take: &StockTake| -> Result<Update, StoreError> {
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(stock_shard_pk(id, take.shard), STOCK_SK)))
+                .update_expression("SET available = available + :d, added = added + :d")
+                .expression_attribute_values(":d", n(take.units));
+            update = if take.units < 0 {
+                update
+                    .condition_expression("attribute_exists(pk) AND available >= :take")
+                    .expression_attribute_values(":take", n(-take.units))
+            } else {
+                update.condition_expression("attribute_exists(pk)")
+            };
+            update.build().map_err(build_error)
+        };
+        if let (None, [take]) = (idempotency_key, takes.as_slice()) {
+            // One stock item and no key: one conditional update that answers the counters.
+            let update = change(take)?;
             let out = self
                 .client
                 .update_item()
-                .table_name(&self.table)
-                .set_key(Some(stock_key))
-                .update_expression(CHANGE)
-                .condition_expression(condition)
-                .set_expression_attribute_values(Some(values))
+                .table_name(update.table_name)
+                .set_key(Some(update.key))
+                .update_expression(update.update_expression)
+                .set_condition_expression(update.condition_expression)
+                .set_expression_attribute_values(update.expression_attribute_values)
                 .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
                 .send()
                 .await?;
             let levels = from_item::<_, StockLevels>(out.attributes.unwrap_or_default())?;
             return Ok(Restocked::Applied(levels));
-        };
-        // With a key, the key's record joins the change in one transaction
-        // (which returns nothing: the counters are read after).
-        let update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(stock_key))
-            .update_expression(CHANGE)
-            .condition_expression(condition)
-            .set_expression_attribute_values(Some(values))
-            .build()
-            .map_err(build_error)?;
-        let record_key = key(product_pk(id), format!("{RESTOCK_KEY_PREFIX}{k}"));
-        let mut record = record_key.clone();
-        record.insert("delta".into(), n(delta));
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(record))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(build_error)?;
-        let items =
-            vec![TransactWriteItem::builder().update(update).build(), TransactWriteItem::builder().put(put).build()];
+        }
+        // Otherwise one transaction: every shard's change and the key's record
+        // (a transaction answers nothing: the counters are read after).
+        let mut items = takes
+            .iter()
+            .map(|t| change(t).map(|u| TransactWriteItem::builder().update(u).build()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let record_key = idempotency_key.map(|k| key(product_pk(id), format!("{RESTOCK_KEY_PREFIX}{k}")));
+        if let Some(record_key) = &record_key {
+            let mut record = record_key.clone();
+            record.insert("delta".into(), n(delta));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(record))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
         let replayed = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
             Ok(_) => false,
-            Err(e) => match transact_error(e)?.as_slice() {
-                [_, true] => true,
+            Err(e) => match (transact_error(e)?.last(), &record_key) {
+                (Some(true), Some(_)) => true,
                 _ => return Err(StoreError::Conflict),
             },
         };
-        if replayed {
+        if let (true, Some(record_key)) = (replayed, &record_key) {
             // A true retry replays; the same key with another delta is another
             // request, refused rather than answered with the first one's result.
             let (pk, sk) = (record_key["pk"].as_s().cloned(), record_key["sk"].as_s().cloned());
@@ -261,7 +282,7 @@ impl Store {
                 return Ok(Restocked::KeyUsedForAnother { delta: first_delta });
             }
         }
-        let levels = self.stock(id).await?.unwrap_or_default();
+        let levels = total_stock(&self.shard_stocks(id, shards).await?);
         Ok(if replayed { Restocked::Replayed(levels) } else { Restocked::Applied(levels) })
     }
 
@@ -299,6 +320,20 @@ impl Store {
             .map_err(Into::into)
     }
 
+    /// Each stock shard's counters (index: shard; a shard not found reads as
+    /// empty), strongly consistent: one `BatchGetItem`.
+    pub async fn shard_stocks(&self, id: &ProductId, shards: StockShards) -> Result<Vec<StockLevels>, StoreError> {
+        let keys = (0..shards.items.max(1)).map(|k| key(stock_shard_pk(id, k), STOCK_SK)).collect();
+        let mut levels = vec![StockLevels::default(); shards.items.max(1) as usize];
+        for item in self.batch_get_keys(keys).await? {
+            let stock: StockItem = from_item(item)?;
+            if let Some(slot) = levels.get_mut(stock.shard as usize) {
+                *slot = stock.levels;
+            }
+        }
+        Ok(levels)
+    }
+
     /// Stock counters by product id, strongly consistent.
     pub async fn stocks(&self, ids: &[ProductId]) -> Result<HashMap<String, StockLevels>, StoreError> {
         let items = self.batch_get(ids, STOCK_SK).await?;
@@ -318,13 +353,14 @@ impl Store {
     pub(crate) async fn repair_stock(
         &self,
         id: &ProductId,
+        shard: u32,
         read: &StockLevels,
         fixed: &StockLevels,
     ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(product_pk(id), STOCK_SK)))
+            .set_key(Some(key(stock_shard_pk(id, shard), STOCK_SK)))
             .update_expression("SET available = :a, reserved = :r, sold = :s")
             .condition_expression("available = :ra AND reserved = :rr AND sold = :rs AND added = :radd")
             .expression_attribute_values(":a", n(fixed.available))
@@ -337,5 +373,81 @@ impl Store {
             .send()
             .await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Splits a product's stock as `to` says: the product records the split
+    /// and any new shard items are created empty, in one transaction
+    /// (`Conflict` if the split was not `from` any more); then available units
+    /// move so that the active shards hold even shares and retired ones none,
+    /// each move one transaction (both sides change `added` alike, so no unit
+    /// is lost or invented; a move that a checkout outran is skipped). Answers
+    /// each shard's counters after.
+    pub async fn reshard(
+        &self,
+        id: &ProductId,
+        from: StockShards,
+        to: StockShards,
+    ) -> Result<Vec<StockLevels>, StoreError> {
+        let mut record = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(product_pk(id), PRODUCT_META_SK)))
+            .update_expression("SET stockShards = :to")
+            .expression_attribute_values(":to", serde_dynamo::to_attribute_value(to)?);
+        record = if from.is_single() {
+            record
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(stockShards) OR stockShards.#items <= :one)",
+                )
+                .expression_attribute_values(":one", n(1))
+        } else {
+            record
+                .condition_expression("stockShards.active = :active AND stockShards.#items = :items")
+                .expression_attribute_values(":active", n(from.active))
+                .expression_attribute_values(":items", n(from.items))
+        };
+        let record = record.expression_attribute_names("#items", "items").build().map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().update(record).build()];
+        for shard in from.items.max(1)..to.items {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(StockItem::shard(id, shard, StockLevels::default()))?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await?;
+
+        let levels = self.shard_stocks(id, to).await?;
+        let available: Vec<i64> = levels.iter().map(|s| s.available).collect();
+        for (from_shard, to_shard, units) in rebalance(&available, to.active) {
+            let side = |shard: u32, sign: &str| {
+                let mut update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(stock_shard_pk(id, shard), STOCK_SK)))
+                    .update_expression(format!("SET available = available {sign} :u, added = added {sign} :u"))
+                    .expression_attribute_values(":u", n(units));
+                update = if sign == "-" {
+                    update.condition_expression("available >= :u")
+                } else {
+                    update.condition_expression("attribute_exists(pk)")
+                };
+                update.build().map_err(build_error).map(|u| TransactWriteItem::builder().update(u).build())
+            };
+            let moved = self
+                .client
+                .transact_write_items()
+                .transact_items(side(from_shard, "-")?)
+                .transact_items(side(to_shard, "+")?)
+                .send()
+                .await;
+            match moved.map_err(StoreError::from) {
+                Ok(_) | Err(StoreError::Conflict) | Err(StoreError::Contended) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.shard_stocks(id, to).await
     }
 }

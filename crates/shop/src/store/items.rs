@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys::{
-    cart_pk, line_sk, order_sk, owner_of_cart_pk, product_of_key, product_pk, review_sk, user_pk, BESTSELLER_PARTITION,
-    CATALOG_PARTITION, ORDER_PARTITION, PENDING_PARTITION, PRODUCT_META_SK, STOCK_SK,
+    cart_pk, line_sk, order_sk, owner_of_cart_pk, product_of_key, product_pk, review_sk, stock_shard_pk, user_pk,
+    BESTSELLER_PARTITION, CATALOG_PARTITION, ORDER_PARTITION, PENDING_PARTITION, PRODUCT_META_SK, STOCK_SK,
 };
 use super::StoreError;
 use crate::domain::{CartLine, CartOwner, LineState, Order, OrderStatus, Product, ProductId, Review, StockLevels};
@@ -37,7 +37,12 @@ pub struct StockItem {
     pub pk: String,
     pub sk: String,
     pub product_id: String,
-    pub bestseller_list: String,
+    /// On the first shard only: a sharded product ranks by what it sold there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bestseller_list: Option<String>,
+    /// Which of the product's stock shards (0: the product's own item).
+    #[serde(default)]
+    pub shard: u32,
     #[serde(flatten)]
     pub levels: StockLevels,
 }
@@ -48,7 +53,20 @@ impl StockItem {
             pk: product_pk(id),
             sk: STOCK_SK.to_owned(),
             product_id: id.to_string(),
-            bestseller_list: BESTSELLER_PARTITION.to_owned(),
+            bestseller_list: Some(BESTSELLER_PARTITION.to_owned()),
+            shard: 0,
+            levels,
+        }
+    }
+
+    /// Stock shard `shard` >= 1 of a product, in its own partition.
+    pub fn shard(id: &ProductId, shard: u32, levels: StockLevels) -> Self {
+        Self {
+            pk: stock_shard_pk(id, shard),
+            sk: STOCK_SK.to_owned(),
+            product_id: id.to_string(),
+            bestseller_list: None,
+            shard,
             levels,
         }
     }

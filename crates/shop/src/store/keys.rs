@@ -4,7 +4,8 @@
 //! | item                      | pk                 | sk                     |
 //! |---------------------------|--------------------|------------------------|
 //! | product                   | `product#<id>`     | `meta`                 |
-//! | stock counters            | `product#<id>`     | `stock`                |
+//! | stock counters (shard 0)  | `product#<id>`     | `stock`                |
+//! | stock shard k >= 1        | `product#<id>#<k>` | `stock`                |
 //! | units in all carts        | `product#<id>`     | `totalquantity`        |
 //! | anonymous cart line       | `cart#<uuid>`      | `product#<id>`         |
 //! | signed-in cart line       | `user#<sub>`       | `product#<id>`         |
@@ -48,6 +49,16 @@ pub const PENDING_PARTITION: &str = "pending";
 /// Partition of everything stored about a product.
 pub fn product_pk(id: &ProductId) -> String {
     format!("{PRODUCT_PREFIX}{id}")
+}
+
+/// Partition of a product's stock shard: the first is the product's own (the
+/// layout before shards), each other one its own partition.
+pub fn stock_shard_pk(id: &ProductId, shard: u32) -> String {
+    if shard == 0 {
+        product_pk(id)
+    } else {
+        format!("{PRODUCT_PREFIX}{id}#{shard}")
+    }
 }
 
 /// Sort key of a product's line in any cart.

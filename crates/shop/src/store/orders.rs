@@ -10,12 +10,12 @@ use std::collections::HashMap;
 
 use super::items::OrderItem;
 use super::keys::{
-    cart_pk, checkout_key_sk, order_sk, product_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX, PENDING_COUNT_SK,
+    cart_pk, checkout_key_sk, order_sk, stock_shard_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX, PENDING_COUNT_SK,
     PENDING_PARTITION, PURCHASES_SK, STOCK_SK,
 };
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
-use crate::domain::{CartLine, CartOwner, Order, OrderStatus, Product, ProductId, StockLevels};
+use crate::domain::{CartLine, CartOwner, Order, OrderStatus, Product, ProductId, StockLevels, StockShards};
 use crate::use_cases::ports::{CartAdjustment, CheckoutOutcome, OrderStore};
 
 /// GSI over orders by id, newest first (admins find any order through it).
@@ -32,6 +32,10 @@ impl OrderStore for Store {
 
     async fn stocks(&self, ids: &[ProductId]) -> Result<HashMap<String, StockLevels>, StoreError> {
         Store::stocks(self, ids).await
+    }
+
+    async fn shard_stocks(&self, id: &ProductId, shards: StockShards) -> Result<Vec<StockLevels>, StoreError> {
+        Store::shard_stocks(self, id, shards).await
     }
 
     async fn order(&self, buyer: &CartOwner, order_id: &str) -> Result<Option<Order>, StoreError> {
@@ -87,21 +91,27 @@ impl OrderStore for Store {
         let counter = items.len();
         items.push(self.pending_count_change(&buyer, 1, Some(max_pending))?);
         let header = items.len();
-        for (line, ordered) in cart_lines.iter().zip(&order.lines) {
-            items.push(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(product_pk(&line.product_id), STOCK_SK)))
-                            .update_expression("SET available = available - :n, reserved = reserved + :n")
-                            .condition_expression("available >= :n")
-                            .expression_attribute_values(":n", n(ordered.quantity))
-                            .build()
-                            .map_err(build_error)?,
-                    )
-                    .build(),
-            );
+        // Which order line each further item is (a stock take or its cart line).
+        let mut item_line: Vec<(usize, bool)> = Vec::new();
+        for (index, (line, ordered)) in cart_lines.iter().zip(&order.lines).enumerate() {
+            for take in ordered.takes() {
+                items.push(
+                    TransactWriteItem::builder()
+                        .update(
+                            Update::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(key(stock_shard_pk(&line.product_id, take.shard), STOCK_SK)))
+                                .update_expression("SET available = available - :n, reserved = reserved + :n")
+                                .condition_expression("available >= :n")
+                                .expression_attribute_values(":n", n(take.units))
+                                .build()
+                                .map_err(build_error)?,
+                        )
+                        .build(),
+                );
+                item_line.push((index, true));
+            }
+            item_line.push((index, false));
             items.push(
                 TransactWriteItem::builder()
                     .update(
@@ -124,11 +134,12 @@ impl OrderStore for Store {
                     return Ok(CheckoutOutcome::TooManyPending);
                 }
                 let lines = &failed[header.min(failed.len())..];
-                if lines.iter().skip(1).step_by(2).any(|f| *f) {
+                let failed_items = || lines.iter().zip(&item_line).filter(|(f, _)| **f).map(|(_, which)| *which);
+                if failed_items().any(|(_, is_stock)| !is_stock) {
                     return Ok(CheckoutOutcome::CartChanged);
                 }
-                let short: Vec<usize> =
-                    lines.iter().step_by(2).enumerate().filter(|(_, f)| **f).map(|(i, _)| i).collect();
+                let mut short: Vec<usize> = failed_items().map(|(line, _)| line).collect();
+                short.dedup();
                 if short.is_empty() {
                     // The order id itself collided: vanishingly rare; retry.
                     Ok(CheckoutOutcome::CartChanged)
@@ -172,20 +183,23 @@ impl OrderStore for Store {
         };
         for line in &order.lines {
             let id = ProductId::parse(&line.product_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
-            items.push(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key(product_pk(&id), STOCK_SK)))
-                            .update_expression(stock_move)
-                            .condition_expression("reserved >= :n")
-                            .expression_attribute_values(":n", n(line.quantity))
-                            .build()
-                            .map_err(build_error)?,
-                    )
-                    .build(),
-            );
+            // Each unit goes back to (or is sold from) the shard it was reserved on.
+            for take in line.takes() {
+                items.push(
+                    TransactWriteItem::builder()
+                        .update(
+                            Update::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(key(stock_shard_pk(&id, take.shard), STOCK_SK)))
+                                .update_expression(stock_move)
+                                .condition_expression("reserved >= :n")
+                                .expression_attribute_values(":n", n(take.units))
+                                .build()
+                                .map_err(build_error)?,
+                        )
+                        .build(),
+                );
+            }
         }
         if to == OrderStatus::Paid {
             // The buyer may now review what they bought: one mark per user,

@@ -171,6 +171,12 @@ impl Store {
                 _ => {}
             }
         }
+        // A sharded product's stock is the sum of its shards: one read more.
+        if parts.stock {
+            if let Some(shards) = view.product.as_ref().map(|p| p.stock_shards).filter(|s| !s.is_single()) {
+                view.stock = Some(crate::domain::total_stock(&self.shard_stocks(id, shards).await?));
+            }
+        }
         Ok(view)
     }
 

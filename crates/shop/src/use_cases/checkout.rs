@@ -6,8 +6,11 @@
 use super::cart::live_cart;
 use super::ports::{CheckoutOutcome, Clock, OrderStore, StoreError};
 use super::{through_contention, WRITE_ATTEMPTS};
+use std::collections::HashMap;
+
 use crate::domain::{
-    order_total, CartLine, CartOwner, DomainError, Order, OrderLine, OrderStatus, ProductId, MAX_CHECKOUT_LINES,
+    order_total, plan_takes, total_stock, CartLine, CartOwner, DomainError, Order, OrderLine, OrderStatus, ProductId,
+    StockShards, StockTake, MAX_CHECKOUT_LINES, MAX_TRANSACTION_ITEMS,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +72,9 @@ pub async fn checkout(
             return earlier(store, clock, &buyer, order).await;
         }
     }
+    // Where each sharded product's units come from once a first guess fell
+    // short: planned from its shards' counters, kept across attempts.
+    let mut planned: HashMap<String, Vec<StockTake>> = HashMap::new();
     for _ in 0..WRITE_ATTEMPTS {
         let now = clock.now();
         let lines = live_cart(store, clock, &buyer).await?;
@@ -81,7 +87,12 @@ pub async fn checkout(
         if let Some(order) = pending_checkout_of(store, &buyer, &lines, now).await? {
             return earlier(store, clock, &buyer, order).await;
         }
-        let order = new_order(store, &request, &lines, now).await?;
+        let order = new_order(store, &request, &lines, &planned, now).await?;
+        if !fits_one_transaction(&order) {
+            // Stock scattered thinly over many shards under a large order:
+            // a moment later (restocks, rebalancing, releases) it may fit.
+            return Err(StoreError::Contended.into());
+        }
         // Contention (a hot product's stock item throttled, or held by another
         // checkout's transaction) is retried with backoff; past that the
         // shopper is told to retry, with nothing reserved.
@@ -94,11 +105,12 @@ pub async fn checkout(
                 }
             }
             CheckoutOutcome::Short(indexes) => {
-                let short = short_lines(store, &order, &indexes).await?;
+                // A shard that fell short is not the product sold out: plan
+                // the line over the shards that hold units, and try again.
+                let short = replan_short_lines(store, &order, &indexes, &mut planned).await?;
                 if !short.is_empty() {
                     return Err(CheckoutError::NotEnoughStock(short));
                 }
-                // The stock came back meanwhile: try again.
             }
             CheckoutOutcome::CartChanged => {}
             CheckoutOutcome::TooManyPending => return Err(CheckoutError::TooManyPending(request.max_pending)),
@@ -136,6 +148,7 @@ async fn new_order(
     store: &impl OrderStore,
     request: &CheckoutRequest<'_>,
     lines: &[CartLine],
+    planned: &HashMap<String, Vec<StockTake>>,
     now: i64,
 ) -> Result<Order, StoreError> {
     let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
@@ -150,6 +163,7 @@ async fn new_order(
                 name: product.name.clone(),
                 quantity: l.quantity,
                 unit_price: product.price,
+                taken: first_takes(product.stock_shards, l.quantity, planned.get(l.product_id.as_str())),
             }
         })
         .collect();
@@ -168,20 +182,54 @@ async fn new_order(
     })
 }
 
-async fn short_lines(store: &impl OrderStore, order: &Order, indexes: &[usize]) -> Result<Vec<ShortLine>, StoreError> {
+/// Where a line's units are taken from first: one stock item as ever, a
+/// plan made from the shards' counters, or a random active shard (so that
+/// concurrent checkouts spread over the shards).
+fn first_takes(shards: StockShards, units: i64, planned: Option<&Vec<StockTake>>) -> Vec<StockTake> {
+    match planned {
+        _ if shards.is_single() => Vec::new(),
+        Some(takes) if takes.iter().map(|t| t.units).sum::<i64>() == units => takes.clone(),
+        _ => vec![StockTake { shard: fastrand::u32(0..shards.active.max(1)), units }],
+    }
+}
+
+/// Whether the checkout's transaction, and the one that later settles the
+/// order, stay within DynamoDB's 100 items: the order, its key and the
+/// pending count (or the purchase mark), one item per cart line and one per
+/// shard a line takes from.
+fn fits_one_transaction(order: &Order) -> bool {
+    let takes: usize = order.lines.iter().map(|l| l.takes().len()).sum();
+    3 + order.lines.len() + takes <= MAX_TRANSACTION_ITEMS
+}
+
+/// For the lines that fell short: plans them over every shard from its
+/// counters (kept in `planned`), and answers those that all the shards
+/// together cannot cover.
+async fn replan_short_lines(
+    store: &impl OrderStore,
+    order: &Order,
+    indexes: &[usize],
+    planned: &mut HashMap<String, Vec<StockTake>>,
+) -> Result<Vec<ShortLine>, StoreError> {
     let wanted: Vec<&OrderLine> = indexes.iter().filter_map(|i| order.lines.get(*i)).collect();
     let ids: Vec<ProductId> = wanted.iter().filter_map(|l| ProductId::parse(&l.product_id).ok()).collect();
-    let stock = store.stocks(&ids).await?;
-    Ok(wanted
-        .into_iter()
-        .filter_map(|l| {
-            let available = stock.get(&l.product_id).map_or(0, |s| s.available);
-            (available < l.quantity).then(|| ShortLine {
-                product_id: l.product_id.clone(),
-                name: l.name.clone(),
-                requested: l.quantity,
-                available,
-            })
-        })
-        .collect())
+    let products = store.products(&ids).await?;
+    let mut short = Vec::new();
+    for (line, id) in wanted.into_iter().zip(&ids) {
+        let shards = products.get(id.as_str()).map(|p| p.stock_shards).unwrap_or_default();
+        let levels = store.shard_stocks(id, shards).await?;
+        let available: Vec<i64> = levels.iter().map(|s| s.available).collect();
+        match plan_takes(line.quantity, &available, fastrand::usize(0..available.len().max(1))) {
+            Some(takes) => {
+                planned.insert(line.product_id.clone(), takes);
+            }
+            None => short.push(ShortLine {
+                product_id: line.product_id.clone(),
+                name: line.name.clone(),
+                requested: line.quantity,
+                available: total_stock(&levels).available,
+            }),
+        }
+    }
+    Ok(short)
 }

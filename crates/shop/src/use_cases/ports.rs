@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use crate::domain::{CartLine, CartOwner, Order, Product, ProductId, Review, StockLevels};
+use crate::domain::{CartLine, CartOwner, Order, Product, ProductId, Review, StockLevels, StockShards};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -148,6 +148,13 @@ pub struct CartAdjustment {
 pub trait OrderStore: CartStore {
     /// Catalog entries by id (missing ids are absent).
     fn products(&self, ids: &[ProductId]) -> impl Future<Output = Result<HashMap<String, Product>, StoreError>> + Send;
+    /// Each stock shard's counters (index: shard) of a product split as
+    /// `shards` says, strongly consistent.
+    fn shard_stocks(
+        &self,
+        id: &ProductId,
+        shards: StockShards,
+    ) -> impl Future<Output = Result<Vec<StockLevels>, StoreError>> + Send;
     /// Stock counters by product id, strongly consistent.
     fn stocks(
         &self,
@@ -166,7 +173,9 @@ pub trait OrderStore: CartStore {
     ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
     /// Records the order (and its idempotency key), counts it among the
     /// buyer's pending orders (if fewer than `max_pending`), reserves every
-    /// line's stock and marks the cart lines checked out, in one transaction.
+    /// line's stock (from the shards each line's `takes` name) and marks the
+    /// cart lines checked out, in one transaction. `Short` names the lines
+    /// one of whose shards held too few.
     fn checkout(
         &self,
         order: &Order,

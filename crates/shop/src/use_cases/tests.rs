@@ -13,7 +13,8 @@ use super::ports::*;
 use super::WRITE_ATTEMPTS;
 use crate::domain::cart::tests::{cart_line, product};
 use crate::domain::{
-    CardToken, CartLine, CartOwner, LineChange, Order, OrderStatus, Product, ProductId, StockLevels, USER_CART_TTL_SECS,
+    CardToken, CartLine, CartOwner, LineChange, Order, OrderStatus, Product, ProductId, StockLevels, StockShards,
+    USER_CART_TTL_SECS,
 };
 
 const NOW: i64 = 1_000_000;
@@ -24,6 +25,8 @@ struct State {
     carts: HashMap<CartOwner, BTreeMap<ProductId, CartLine>>,
     products: HashMap<String, Product>,
     stock: HashMap<String, StockLevels>,
+    /// Stock shards 1 and up of sharded products (shard 0 is in `stock`).
+    shards: HashMap<(String, u32), StockLevels>,
     orders: HashMap<String, Order>,
     keys: HashMap<String, String>,
     /// Writes that lose a race before anything is written.
@@ -65,6 +68,23 @@ impl State {
             return Err(StoreError::Conflict);
         }
         Ok(())
+    }
+
+    fn shard(&mut self, product: &str, shard: u32) -> &mut StockLevels {
+        if shard == 0 {
+            self.stock.entry(product.to_owned()).or_default()
+        } else {
+            self.shards.entry((product.to_owned(), shard)).or_default()
+        }
+    }
+
+    /// Splits a product's stock into shards holding `available` units each.
+    fn shard_product(&mut self, id: &str, available: &[i64]) {
+        let count = available.len() as u32;
+        self.products.get_mut(id).unwrap().stock_shards = StockShards { active: count, items: count };
+        for (shard, units) in available.iter().enumerate() {
+            *self.shard(id, shard as u32) = StockLevels { available: *units, reserved: 0, sold: 0, added: *units };
+        }
     }
 
     fn contend(&mut self) -> Result<(), StoreError> {
@@ -190,6 +210,11 @@ impl OrderStore for FakeStore {
         Ok(ids.iter().filter_map(|id| state.stock.get(id.as_str()).map(|s| (id.to_string(), *s))).collect())
     }
 
+    async fn shard_stocks(&self, id: &ProductId, shards: StockShards) -> Result<Vec<StockLevels>, StoreError> {
+        let mut state = self.state();
+        Ok((0..shards.items.max(1)).map(|k| *state.shard(id.as_str(), k)).collect())
+    }
+
     async fn order(&self, buyer: &CartOwner, order_id: &str) -> Result<Option<Order>, StoreError> {
         let order = self.state().orders.get(order_id).cloned();
         Ok(order.filter(|o| CartOwner::user(&o.owner).ok().as_ref() == Some(buyer)))
@@ -227,7 +252,7 @@ impl OrderStore for FakeStore {
             return Ok(CheckoutOutcome::TooManyPending);
         }
         let short: Vec<usize> = (order.lines.iter().enumerate())
-            .filter(|(_, l)| state.stock.get(&l.product_id).map_or(0, |s| s.available) < l.quantity)
+            .filter(|(_, l)| l.takes().iter().any(|t| state.shard(&l.product_id, t.shard).available < t.units))
             .map(|(i, _)| i)
             .collect();
         if !short.is_empty() {
@@ -235,9 +260,11 @@ impl OrderStore for FakeStore {
         }
         let buyer = CartOwner::user(&order.owner).unwrap();
         for line in &order.lines {
-            let stock = state.stock.get_mut(&line.product_id).unwrap();
-            stock.available -= line.quantity;
-            stock.reserved += line.quantity;
+            for take in line.takes() {
+                let stock = state.shard(&line.product_id, take.shard);
+                stock.available -= take.units;
+                stock.reserved += take.units;
+            }
         }
         for line in cart_lines {
             let mut marked = line.clone();
@@ -268,12 +295,14 @@ impl OrderStore for FakeStore {
             check_version(state.line(&buyer, a.line.product_id.as_str()), Some(a.line.version))?;
         }
         for line in &order.lines {
-            let stock = state.stock.get_mut(&line.product_id).unwrap();
-            stock.reserved -= line.quantity;
-            if settled.status.settles_stock_as_sold() {
-                stock.sold += line.quantity;
-            } else {
-                stock.available += line.quantity;
+            for take in line.takes() {
+                let stock = state.shard(&line.product_id, take.shard);
+                stock.reserved -= take.units;
+                if settled.status.settles_stock_as_sold() {
+                    stock.sold += take.units;
+                } else {
+                    stock.available += take.units;
+                }
             }
         }
         for a in cart {
@@ -610,6 +639,54 @@ fn a_checkout_contended_past_its_attempts_reserves_nothing_and_says_so() {
     assert_eq!(state.checkouts, super::CONTENDED_ATTEMPTS as usize, "bounded");
     assert_eq!(state.stock["p1"], StockLevels { available: 5, reserved: 0, sold: 0, added: 5 });
     assert!(state.orders.is_empty() && state.line(&user(), "p1").unwrap().checkout_order.is_none());
+}
+
+fn shard_levels(store: &FakeStore, id: &str, count: u32) -> Vec<StockLevels> {
+    let mut state = store.state();
+    (0..count).map(|k| *state.shard(id, k)).collect()
+}
+
+#[test]
+fn a_sharded_line_falls_back_to_the_shards_holding_units_never_a_false_sold_out() {
+    // 4 units wanted; one shard holds 3, another 1: the first guess may miss,
+    // the plan then takes from both.
+    for _ in 0..20 {
+        let store = cart_of(&[("p1", 4, 250, 0)]);
+        store.state().shard_product("p1", &[0, 3, 0, 1]);
+        let done = check_out_with(&store, None).unwrap();
+        let mut taken = done.order.lines[0].taken.clone();
+        taken.sort_by_key(|t| t.shard);
+        assert_eq!(taken.iter().map(|t| (t.shard, t.units)).collect::<Vec<_>>(), [(1, 3), (3, 1)]);
+        let levels = shard_levels(&store, "p1", 4);
+        assert_eq!(
+            levels.iter().map(|s| (s.available, s.reserved)).collect::<Vec<_>>(),
+            [(0, 0), (0, 3), (0, 0), (0, 1)]
+        );
+    }
+}
+
+#[test]
+fn a_sharded_product_is_short_only_when_all_its_shards_together_are() {
+    let store = cart_of(&[("p1", 3, 250, 0)]);
+    store.state().shard_product("p1", &[1, 0, 1, 0]);
+    let refused = check_out_with(&store, None);
+    let Err(CheckoutError::NotEnoughStock(short)) = refused else { panic!("{refused:?}") };
+    assert_eq!((short[0].requested, short[0].available), (3, 2));
+    assert!(shard_levels(&store, "p1", 4).iter().all(|s| s.reserved == 0), "nothing reserved");
+}
+
+#[test]
+fn a_cancelled_sharded_order_puts_each_unit_back_on_its_shard() {
+    let store = cart_of(&[("p1", 5, 100, 0)]);
+    store.state().shard_product("p1", &[2, 2, 2, 2]);
+    let order = check_out_with(&store, None).unwrap().order;
+    let reserved: Vec<i64> = shard_levels(&store, "p1", 4).iter().map(|s| s.reserved).collect();
+    assert_eq!(reserved.iter().sum::<i64>(), 5);
+    let payments = FakePayments::answering(FakePayments::approved());
+    block_on(orders(&store, &payments, &FixedClock(NOW + 1)).cancel("u1", &order.order_id)).unwrap();
+    for levels in shard_levels(&store, "p1", 4) {
+        assert_eq!(levels, StockLevels { available: 2, reserved: 0, sold: 0, added: 2 });
+    }
 }
 
 #[test]
