@@ -140,6 +140,7 @@ bench: venv wrk release $(PYCART)/.installed
 bench-sale: venv
 	cargo build --quiet --release -p shop-local -p shop-bench --bins
 	./target/release/flash-sale
+	./target/release/sale-shards
 
 bench-calls: venv
 	cargo build --quiet --release -p shop-local -p shop-bench --bins

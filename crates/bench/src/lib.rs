@@ -8,3 +8,4 @@ pub mod flash_sale;
 pub mod load;
 pub mod machine;
 pub mod runtime_bench;
+pub mod shard_sale;

@@ -1,0 +1,112 @@
+//! `sale-shards`: the hot-product sale of `make bench-sale`. Starts its own
+//! local stack (or uses the one in SHOP_STACK_FILE) and sells UNITS units
+//! (default 100) to BUYERS buyers (default 200) with the stock in 1, 2, 4 and
+//! 8 shards, each shard's partition taking PARTITION_WCU write units a second
+//! (default 50) and each transaction holding its items TRANSACTION_MS
+//! (default 10); then with 8 shards and no contention, the emulator's own
+//! ceiling. Prints the table and the ratio per doubling, and writes
+//! target/bench/sale-shards.json.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use shop_bench::shard_sale::{run, SaleRun, ShardSale};
+use shop_local::stack::env_or;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let sale = ShardSale {
+        buyers: env_or("BUYERS", 200),
+        units: env_or("UNITS", 100),
+        partition_wcu: env_or("PARTITION_WCU", 50.0),
+        transaction_ms: env_or("TRANSACTION_MS", 10.0),
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let _stack;
+    let file = match std::env::var("SHOP_STACK_FILE") {
+        Ok(file) => file.into(),
+        Err(_) => {
+            let binary = std::env::current_exe().map(|p| p.with_file_name("shop-local")).unwrap_or_default();
+            match shop_local::stack::spawn_child_stack(&binary, &root, &[]) {
+                Ok(stack) => {
+                    let file = stack.coordinates_file.clone();
+                    _stack = stack;
+                    file
+                }
+                Err(e) => {
+                    eprintln!("sale-shards: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    let coordinates: serde_json::Value = match std::fs::read_to_string(&file)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sale-shards: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "hot-product sale: {} buyers, {} units, {} write units/s per partition, transactions held {} ms",
+        sale.buyers, sale.units, sale.partition_wcu, sale.transaction_ms
+    );
+    let plan = [(1, true), (2, true), (4, true), (8, true), (8, false)];
+    let runs = match run(&coordinates, &sale, &plan).await {
+        Ok(runs) => runs,
+        Err(e) => {
+            eprintln!("sale-shards: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print_table(&runs);
+    let out = root.join("target/bench");
+    let _ = std::fs::create_dir_all(&out);
+    let _ = std::fs::write(out.join("sale-shards.json"), serde_json::to_vec_pretty(&runs).unwrap_or_default());
+    let sound = runs.iter().all(|r| {
+        r.oversold == 0
+            && r.false_sold_outs == 0
+            && r.invariant_holds
+            && r.errors == 0
+            && (r.buyers as i64) >= r.units
+            && r.units_sold == r.units
+    });
+    if sound {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("sale-shards: OVERSOLD, a false sold-out, an error or units left unsold");
+        ExitCode::FAILURE
+    }
+}
+
+fn print_table(runs: &[SaleRun]) {
+    println!("| shards | contention | checkouts/s | × previous | p50 / p99 ms | 503s | throttled / conflicts | sold / units | oversold | false sold-outs |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut previous: Option<f64> = None;
+    for r in runs {
+        let ratio = match previous {
+            Some(p) if r.contended && p > 0.0 => format!("{:.2}", r.checkouts_per_sec / p),
+            _ => "".into(),
+        };
+        println!(
+            "| {} | {} | {:.1} | {} | {:.0} / {:.0} | {} | {} / {} | {} / {} | {} | {} |",
+            r.shards,
+            if r.contended { "on" } else { "off (ceiling)" },
+            r.checkouts_per_sec,
+            ratio,
+            r.checkout_p50_ms,
+            r.checkout_p99_ms,
+            r.retry_laters,
+            r.throttled,
+            r.conflicts,
+            r.units_sold,
+            r.units,
+            r.oversold,
+            r.false_sold_outs
+        );
+        previous = r.contended.then_some(r.checkouts_per_sec);
+    }
+}

@@ -1,0 +1,272 @@
+//! The hot-product sale: one product, B buyers, U units, against a local
+//! table that contends as DynamoDB does (each stock shard's partition takes
+//! `partition_wcu` write units a second; a transaction holds its items
+//! `transaction_ms`), with the stock split into 1, 2, 4 and 8 shards, and
+//! once more with contention off (the emulator's own ceiling). Each buyer
+//! checks out once and, told to come back (503), comes back after the
+//! `Retry-After` it was given, until they have an order or were told the
+//! product is sold out.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+
+use shop_local::resources::{setup_error, sign_in, sign_up};
+use shop_local::stack::emulator_sdk;
+use shop_local::LocalError;
+
+pub struct ShardSale {
+    pub buyers: usize,
+    pub units: i64,
+    pub partition_wcu: f64,
+    pub transaction_ms: f64,
+}
+
+/// One sale's figures.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SaleRun {
+    pub shards: u32,
+    pub contended: bool,
+    pub buyers: usize,
+    pub units: i64,
+    /// Units taken by checkouts (reserved for their orders): the sale.
+    pub units_sold: i64,
+    pub oversold: i64,
+    /// Buyers told "sold out" while units remained unsold at the end.
+    pub false_sold_outs: usize,
+    pub sold_out_answers: usize,
+    /// 503s answered (each followed by the buyer's retry).
+    pub retry_laters: usize,
+    pub errors: usize,
+    /// What the emulator refused meanwhile: throttled writes, transaction conflicts.
+    pub throttled: u64,
+    pub conflicts: u64,
+    pub invariant_holds: bool,
+    pub elapsed_secs: f64,
+    /// Orders created per second, until the last buyer had their answer.
+    pub checkouts_per_sec: f64,
+    pub checkout_p50_ms: f64,
+    pub checkout_p99_ms: f64,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
+}
+
+struct Stack {
+    api: String,
+    emulator: String,
+    pool: String,
+    client_id: String,
+    table: String,
+    http: reqwest::Client,
+    cognito: aws_sdk_cognitoidentityprovider::Client,
+    admin: String,
+}
+
+impl Stack {
+    async fn call(&self, method: reqwest::Method, path: &str, token: &str, body: Value) -> Result<Value, LocalError> {
+        let reply = self
+            .http
+            .request(method, format!("{}{path}", self.api))
+            .header("Authorization", token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| setup_error(path)(e.to_string()))?;
+        let status = reply.status();
+        let body: Value = reply.json().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(LocalError::Setup(format!("{path}: {status} {body}")));
+        }
+        Ok(body)
+    }
+
+    /// What the emulator has refused so far: throttled writes, conflicts.
+    async fn counts(&self) -> Result<Value, LocalError> {
+        let reply = self
+            .http
+            .get(format!("{}/_shop/contention", self.emulator))
+            .send()
+            .await
+            .map_err(|e| setup_error("contention")(e.to_string()))?;
+        reply.json().await.map_err(|e| setup_error("contention")(e.to_string()))
+    }
+
+    /// Sets (or, with zeros, clears) the emulator's contention for a prefix.
+    async fn contend(&self, prefix: &str, wcu: f64, transaction_ms: f64) -> Result<(), LocalError> {
+        let reply = self
+            .http
+            .post(format!("{}/_shop/contention", self.emulator))
+            .json(&json!({ "prefix": prefix, "wcu": wcu, "transactionMs": transaction_ms }))
+            .send()
+            .await
+            .map_err(|e| setup_error("contention")(e.to_string()))?;
+        if !reply.status().is_success() {
+            return Err(LocalError::Setup(format!("contention: {}", reply.status())));
+        }
+        Ok(())
+    }
+}
+
+pub async fn run(coordinates: &Value, sale: &ShardSale, plan: &[(u32, bool)]) -> Result<Vec<SaleRun>, LocalError> {
+    let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
+    let sdk = emulator_sdk(&field("emulatorEndpoint")).await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let client_id = field("clientId");
+    let admin = sign_in(&cognito, &client_id, "admin", "Admin-Pass1").await?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|e| setup_error("http")(e.to_string()))?;
+    let stack = Stack {
+        api: field("apiUrl"),
+        emulator: field("emulatorEndpoint"),
+        pool: field("userPoolId"),
+        client_id,
+        table: field("tableName"),
+        http,
+        cognito,
+        admin,
+    };
+    let mut runs = Vec::new();
+    for (shards, contended) in plan {
+        runs.push(one_sale(&stack, sale, *shards, *contended).await?);
+    }
+    Ok(runs)
+}
+
+async fn one_sale(stack: &Stack, sale: &ShardSale, shards: u32, contended: bool) -> Result<SaleRun, LocalError> {
+    use reqwest::Method;
+    let name = format!("hot product {shards} shards");
+    let created = stack
+        .call(
+            Method::POST,
+            "/product",
+            &stack.admin,
+            json!({ "name": name, "category": "flash-sale", "price": 4999, "initialStock": sale.units }),
+        )
+        .await?;
+    let product = created["product"]["productId"].as_str().unwrap_or_default().to_owned();
+    stack.call(Method::PUT, &format!("/product/{product}/stock/shards"), &stack.admin, json!({ "shards": shards })).await?;
+
+    // Set-up, not measured: buyers sign up and put one unit in their cart.
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let limit = Arc::new(Semaphore::new(16));
+    let mut setups = Vec::new();
+    for i in 0..sale.buyers {
+        let (cognito, http, pool, client_id, api, product, limit) = (
+            stack.cognito.clone(),
+            stack.http.clone(),
+            stack.pool.clone(),
+            stack.client_id.clone(),
+            stack.api.clone(),
+            product.clone(),
+            limit.clone(),
+        );
+        let username = format!("hot-{}-{i}", &run_id[..8]);
+        setups.push(tokio::spawn(async move {
+            let _permit = limit.acquire().await;
+            let token = sign_up(&cognito, &pool, &client_id, &username, "Buyer-Pass1").await?;
+            let added = http
+                .post(format!("{api}/cart"))
+                .header("Authorization", &token)
+                .json(&json!({ "productId": product, "quantity": 1 }))
+                .send()
+                .await
+                .map_err(|e| setup_error("add to cart")(e.to_string()))?;
+            if !added.status().is_success() {
+                return Err(LocalError::Setup(format!("add to cart: {}", added.status())));
+            }
+            Ok::<_, LocalError>(token)
+        }));
+    }
+    let mut tokens = Vec::new();
+    for setup in setups {
+        tokens.push(setup.await.map_err(|e| LocalError::Setup(e.to_string()))??);
+    }
+
+    let prefix = format!("product#{product}");
+    let before = stack.counts().await?;
+    if contended {
+        stack.contend(&prefix, sale.partition_wcu, sale.transaction_ms).await?;
+    }
+    let started = Instant::now();
+    let mut buyers = Vec::new();
+    for token in tokens {
+        let (http, api) = (stack.http.clone(), stack.api.clone());
+        buyers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut retry_laters = 0;
+            loop {
+                let t0 = Instant::now();
+                let reply = http.post(format!("{api}/cart/checkout")).header("Authorization", &token).send().await;
+                latencies.push(t0.elapsed());
+                let Ok(reply) = reply else { return (latencies, 0u16, retry_laters) };
+                let status = reply.status().as_u16();
+                if status != 503 {
+                    return (latencies, status, retry_laters);
+                }
+                retry_laters += 1;
+                let after: f64 = reply
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1.0);
+                // Back after what the shop asked, give or take, not all in step.
+                tokio::time::sleep(Duration::from_secs_f64(after * (0.5 + fastrand::f64() * 0.5))).await;
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    let (mut created_orders, mut short, mut errors, mut retry_laters) = (0usize, 0usize, 0usize, 0usize);
+    for buyer in buyers {
+        let (mut attempts, status, retried) = buyer.await.map_err(|e| LocalError::Setup(e.to_string()))?;
+        latencies.append(&mut attempts);
+        retry_laters += retried;
+        match status {
+            201 => created_orders += 1,
+            409 => short += 1,
+            _ => errors += 1,
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    stack.contend(&prefix, 0.0, 0.0).await?;
+    let after = stack.counts().await?;
+    latencies.sort();
+
+    let store = shop_local::stack::store_at(&stack.emulator, &stack.table).await;
+    let id = shop::domain::ProductId::parse(&product).map_err(|e| LocalError::Setup(e.to_string()))?;
+    let split = store.product(&id).await.ok().flatten().map(|p| p.stock_shards).unwrap_or_default();
+    let levels = store.shard_stocks(&id, split).await.map_err(|e| LocalError::Setup(e.to_string()))?;
+    let total = shop::domain::total_stock(&levels);
+    let taken = total.reserved + total.sold;
+    let count = |v: &Value, k: &str| v[k].as_u64().unwrap_or(0);
+    Ok(SaleRun {
+        shards,
+        contended,
+        buyers: sale.buyers,
+        units: sale.units,
+        units_sold: taken,
+        oversold: (taken - sale.units).max(0) + (created_orders as i64 - sale.units).max(0),
+        false_sold_outs: if total.available > 0 { short.min(total.available as usize) } else { 0 },
+        sold_out_answers: short,
+        retry_laters,
+        errors,
+        throttled: count(&after, "throttled") - count(&before, "throttled"),
+        conflicts: count(&after, "conflicts") - count(&before, "conflicts"),
+        invariant_holds: levels.iter().all(|s| s.violation().is_none()) && total.added == sale.units,
+        elapsed_secs: elapsed,
+        checkouts_per_sec: created_orders as f64 / elapsed,
+        checkout_p50_ms: percentile(&latencies, 0.50),
+        checkout_p99_ms: percentile(&latencies, 0.99),
+    })
+}
