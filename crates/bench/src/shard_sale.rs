@@ -155,7 +155,9 @@ async fn one_sale(stack: &Stack, sale: &ShardSale, shards: u32, contended: bool)
         )
         .await?;
     let product = created["product"]["productId"].as_str().unwrap_or_default().to_owned();
-    stack.call(Method::PUT, &format!("/product/{product}/stock/shards"), &stack.admin, json!({ "shards": shards })).await?;
+    stack
+        .call(Method::PUT, &format!("/product/{product}/stock/shards"), &stack.admin, json!({ "shards": shards }))
+        .await?;
 
     // Set-up, not measured: buyers sign up and put one unit in their cart.
     let run_id = uuid::Uuid::new_v4().simple().to_string();

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{DomainError, StockLevels};
 
 /// The most shards a product's stock may have.
-pub const MAX_STOCK_SHARDS: u32 = 32;
+pub const MAX_STOCK_SHARDS: u32 = 64;
 
 /// How a product's stock is split: `active` shards take checkouts and
 /// restocks; `items` shard items exist (shrinking retires the highest ones:
