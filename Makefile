@@ -131,6 +131,7 @@ release: tools
 ## and docs/benchmarks.md's table. About an hour from clean.
 bench: venv wrk release $(PYCART)/.installed
 	./target/release/flash-sale
+	./target/release/sale-shards
 	./target/release/aws-calls
 	./target/release/api-load
 	SIDE_BY_SIDE_PYTHON=$(PYCART)/bin/python ./target/release/function-bench target/release target/lambda
