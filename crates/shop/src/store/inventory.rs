@@ -334,15 +334,6 @@ impl Store {
         Ok(levels)
     }
 
-    /// Stock counters by product id, strongly consistent.
-    pub async fn stocks(&self, ids: &[ProductId]) -> Result<HashMap<String, StockLevels>, StoreError> {
-        let items = self.batch_get(ids, STOCK_SK).await?;
-        items
-            .into_iter()
-            .map(|i| from_item::<_, StockItem>(i).map(|s| (s.product_id, s.levels)))
-            .collect::<Result<_, _>>()
-            .map_err(Into::into)
-    }
 
     async fn batch_get(&self, ids: &[ProductId], sk: &str) -> Result<Vec<Item>, StoreError> {
         self.batch_get_keys(ids.iter().map(|id| key(product_pk(id), sk)).collect()).await

@@ -30,10 +30,6 @@ impl OrderStore for Store {
         Store::products(self, ids).await
     }
 
-    async fn stocks(&self, ids: &[ProductId]) -> Result<HashMap<String, StockLevels>, StoreError> {
-        Store::stocks(self, ids).await
-    }
-
     async fn shard_stocks(&self, id: &ProductId, shards: StockShards) -> Result<Vec<StockLevels>, StoreError> {
         Store::shard_stocks(self, id, shards).await
     }

@@ -3,11 +3,11 @@
 //! lines checked out; a retried request (same `Idempotency-Key`) or a second
 //! checkout of the unchanged cart gets the first order, never a second one.
 
+use std::collections::HashMap;
+
 use super::cart::live_cart;
 use super::ports::{CheckoutOutcome, Clock, OrderStore, StoreError};
 use super::{through_contention, WRITE_ATTEMPTS};
-use std::collections::HashMap;
-
 use crate::domain::{
     order_total, plan_takes, total_stock, CartLine, CartOwner, DomainError, Order, OrderLine, OrderStatus, ProductId,
     StockShards, StockTake, MAX_CHECKOUT_LINES, MAX_TRANSACTION_ITEMS,

@@ -155,11 +155,6 @@ pub trait OrderStore: CartStore {
         id: &ProductId,
         shards: StockShards,
     ) -> impl Future<Output = Result<Vec<StockLevels>, StoreError>> + Send;
-    /// Stock counters by product id, strongly consistent.
-    fn stocks(
-        &self,
-        ids: &[ProductId],
-    ) -> impl Future<Output = Result<HashMap<String, StockLevels>, StoreError>> + Send;
     fn order(
         &self,
         buyer: &CartOwner,

@@ -205,10 +205,6 @@ impl OrderStore for FakeStore {
         Ok(ids.iter().filter_map(|id| state.products.get(id.as_str()).map(|p| (id.to_string(), p.clone()))).collect())
     }
 
-    async fn stocks(&self, ids: &[ProductId]) -> Result<HashMap<String, StockLevels>, StoreError> {
-        let state = self.state();
-        Ok(ids.iter().filter_map(|id| state.stock.get(id.as_str()).map(|s| (id.to_string(), *s))).collect())
-    }
 
     async fn shard_stocks(&self, id: &ProductId, shards: StockShards) -> Result<Vec<StockLevels>, StoreError> {
         let mut state = self.state();
