@@ -1,4 +1,5 @@
-// The admin's screens: only for the admin group; a restock that a shopper sees.
+// The admin's screens: only for the admin group; a restock that a shopper sees,
+// and the stock split into shards before a sale.
 import { ADMIN, CUSTOMER, expect, productWithStock, signInThroughPage, test } from "./fixtures";
 
 test("an admin restocks a product and a shopper sees it; customers get no admin screens", async ({
@@ -27,6 +28,11 @@ test("an admin restocks a product and a shopper sees it; customers get no admin 
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page.getByText("Saved.")).toBeVisible();
   await snap("admin-restock");
+  // Before a flash sale: the stock split into 4 shards, the 13 units spread, none lost.
+  await page.getByLabel(/Stock shards/).fill("4");
+  await page.getByTestId("reshard").click();
+  await expect(page.getByTestId("shards-done")).toHaveText("Stock now in 4 shards: 4 / 3 / 3 / 3 available.");
+  await expect(page.getByTestId("stock-levels")).toContainText("13 available, 0 reserved, 0 sold");
 
   await shopper.reload();
   await expect(shopper.getByTestId("stock")).toHaveText("In stock");

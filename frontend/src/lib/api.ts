@@ -119,6 +119,12 @@ export const api = {
   deleteReview: (productId: string, reviewId: string) =>
     call<{ review: Review }>("DELETE", `/product/${id(productId)}/reviews/${id(reviewId)}`),
 
+  reshard: (productId: string, shards: number) =>
+    call<{ shards: { active: number; items: number }; stock: StockLevels; shardStocks: StockLevels[] }>(
+      "PUT",
+      `/product/${id(productId)}/stock/shards`,
+      { body: { shards } },
+    ),
   cartTotal: (productId: string) =>
     call<{ product: string; quantity: number }>("GET", `/cart/${id(productId)}/total`),
 };

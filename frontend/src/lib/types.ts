@@ -12,6 +12,8 @@ export interface Product {
   package?: { height: number; length: number; weight: number; width: number };
   createdDate?: string;
   modifiedDate?: string;
+  /** A hot product's stock split into shards (absent: one). */
+  stockShards?: { active: number; items: number };
 }
 
 /** A product's reviews summed up: `histogram[0]` one-star reviews … `histogram[4]` five-star. */
