@@ -8,6 +8,8 @@
 //!   orders bought.
 //! - Ratings: each product's summary (reviews per star) must be what its
 //!   reviews give.
+//! - Pending counts: each user's count of orders awaiting payment (the cap's
+//!   counter) must be how many of their orders await payment.
 //! - Purchase marks: every product of a paid order must be among its buyer's
 //!   reviewable products (the backfill for orders paid before reviews).
 //!
@@ -38,6 +40,8 @@ pub enum DriftKind {
     Rating,
     /// A paid order's product its buyer may not review (no purchase mark).
     Purchase,
+    /// A user's count of orders awaiting payment is not how many do.
+    PendingCount,
     /// An item that does not read as what its key says it is (not repaired).
     Unreadable,
 }
@@ -200,6 +204,14 @@ pub async fn reconcile(store: &Store, now: i64, repair: bool) -> Result<Reconcil
         report.drift.extend(drift);
     }
     let ratings = rating_drift(&snapshot);
+    let pending_counts = pending_count_drift(&snapshot);
+    for (sub, (stored, should)) in &pending_counts {
+        report.drift.push(Drift {
+            product_id: String::new(),
+            kind: DriftKind::PendingCount,
+            problem: format!("user {sub} counted with {stored} orders awaiting payment but has {should}"),
+        });
+    }
     let purchases = purchase_drift(&snapshot);
     report.reviews = snapshot.reviews.len();
     for (id, (stored, should)) in &ratings {
@@ -226,6 +238,20 @@ pub async fn reconcile(store: &Store, now: i64, repair: bool) -> Result<Reconcil
         match store.repair_rating(&product, &stored, &should).await {
             Ok(()) => report.repaired.push(id),
             Err(StoreError::Conflict) => report.repair_conflicts.push(id),
+            Err(e) => return Err(e),
+        }
+    }
+    for sub in pending_counts.into_keys() {
+        // The scan read orders and counter at different moments: a checkout
+        // between them looks like drift. Read the user's partition once more
+        // and repair only what that read confirms, conditional on it.
+        let (stored, should) = store.pending_state(&sub).await?;
+        if stored == should {
+            continue;
+        }
+        match store.repair_pending_count(&sub, stored, should).await {
+            Ok(()) => report.repaired.push(format!("user#{sub}")),
+            Err(StoreError::Conflict) => report.repair_conflicts.push(format!("user#{sub}")),
             Err(e) => return Err(e),
         }
     }
@@ -260,6 +286,22 @@ fn rating_drift(snapshot: &TableSnapshot) -> BTreeMap<String, (RatingSummary, Ra
             // Reviews of a product with no product item have nowhere to count.
             let stored = *snapshot.ratings.get(id)?;
             (stored != should).then(|| (id.to_owned(), (stored, should)))
+        })
+        .collect()
+}
+
+/// Users whose count of orders awaiting payment is not how many do:
+/// (stored, should be). A user with none and no counter is right.
+fn pending_count_drift(snapshot: &TableSnapshot) -> BTreeMap<String, (i64, i64)> {
+    let mut should: BTreeMap<&str, i64> = snapshot.pending_counts.keys().map(|sub| (sub.as_str(), 0)).collect();
+    for order in snapshot.orders.iter().filter(|o| o.status == OrderStatus::PendingPayment) {
+        *should.entry(order.owner.as_str()).or_default() += 1;
+    }
+    should
+        .into_iter()
+        .filter_map(|(sub, should)| {
+            let stored = snapshot.pending_counts.get(sub).copied().unwrap_or(0);
+            (stored != should).then(|| (sub.to_owned(), (stored, should)))
         })
         .collect()
 }

@@ -235,3 +235,39 @@ async fn reconcile_reports_drifted_totals_and_stock_and_repairs_them() {
     assert_eq!(more.status, StatusCode::OK);
     eventually("the cart total after a repair", total, |q| *q == 3).await;
 }
+
+#[tokio::test]
+async fn reconcile_repairs_a_drifted_count_of_orders_awaiting_payment() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let product = new_product(5, 100).await;
+    let buyer = new_user_token("pending-count").await;
+    assert_eq!(add_as(&buyer, &product, 1).await.status, StatusCode::OK);
+    assert_eq!(checkout_as(&buyer, None).await.status, StatusCode::CREATED);
+    let sub = crate::cart::sub_of(&buyer);
+    // As a lost write would leave it: the cap would refuse this user's next checkout.
+    let counter = || dynamodb_key(&format!("user#{sub}"), "pending");
+    let db = dynamodb().await;
+    db.update_item()
+        .table_name(&stack().table)
+        .set_key(Some(counter()))
+        .update_expression("SET orders = :n")
+        .expression_attribute_values(":n", AttributeValue::N("5".into()))
+        .send()
+        .await
+        .unwrap();
+    let (_, report) = reconcile(&product, false);
+    let expected = format!("user {sub} counted with 5 orders awaiting payment but has 1");
+    assert!(report["drift"].as_array().unwrap().iter().any(|d| d["problem"] == expected.as_str()), "{report}");
+    let (_, report) = reconcile(&product, true);
+    assert!(report["repaired"].as_array().unwrap().iter().any(|r| r == format!("user#{sub}").as_str()), "{report}");
+    let stored = db.get_item().table_name(&stack().table).set_key(Some(counter())).consistent_read(true).send().await;
+    assert_eq!(stored.unwrap().item.unwrap()["orders"].as_n().unwrap(), "1");
+}
+
+fn dynamodb_key(pk: &str, sk: &str) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    std::collections::HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}

@@ -334,7 +334,6 @@ impl Store {
         Ok(levels)
     }
 
-
     async fn batch_get(&self, ids: &[ProductId], sk: &str) -> Result<Vec<Item>, StoreError> {
         self.batch_get_keys(ids.iter().map(|id| key(product_pk(id), sk)).collect()).await
     }

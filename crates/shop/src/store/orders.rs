@@ -303,6 +303,45 @@ impl Store {
         Ok(())
     }
 
+    /// A user's count of orders awaiting payment as stored, and how many of
+    /// their orders do, from one strongly consistent read of their partition.
+    pub(crate) async fn pending_state(&self, sub: &str) -> Result<(i64, i64), StoreError> {
+        let pk = user_pk(sub);
+        let items = self
+            .query_all_items(|q| {
+                q.consistent_read(true).key_condition_expression("pk = :pk").expression_attribute_values(":pk", s(&pk))
+            })
+            .await?;
+        let (mut stored, mut pending) = (0, 0);
+        for item in items {
+            let sk = super::item_key(&item).1;
+            if sk == PENDING_COUNT_SK {
+                stored = item.get("orders").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
+            } else if sk.starts_with(ORDER_PREFIX) {
+                let status = item.get("status").and_then(|v| v.as_s().ok());
+                pending += i64::from(status.map(String::as_str) == Some(OrderStatus::PendingPayment.as_str()));
+            }
+        }
+        Ok((stored, pending))
+    }
+
+    /// Rewrites a user's count of orders awaiting payment (reconciliation),
+    /// conditional on it being what was read (absent read as 0).
+    pub(crate) async fn repair_pending_count(&self, sub: &str, read: i64, fixed: i64) -> Result<(), StoreError> {
+        let condition = if read == 0 { "attribute_not_exists(orders) OR orders = :read" } else { "orders = :read" };
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(sub), PENDING_COUNT_SK)))
+            .update_expression("SET orders = :fixed")
+            .condition_expression(condition)
+            .expression_attribute_values(":read", n(read))
+            .expression_attribute_values(":fixed", n(fixed))
+            .send()
+            .await?;
+        Ok(())
+    }
+
     /// An order by its partition (strongly consistent).
     async fn order_in(&self, owner_pk: &str, order_id: &str) -> Result<Option<Order>, StoreError> {
         let item = self.get(owner_pk, order_sk(order_id), true).await?;

@@ -355,6 +355,8 @@ pub struct TableSnapshot {
     pub(crate) ratings: HashMap<String, crate::domain::RatingSummary>,
     /// The products each user (by `sub`) may review.
     pub(crate) purchases: HashMap<String, std::collections::BTreeSet<String>>,
+    /// Each user's count of orders awaiting payment, as stored (by `sub`).
+    pub(crate) pending_counts: HashMap<String, i64>,
     /// Items of a known kind that do not read as that kind: (pk, sk, why).
     pub(crate) unreadable: Vec<(String, String, String)>,
 }
@@ -416,6 +418,10 @@ impl TableSnapshot {
             && sk.starts_with(crate::store::keys::REVIEW_PREFIX)
         {
             self.reviews.push(from_item(item)?);
+        } else if sk == crate::store::keys::PENDING_COUNT_SK {
+            let Some(sub) = pk.strip_prefix(crate::store::keys::USER_PREFIX) else { return Ok(()) };
+            let orders = item.get("orders").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
+            self.pending_counts.insert(sub.to_owned(), orders.unwrap_or(0));
         } else if sk == crate::store::keys::PURCHASES_SK {
             let Some(sub) = pk.strip_prefix(crate::store::keys::USER_PREFIX) else { return Ok(()) };
             let products = item.get("products").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();

@@ -205,7 +205,6 @@ impl OrderStore for FakeStore {
         Ok(ids.iter().filter_map(|id| state.products.get(id.as_str()).map(|p| (id.to_string(), p.clone()))).collect())
     }
 
-
     async fn shard_stocks(&self, id: &ProductId, shards: StockShards) -> Result<Vec<StockLevels>, StoreError> {
         let mut state = self.state();
         Ok((0..shards.items.max(1)).map(|k| *state.shard(id.as_str(), k)).collect())
