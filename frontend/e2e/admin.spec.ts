@@ -16,7 +16,14 @@ test("an admin restocks a product and a shopper sees it; customers get no admin 
   await signInThroughPage(page, ADMIN);
   await page.getByTestId("admin-link").click();
   const row = page.locator(`[data-test="admin-row"][data-product="${product}"]`);
-  while (!(await row.isVisible())) await page.getByRole("button", { name: "More products" }).click();
+  // Page through the list until the product shows: "More products" is gone
+  // while a page loads, and after the last one.
+  const more = page.getByRole("button", { name: "More products" });
+  await expect(async () => {
+    if (await row.isVisible()) return;
+    if (await more.isVisible()) await more.click();
+    throw new Error("the product is not listed yet");
+  }).toPass({ timeout: 60_000 });
   await expect(row.getByTestId("available")).toHaveText("3");
   await snap("admin-products");
   await row.getByRole("link").click();

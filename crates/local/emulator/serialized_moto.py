@@ -355,7 +355,8 @@ class Contention:
     unset: off) for every partition; `POST /_shop/contention` with
     `{"prefix": "product#p1", "wcu": 10, "transactionMs": 20}` sets them for
     the partitions whose key starts with the prefix (longest prefix wins;
-    `{"reset": true}` clears those). The answers count in `GET /_shop/contention`.
+    `{"reset": true}` clears every override). `GET /_shop/contention` answers
+    the settings and how many writes it refused.
     """
 
     def __init__(self, wcu, transaction_ms):
