@@ -36,7 +36,52 @@ pub struct FlashSaleReport {
     pub checkout_p99_ms: f64,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+/// `count` new users (signed up and in, 16 at a time), each with one unit of
+/// `product` in their cart: a sale's buyers, ready. Their ID tokens.
+#[allow(clippy::too_many_arguments)]
+pub async fn buyers_with_one_unit(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    http: &reqwest::Client,
+    pool: &str,
+    client_id: &str,
+    api: &str,
+    product: &str,
+    count: usize,
+    tag: &str,
+) -> Result<Vec<String>, LocalError> {
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let limit = Arc::new(Semaphore::new(16));
+    let mut setups = Vec::new();
+    for i in 0..count {
+        let (cognito, http, pool, client_id, limit) =
+            (cognito.clone(), http.clone(), pool.to_owned(), client_id.to_owned(), limit.clone());
+        let (cart, body) = (format!("{api}/cart"), json!({ "productId": product, "quantity": 1 }));
+        let username = format!("{tag}-{}-{i}", &run_id[..8]);
+        setups.push(tokio::spawn(async move {
+            let _permit = limit.acquire().await;
+            let token = sign_up(&cognito, &pool, &client_id, &username, "Buyer-Pass1").await?;
+            let added = http
+                .post(cart)
+                .header("Authorization", &token)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| setup_error("add to cart")(e.to_string()))?;
+            if !added.status().is_success() {
+                return Err(LocalError::Setup(format!("add to cart: {}", added.status())));
+            }
+            Ok::<_, LocalError>(token)
+        }));
+    }
+    let mut tokens = Vec::new();
+    for setup in setups {
+        tokens.push(setup.await.map_err(|e| LocalError::Setup(e.to_string()))??);
+    }
+    Ok(tokens)
+}
+
+/// The `p` quantile of sorted latencies, in milliseconds.
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -72,40 +117,7 @@ pub async fn run(coordinates: &Value, sale: &FlashSale) -> Result<FlashSaleRepor
         created["product"]["productId"].as_str().ok_or_else(|| LocalError::Setup(format!("{created}")))?.to_owned();
 
     // Set-up, not measured: buyers sign up, sign in, and put one unit in their cart.
-    let run_id = uuid::Uuid::new_v4().simple().to_string();
-    let limit = Arc::new(Semaphore::new(16));
-    let mut setups = Vec::new();
-    for i in 0..sale.buyers {
-        let (cognito, http, pool, client_id, api, product, limit) = (
-            cognito.clone(),
-            http.clone(),
-            pool.clone(),
-            client_id.clone(),
-            api.clone(),
-            product.clone(),
-            limit.clone(),
-        );
-        let username = format!("buyer-{}-{i}", &run_id[..8]);
-        setups.push(tokio::spawn(async move {
-            let _permit = limit.acquire().await;
-            let token = sign_up(&cognito, &pool, &client_id, &username, "Buyer-Pass1").await?;
-            let added = http
-                .post(format!("{api}/cart"))
-                .header("Authorization", &token)
-                .json(&json!({ "productId": product, "quantity": 1 }))
-                .send()
-                .await
-                .map_err(|e| setup_error("add to cart")(e.to_string()))?;
-            if !added.status().is_success() {
-                return Err(LocalError::Setup(format!("add to cart: {}", added.status())));
-            }
-            Ok::<_, LocalError>(token)
-        }));
-    }
-    let mut tokens = Vec::new();
-    for setup in setups {
-        tokens.push(setup.await.map_err(|e| LocalError::Setup(e.to_string()))??);
-    }
+    let tokens = buyers_with_one_unit(&cognito, &http, &pool, &client_id, &api, &product, sale.buyers, "buyer").await?;
 
     // The sale: every buyer checks out at once and pays if they got stock.
     let started = Instant::now();

@@ -7,14 +7,12 @@
 //! `Retry-After` it was given, until they have an order or were told the
 //! product is sold out.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::flash_sale::{buyers_with_one_unit, percentile};
 use serde::Serialize;
 use serde_json::{json, Value};
-use tokio::sync::Semaphore;
-
-use shop_local::resources::{setup_error, sign_in, sign_up};
+use shop_local::resources::{setup_error, sign_in};
 use shop_local::stack::emulator_sdk;
 use shop_local::LocalError;
 
@@ -51,13 +49,6 @@ pub struct SaleRun {
     pub checkouts_per_sec: f64,
     pub checkout_p50_ms: f64,
     pub checkout_p99_ms: f64,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
 }
 
 struct Stack {
@@ -160,40 +151,17 @@ async fn one_sale(stack: &Stack, sale: &ShardSale, shards: u32, contended: bool)
         .await?;
 
     // Set-up, not measured: buyers sign up and put one unit in their cart.
-    let run_id = uuid::Uuid::new_v4().simple().to_string();
-    let limit = Arc::new(Semaphore::new(16));
-    let mut setups = Vec::new();
-    for i in 0..sale.buyers {
-        let (cognito, http, pool, client_id, api, product, limit) = (
-            stack.cognito.clone(),
-            stack.http.clone(),
-            stack.pool.clone(),
-            stack.client_id.clone(),
-            stack.api.clone(),
-            product.clone(),
-            limit.clone(),
-        );
-        let username = format!("hot-{}-{i}", &run_id[..8]);
-        setups.push(tokio::spawn(async move {
-            let _permit = limit.acquire().await;
-            let token = sign_up(&cognito, &pool, &client_id, &username, "Buyer-Pass1").await?;
-            let added = http
-                .post(format!("{api}/cart"))
-                .header("Authorization", &token)
-                .json(&json!({ "productId": product, "quantity": 1 }))
-                .send()
-                .await
-                .map_err(|e| setup_error("add to cart")(e.to_string()))?;
-            if !added.status().is_success() {
-                return Err(LocalError::Setup(format!("add to cart: {}", added.status())));
-            }
-            Ok::<_, LocalError>(token)
-        }));
-    }
-    let mut tokens = Vec::new();
-    for setup in setups {
-        tokens.push(setup.await.map_err(|e| LocalError::Setup(e.to_string()))??);
-    }
+    let tokens = buyers_with_one_unit(
+        &stack.cognito,
+        &stack.http,
+        &stack.pool,
+        &stack.client_id,
+        &stack.api,
+        &product,
+        sale.buyers,
+        "hot",
+    )
+    .await?;
 
     let prefix = format!("product#{product}");
     let before = stack.counts().await?;

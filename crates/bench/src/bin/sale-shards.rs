@@ -23,31 +23,10 @@ async fn main() -> ExitCode {
         transaction_ms: env_or("TRANSACTION_MS", 10.0),
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let _stack;
-    let file = match std::env::var("SHOP_STACK_FILE") {
-        Ok(file) => file.into(),
-        Err(_) => {
-            let binary = std::env::current_exe().map(|p| p.with_file_name("shop-local")).unwrap_or_default();
-            match shop_local::stack::spawn_child_stack(&binary, &root, &[]) {
-                Ok(stack) => {
-                    let file = stack.coordinates_file.clone();
-                    _stack = stack;
-                    file
-                }
-                Err(e) => {
-                    eprintln!("sale-shards: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-    };
-    let coordinates: serde_json::Value = match std::fs::read_to_string(&file)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-    {
-        Ok(c) => c,
+    let (_stack, coordinates) = match shop_bench::sale_stack() {
+        Ok(found) => found,
         Err(e) => {
-            eprintln!("sale-shards: {}: {e}", file.display());
+            eprintln!("sale-shards: {e}");
             return ExitCode::from(2);
         }
     };

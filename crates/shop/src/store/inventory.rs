@@ -323,11 +323,22 @@ impl Store {
     /// Each stock shard's counters (index: shard; a shard not found reads as
     /// empty), strongly consistent: one `BatchGetItem`.
     pub async fn shard_stocks(&self, id: &ProductId, shards: StockShards) -> Result<Vec<StockLevels>, StoreError> {
-        let keys = (0..shards.items.max(1)).map(|k| key(stock_shard_pk(id, k), STOCK_SK)).collect();
-        let mut levels = vec![StockLevels::default(); shards.items.max(1) as usize];
+        self.shard_stocks_from(id, shards, 0).await
+    }
+
+    /// Shards `first` and up (index 0: shard `first`), one `BatchGetItem`.
+    pub(crate) async fn shard_stocks_from(
+        &self,
+        id: &ProductId,
+        shards: StockShards,
+        first: u32,
+    ) -> Result<Vec<StockLevels>, StoreError> {
+        let count = shards.items.max(1);
+        let keys = (first..count).map(|k| key(stock_shard_pk(id, k), STOCK_SK)).collect();
+        let mut levels = vec![StockLevels::default(); count.saturating_sub(first) as usize];
         for item in self.batch_get_keys(keys).await? {
             let stock: StockItem = from_item(item)?;
-            if let Some(slot) = levels.get_mut(stock.shard as usize) {
+            if let Some(slot) = stock.shard.checked_sub(first).and_then(|i| levels.get_mut(i as usize)) {
                 *slot = stock.levels;
             }
         }

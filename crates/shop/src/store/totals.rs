@@ -171,10 +171,13 @@ impl Store {
                 _ => {}
             }
         }
-        // A sharded product's stock is the sum of its shards: one read more.
+        // A sharded product's stock is the sum of its shards: the first came
+        // with the product, the others in one read more.
         if parts.stock {
             if let Some(shards) = view.product.as_ref().map(|p| p.stock_shards).filter(|s| !s.is_single()) {
-                view.stock = Some(crate::domain::total_stock(&self.shard_stocks(id, shards).await?));
+                let mut levels = self.shard_stocks_from(id, shards, 1).await?;
+                levels.extend(view.stock);
+                view.stock = Some(crate::domain::total_stock(&levels));
             }
         }
         Ok(view)

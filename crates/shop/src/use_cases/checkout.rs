@@ -87,7 +87,7 @@ pub async fn checkout(
         if let Some(order) = pending_checkout_of(store, &buyer, &lines, now).await? {
             return earlier(store, clock, &buyer, order).await;
         }
-        let order = new_order(store, &request, &lines, &planned, now).await?;
+        let (order, splits) = new_order(store, &request, &lines, &planned, now).await?;
         if !fits_one_transaction(&order) {
             // Stock scattered thinly over many shards under a large order:
             // a moment later (restocks, rebalancing, releases) it may fit.
@@ -107,7 +107,7 @@ pub async fn checkout(
             CheckoutOutcome::Short(indexes) => {
                 // A shard that fell short is not the product sold out: plan
                 // the line over the shards that hold units, and try again.
-                let short = replan_short_lines(store, &order, &indexes, &mut planned).await?;
+                let short = replan_short_lines(store, &order, &indexes, &splits, &mut planned).await?;
                 if !short.is_empty() {
                     return Err(CheckoutError::NotEnoughStock(short));
                 }
@@ -150,7 +150,7 @@ async fn new_order(
     lines: &[CartLine],
     planned: &HashMap<String, Vec<StockTake>>,
     now: i64,
-) -> Result<Order, StoreError> {
+) -> Result<(Order, HashMap<String, StockShards>), StoreError> {
     let ids: Vec<ProductId> = lines.iter().map(|l| l.product_id.clone()).collect();
     // Today's catalog price and name, not the cart's snapshot.
     let products = store.products(&ids).await?;
@@ -167,7 +167,9 @@ async fn new_order(
             }
         })
         .collect();
-    Ok(Order {
+    // How each product's stock is split, for a line that falls short.
+    let splits = products.into_iter().map(|(id, p)| (id, p.stock_shards)).collect();
+    let order = Order {
         order_id: uuid::Uuid::now_v7().to_string(),
         owner: request.buyer_sub.to_owned(),
         status: OrderStatus::PendingPayment,
@@ -179,7 +181,8 @@ async fn new_order(
         idempotency_key: request.idempotency_key.map(str::to_owned),
         charge_id: None,
         failure_reason: None,
-    })
+    };
+    Ok((order, splits))
 }
 
 /// Where a line's units are taken from first: one stock item as ever, a
@@ -209,14 +212,14 @@ async fn replan_short_lines(
     store: &impl OrderStore,
     order: &Order,
     indexes: &[usize],
+    splits: &HashMap<String, StockShards>,
     planned: &mut HashMap<String, Vec<StockTake>>,
 ) -> Result<Vec<ShortLine>, StoreError> {
     let wanted: Vec<&OrderLine> = indexes.iter().filter_map(|i| order.lines.get(*i)).collect();
     let ids: Vec<ProductId> = wanted.iter().filter_map(|l| ProductId::parse(&l.product_id).ok()).collect();
-    let products = store.products(&ids).await?;
     let mut short = Vec::new();
     for (line, id) in wanted.into_iter().zip(&ids) {
-        let shards = products.get(id.as_str()).map(|p| p.stock_shards).unwrap_or_default();
+        let shards = splits.get(id.as_str()).copied().unwrap_or_default();
         let levels = store.shard_stocks(id, shards).await?;
         let available: Vec<i64> = levels.iter().map(|s| s.available).collect();
         match plan_takes(line.quantity, &available, fastrand::usize(0..available.len().max(1))) {
