@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: checkov local test storefront unit-frontend e2e deploy-frontend bench-emulator bench-storefront api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
+.PHONY: totp checkov local test storefront unit-frontend e2e deploy-frontend bench-emulator bench-storefront api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -175,6 +175,10 @@ bench-storefront: frontend/node_modules/.installed
 bench-client:
 	cargo build --quiet --release -p shop-bench --bin client-cost
 	./target/release/client-cost
+
+## The demo admin's authenticator code (admin routes ask for one), from the running `make local`.
+totp:
+	@cargo run --quiet -p shop-local --bin totp
 
 ## Recompute cart totals and stock counters over the running local stack's table and report drift (REPAIR=1 repairs it).
 reconcile audit:

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
-use shop_local::resources::{setup_error, sign_in, sign_up};
+use shop_local::resources::{setup_error, sign_up};
 use shop_local::stack::emulator_sdk;
 use shop_local::LocalError;
 
@@ -100,7 +100,7 @@ pub async fn run(coordinates: &Value, sale: &FlashSale) -> Result<FlashSaleRepor
         .build()
         .map_err(|e| setup_error("http")(e.to_string()))?;
 
-    let admin = sign_in(&cognito, &client_id, "admin", "Admin-Pass1").await?;
+    let admin = shop_local::stack::demo_id_token(coordinates, "admin").await?;
     let created: Value = http
         .post(format!("{api}/product"))
         .header("Authorization", &admin)

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
 use shop_local::ledger::RouteTimings;
-use shop_local::resources::{setup_error as setup, sign_in, sign_up};
+use shop_local::resources::{setup_error as setup, sign_up};
 use shop_local::stack::emulator_sdk;
 use shop_local::LocalError;
 
@@ -286,7 +286,7 @@ pub async fn run(coordinates: &Value, options: &LoadOptions) -> Result<Vec<Route
     });
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&emulator_sdk(&field("emulatorEndpoint")).await);
     let (pool, client_id) = (field("userPoolId"), field("clientId"));
-    let admin = sign_in(&cognito, &client_id, "admin", "Admin-Pass1").await?;
+    let admin = shop_local::stack::demo_id_token(coordinates, "admin").await?;
     std::fs::create_dir_all(&options.work_dir)?;
     let c = options.connections;
     let mut results = Vec::new();

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::flash_sale::{buyers_with_one_unit, percentile};
 use serde::Serialize;
 use serde_json::{json, Value};
-use shop_local::resources::{setup_error, sign_in};
+use shop_local::resources::setup_error;
 use shop_local::stack::emulator_sdk;
 use shop_local::LocalError;
 
@@ -112,7 +112,7 @@ pub async fn run(coordinates: &Value, sale: &ShardSale, plan: &[(u32, bool)]) ->
     let sdk = emulator_sdk(&field("emulatorEndpoint")).await;
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
     let client_id = field("clientId");
-    let admin = sign_in(&cognito, &client_id, "admin", "Admin-Pass1").await?;
+    let admin = shop_local::stack::demo_id_token(coordinates, "admin").await?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()

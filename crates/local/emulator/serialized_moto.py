@@ -20,6 +20,13 @@ moto 5.2.1 lacks two Cognito calls that Amplify 6 makes; here they are:
 GetTokensFromRefreshToken (every token refresh; it is InitiateAuth's
 REFRESH_TOKEN_AUTH under another name) and RevokeToken (sign-out).
 
+And its TOTP MFA is a stand-in: one fixed secret for every user, and codes
+checked only when an environment switch says so. Here, as in Cognito, each
+AssociateSoftwareToken gives the user a new random secret, and
+VerifySoftwareToken and the SOFTWARE_TOKEN_MFA sign-in challenge take only a
+code of that secret (RFC 6238: 6 digits, 30 s, SHA-1; the step before and
+after accepted for clock drift), so a wrong code is refused (`Totp`).
+
 And it can contend the way DynamoDB does, which a serialized emulator never
 would (off unless asked for; see `Contention`): per-partition write throughput
 limits answered with DynamoDB's throttling errors, and transactions that
@@ -33,8 +40,10 @@ counted it as the handlers' own CPU time.
 Usage: serialized_moto.py PORT   (binds 127.0.0.1 only)
 """
 
+import base64
 import io
 import json
+import secrets
 import os
 import re
 import sys
@@ -48,7 +57,11 @@ import moto.dynamodb.models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.cognitoidp.exceptions import CodeMismatchException, NotAuthorizedError, ResourceNotFoundError
+from moto.cognitoidp.models import CognitoIdpBackend
 from moto.cognitoidp.responses import CognitoIdpResponse
+from moto.cognitoidp.utils import cognito_totp
+from cryptography.hazmat.primitives.twofactor import InvalidToken
 from moto.core.responses import ActionResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 import waitress
@@ -275,6 +288,91 @@ def revoke_token(self):
 
 CognitoIdpResponse.get_tokens_from_refresh_token = get_tokens_from_refresh_token
 CognitoIdpResponse.revoke_token = revoke_token
+
+
+class Totp:
+    """Per-user TOTP secrets, as Cognito keeps them: a new secret for every
+    AssociateSoftwareToken (pending until a code of it is verified), and only
+    codes of the verified secret answer the sign-in challenge."""
+
+    STEP = 30
+
+    def __init__(self):
+        self.pending = {}  # (pool id, username) -> secret
+        self.active = {}
+
+    @staticmethod
+    def new_secret():
+        # 160 random bits, base32: 32 characters, like Cognito's.
+        return base64.b32encode(secrets.token_bytes(20)).decode()
+
+    @classmethod
+    def accepts(cls, secret, code, now=None):
+        if not secret or not isinstance(code, str) or len(code) != 6 or not code.isdigit():
+            return False
+        totp = cognito_totp(secret)
+        now = int(time.time()) if now is None else now
+        for drift in (-cls.STEP, 0, cls.STEP):
+            try:
+                totp.verify(code.encode(), now + drift)
+                return True
+            except InvalidToken:
+                pass
+        return False
+
+
+_totp = Totp()
+
+
+def _user_of(backend, access_token, session):
+    """(pool, user) behind an access token or a sign-in session."""
+    if session:
+        if session not in backend.sessions:
+            raise ResourceNotFoundError(session)
+        username, pool = backend.sessions[session]
+        return pool, backend.admin_get_user(pool.id, username)
+    for pool in backend.user_pools.values():
+        if access_token in pool.access_tokens:
+            _, username = pool.access_tokens[access_token]
+            return pool, backend.admin_get_user(pool.id, username)
+    raise NotAuthorizedError(access_token)
+
+
+_moto_associate_software_token = CognitoIdpBackend.associate_software_token
+_moto_verify_software_token = CognitoIdpBackend.verify_software_token
+_moto_respond_to_auth_challenge = CognitoIdpBackend.respond_to_auth_challenge
+
+
+def associate_software_token(self, access_token, session):
+    answer = _moto_associate_software_token(self, access_token, session)
+    pool, user = _user_of(self, access_token, session)
+    secret = Totp.new_secret()
+    _totp.pending[(pool.id, user.username)] = secret
+    return {**answer, "SecretCode": secret}
+
+
+def verify_software_token(self, access_token, session, user_code, friendly_device_name):
+    pool, user = _user_of(self, access_token, session)
+    secret = _totp.pending.get((pool.id, user.username))
+    if not Totp.accepts(secret, user_code):
+        raise CodeMismatchException("Invalid code received for user")
+    answer = _moto_verify_software_token(self, access_token, session, user_code, friendly_device_name)
+    _totp.active[(pool.id, user.username)] = _totp.pending.pop((pool.id, user.username))
+    return answer
+
+
+def respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses):
+    if challenge_name == "SOFTWARE_TOKEN_MFA" and session in self.sessions:
+        username, pool = self.sessions[session]
+        code = (challenge_responses or {}).get("SOFTWARE_TOKEN_MFA_CODE")
+        if not Totp.accepts(_totp.active.get((pool.id, username)), code):
+            raise CodeMismatchException("Invalid code received for user")
+    return _moto_respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses)
+
+
+CognitoIdpBackend.associate_software_token = associate_software_token
+CognitoIdpBackend.verify_software_token = verify_software_token
+CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge
 
 
 _RESERVED = frozenset(

@@ -59,6 +59,7 @@ pub fn needed(service: &str, operation: &str, body: &[u8]) -> Vec<Permission> {
         },
         // Batch sends and deletes are allowed by the single-message actions.
         "sqs" => vec![plain(format!("sqs:{}", operation.trim_end_matches("Batch")))],
+        "cognito identity provider" => vec![plain(format!("cognito-idp:{operation}"))],
         other => vec![plain(format!("{other}:{operation}"))],
     }
 }
@@ -103,5 +104,6 @@ mod tests {
         assert_eq!(actions("DynamoDB", "Query", r#"{"TableName":"t"}"#), ["dynamodb:Query"]);
         assert_eq!(actions("DynamoDB", "BatchGetItem", "{}"), ["dynamodb:BatchGetItem"]);
         assert_eq!(actions("SQS", "SendMessageBatch", "{}"), ["sqs:SendMessage"]);
+        assert_eq!(actions("Cognito Identity Provider", "AdminGetUser", "{}"), ["cognito-idp:AdminGetUser"]);
     }
 }

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeType, AuthFlowType, ExplicitAuthFlowsType, MessageActionType, PasswordPolicyType, UserPoolPolicyType,
+    AttributeType, AuthFlowType, AuthenticationResultType, ChallengeNameType, ExplicitAuthFlowsType,
+    MessageActionType, PasswordPolicyType, SoftwareTokenMfaSettingsType, UserPoolPolicyType,
 };
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
@@ -26,6 +27,22 @@ pub struct DemoUser {
     pub password: String,
     pub email: String,
     pub groups: Vec<String>,
+    /// The authenticator app's secret (base32), for users who have one:
+    /// admins, as admin routes require (a code: `make totp`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
+}
+
+impl DemoUser {
+    /// The `otpauth://` URI an authenticator app scans (as a QR code) or takes typed in.
+    pub fn otpauth_uri(&self) -> Option<String> {
+        self.totp_secret.as_deref().map(|secret| otpauth_uri(&self.username, secret))
+    }
+}
+
+/// The key URI format authenticator apps read (Google Authenticator's).
+pub fn otpauth_uri(username: &str, secret: &str) -> String {
+    format!("otpauth://totp/The%20shop:{username}?secret={secret}&issuer=The%20shop")
 }
 
 pub fn demo_users() -> Vec<DemoUser> {
@@ -35,12 +52,14 @@ pub fn demo_users() -> Vec<DemoUser> {
             password: "Customer-Pass1".into(),
             email: "customer@example.com".into(),
             groups: vec![],
+            totp_secret: None,
         },
         DemoUser {
             username: "admin".into(),
             password: "Admin-Pass1".into(),
             email: "admin@example.com".into(),
             groups: vec!["admin".into()],
+            totp_secret: None,
         },
     ]
 }
@@ -201,7 +220,7 @@ pub async fn create_queues(
 pub async fn create_user_pool(
     client: &aws_sdk_cognitoidentityprovider::Client,
     template: &Template,
-    users: &[DemoUser],
+    users: &mut [DemoUser],
 ) -> Result<(String, String), LocalError> {
     let def = &template.user_pool;
     let pool = client
@@ -248,7 +267,7 @@ pub async fn create_user_pool(
             .await
             .map_err(|e| setup_error("create group")(format!("{e:?}")))?;
     }
-    for user in users {
+    for user in users.iter_mut() {
         client
             .admin_create_user()
             .user_pool_id(&pool)
@@ -290,8 +309,65 @@ pub async fn create_user_pool(
                 .await
                 .map_err(|e| setup_error("add to group")(format!("{e:?}")))?;
         }
+        // Admin routes require an authenticator app, as on AWS: the demo admin has one.
+        if user.groups.iter().any(|g| g == shop::auth::ADMIN_GROUP) {
+            user.totp_secret = Some(set_up_totp(client, &client_id, &user.username, &user.password).await?);
+        }
     }
     Ok((pool, client_id))
+}
+
+/// Gives a user an authenticator app, as the storefront's Account screen
+/// does (AssociateSoftwareToken, VerifySoftwareToken with a code of the new
+/// secret, SetUserMFAPreference); the secret. From then on every sign-in
+/// asks for a code.
+pub async fn set_up_totp(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    client_id: &str,
+    username: &str,
+    password: &str,
+) -> Result<String, LocalError> {
+    let signed_in = authenticate(cognito, client_id, username, password, None).await?;
+    let access_token = signed_in.access_token.ok_or_else(|| LocalError::Setup("no access token".into()))?;
+    let secret = cognito
+        .associate_software_token()
+        .access_token(&access_token)
+        .send()
+        .await
+        .map_err(|e| setup_error("associate software token")(format!("{e:?}")))?
+        .secret_code
+        .ok_or_else(|| LocalError::Setup("no TOTP secret".into()))?;
+    cognito
+        .verify_software_token()
+        .access_token(&access_token)
+        .user_code(totp_code(&secret, now_secs())?)
+        .friendly_device_name("demo")
+        .send()
+        .await
+        .map_err(|e| setup_error("verify software token")(format!("{e:?}")))?;
+    cognito
+        .set_user_mfa_preference()
+        .access_token(&access_token)
+        .software_token_mfa_settings(SoftwareTokenMfaSettingsType::builder().enabled(true).preferred_mfa(true).build())
+        .send()
+        .await
+        .map_err(|e| setup_error("set MFA preference")(format!("{e:?}")))?;
+    Ok(secret)
+}
+
+/// The 6-digit code an authenticator app shows for `secret` (base32) at
+/// `unix_secs` (RFC 6238: SHA-1, 30-second steps), as Cognito checks it.
+pub fn totp_code(secret: &str, unix_secs: u64) -> Result<String, LocalError> {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .map_err(|e| LocalError::Setup(format!("TOTP secret: {e:?}")))?;
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes)
+        .map_err(|e| LocalError::Setup(format!("TOTP secret: {e}")))?;
+    Ok(totp.generate(unix_secs))
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// One product of the seed catalog (`crates/local/seed/products.json`).
@@ -321,13 +397,28 @@ pub async fn seed_catalog(store: &shop::store::Store, catalog_json: &str) -> Res
     Ok(count)
 }
 
-/// Signs in (Cognito USER_PASSWORD_AUTH) and returns the ID token.
+/// Signs in (Cognito USER_PASSWORD_AUTH, answering the authenticator
+/// challenge with a code of `totp_secret` if asked) and returns the ID token.
 pub async fn sign_in(
     cognito: &aws_sdk_cognitoidentityprovider::Client,
     client_id: &str,
     username: &str,
     password: &str,
+    totp_secret: Option<&str>,
 ) -> Result<String, LocalError> {
+    authenticate(cognito, client_id, username, password, totp_secret)
+        .await?
+        .id_token
+        .ok_or_else(|| LocalError::Setup("no id token".into()))
+}
+
+async fn authenticate(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    client_id: &str,
+    username: &str,
+    password: &str,
+    totp_secret: Option<&str>,
+) -> Result<AuthenticationResultType, LocalError> {
     let out = cognito
         .initiate_auth()
         .client_id(client_id)
@@ -337,7 +428,24 @@ pub async fn sign_in(
         .send()
         .await
         .map_err(|e| setup_error("sign in")(format!("{e:?}")))?;
-    out.authentication_result.and_then(|r| r.id_token).ok_or_else(|| LocalError::Setup("no id token".into()))
+    if let Some(result) = out.authentication_result {
+        return Ok(result);
+    }
+    let (Some(ChallengeNameType::SoftwareTokenMfa), Some(secret)) = (&out.challenge_name, totp_secret) else {
+        return Err(LocalError::Setup(format!("sign in: {username} was asked {:?}", out.challenge_name)));
+    };
+    cognito
+        .respond_to_auth_challenge()
+        .client_id(client_id)
+        .challenge_name(ChallengeNameType::SoftwareTokenMfa)
+        .set_session(out.session)
+        .challenge_responses("USERNAME", username)
+        .challenge_responses("SOFTWARE_TOKEN_MFA_CODE", totp_code(secret, now_secs())?)
+        .send()
+        .await
+        .map_err(|e| setup_error("authenticator code")(format!("{e:?}")))?
+        .authentication_result
+        .ok_or_else(|| LocalError::Setup("no tokens after the authenticator code".into()))
 }
 
 /// Creates a confirmed user in the emulator's pool and returns its ID token.
@@ -365,5 +473,5 @@ pub async fn sign_up(
         .send()
         .await
         .map_err(|e| setup_error("set password")(format!("{e:?}")))?;
-    sign_in(cognito, client_id, username, password).await
+    sign_in(cognito, client_id, username, password, None).await
 }

@@ -43,7 +43,8 @@ pub struct Options {
     /// How long checkouts hold stock (the functions' RESERVATION_HOLD_SECONDS).
     pub reservation_hold_secs: i64,
     pub max_pending_orders: u32,
-    /// Off here: the emulator's Cognito issues no `amr` claim.
+    /// Admin routes require an authenticator app on the account, as on AWS
+    /// (on by default; `SHOP_ADMIN_MFA_REQUIRED=false` turns it off).
     pub admin_mfa_required: bool,
     /// Run scheduled functions this often instead of at the template's rate.
     pub schedule_override_secs: Option<u64>,
@@ -72,7 +73,7 @@ impl Options {
             stop_on_stdin_eof: env_or("SHOP_STOP_ON_STDIN_EOF", 0u8) == 1,
             reservation_hold_secs: env_or("SHOP_RESERVATION_HOLD_SECONDS", shop::domain::DEFAULT_RESERVATION_HOLD_SECS),
             max_pending_orders: env_or("SHOP_MAX_PENDING_ORDERS", shop::domain::DEFAULT_MAX_PENDING_ORDERS),
-            admin_mfa_required: env_or("SHOP_ADMIN_MFA_REQUIRED", false),
+            admin_mfa_required: env_or("SHOP_ADMIN_MFA_REQUIRED", true),
             schedule_override_secs: std::env::var("SHOP_SCHEDULE_SECONDS").ok().and_then(|v| v.parse().ok()),
             queue_visibility_override_secs: std::env::var("SHOP_QUEUE_VISIBILITY_SECONDS")
                 .ok()
@@ -115,11 +116,11 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
 
-    let users = demo_users();
+    let mut users = demo_users();
     let (table_name, stream_arn) =
         resources::create_table(&dynamodb, &template, &format!("shop-{}", template.table.0)).await?;
     let queue_urls = resources::create_queues(&sqs, &template, options.queue_visibility_override_secs).await?;
-    let (user_pool_id, client_id) = resources::create_user_pool(&cognito, &template, &users).await?;
+    let (user_pool_id, client_id) = resources::create_user_pool(&cognito, &template, &mut users).await?;
     let queue_url = |variable: &str| template.env_ref(variable).and_then(|id| queue_urls.get(id)).cloned();
 
     let issuer = format!("https://cognito-idp.{REGION}.amazonaws.com/{user_pool_id}");
@@ -255,6 +256,10 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     println!("  User pool:    {user_pool_id}, client {client_id}");
     for user in &users {
         println!("  Demo user:    {} / {} (groups: {:?})", user.username, user.password, user.groups);
+        if let Some(uri) = user.otpauth_uri() {
+            println!("                authenticator app: {uri}");
+            println!("                (its current code: `make totp`)");
+        }
     }
     println!("  Coordinates:  {}", options.stack_file.display());
     println!("Ctrl-C stops it.");
@@ -408,5 +413,20 @@ pub fn spawn_child_stack(
 /// frontend signs in.
 pub async fn id_token(emulator: &str, client_id: &str, username: &str, password: &str) -> Result<String, String> {
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&emulator_sdk(emulator).await);
-    crate::resources::sign_in(&cognito, client_id, username, password).await.map_err(|e| e.to_string())
+    crate::resources::sign_in(&cognito, client_id, username, password, None).await.map_err(|e| e.to_string())
+}
+
+/// A demo user of a running stack (its coordinates), signed in with the
+/// password and, for the admin, a code of its authenticator app: the ID token.
+pub async fn demo_id_token(coordinates: &serde_json::Value, username: &str) -> Result<String, LocalError> {
+    let user = coordinates["demoUsers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["username"] == username)
+        .ok_or_else(|| LocalError::Setup(format!("no demo user {username} in the stack's coordinates")))?;
+    let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&emulator_sdk(&field("emulatorEndpoint")).await);
+    let password = user["password"].as_str().unwrap_or_default();
+    crate::resources::sign_in(&cognito, &field("clientId"), username, password, user["totpSecret"].as_str()).await
 }

@@ -340,6 +340,7 @@ impl Template {
             };
             let resource_fits = |resource: &str| match (&permission.index, permission.action.split(':').next()) {
                 (_, Some("sqs")) => self.queues.iter().any(|q| q.logical_id == resource),
+                (_, Some("cognito-idp")) => resource == "UserPool",
                 (Some(index), _) => {
                     resource == format!("{table}/index/{index}") || resource == format!("{table}/index/*")
                 }

@@ -28,6 +28,10 @@ pub enum AuthError {
     /// The key set could not be fetched: an outage, not the caller's fault.
     #[error("cannot fetch the user pool's keys: {0}")]
     KeysUnavailable(String),
+    /// Cognito could not say what it knows of the user (an admin's
+    /// authenticator): an outage, and no rights meanwhile.
+    #[error("cannot read the user from the user pool: {0}")]
+    UserPoolUnavailable(String),
 }
 
 /// Who a verified token says the caller is.
@@ -37,9 +41,6 @@ pub struct Identity {
     pub username: Option<String>,
     pub email: Option<String>,
     pub groups: Vec<String>,
-    /// The sign-in behind the token passed a second factor (`amr` holds
-    /// `mfa`; Cognito sets it on pools that have the ACR/AMR claims).
-    pub used_mfa: bool,
 }
 
 impl Identity {
@@ -57,9 +58,6 @@ struct IdTokenClaims {
     email: Option<String>,
     #[serde(rename = "cognito:groups", default)]
     groups: Vec<String>,
-    /// How the user authenticated, e.g. `["pwd", "otp", "mfa"]`.
-    #[serde(default)]
-    amr: Vec<String>,
 }
 
 struct KeyCache {
@@ -114,14 +112,7 @@ impl TokenVerifier {
         if claims.token_use != "id" {
             return Err(AuthError::InvalidToken(format!("token_use {} is not id", claims.token_use)));
         }
-        let used_mfa = claims.amr.iter().any(|m| m == "mfa");
-        Ok(Identity {
-            sub: claims.sub,
-            username: claims.username,
-            email: claims.email,
-            groups: claims.groups,
-            used_mfa,
-        })
+        Ok(Identity { sub: claims.sub, username: claims.username, email: claims.email, groups: claims.groups })
     }
 
     async fn key_for(&self, kid: &str) -> Result<DecodingKey, AuthError> {
@@ -238,16 +229,6 @@ mod tests {
         assert!(identity.is_admin());
         let raw = verifier().verify_header(&sign(&claims())).await.unwrap();
         assert_eq!(raw, identity);
-    }
-
-    #[tokio::test]
-    async fn a_second_factor_is_read_from_amr() {
-        assert!(!verifier().verify(&sign(&claims())).await.unwrap().used_mfa, "no amr: no second factor");
-        let mut with_mfa = claims();
-        with_mfa["amr"] = json!(["pwd", "otp", "mfa"]);
-        assert!(verifier().verify(&sign(&with_mfa)).await.unwrap().used_mfa);
-        with_mfa["amr"] = json!(["pwd"]);
-        assert!(!verifier().verify(&sign(&with_mfa)).await.unwrap().used_mfa);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub struct Config {
     pub reservation_hold_secs: i64,
     /// Orders one user may hold awaiting payment at once.
     pub max_pending_orders: u32,
-    /// Admin routes refuse a token whose sign-in had no second factor.
+    /// Admin routes refuse an admin whose account has no authenticator app (TOTP).
     pub admin_mfa_required: bool,
 }
 
@@ -30,6 +30,13 @@ pub struct CognitoConfig {
     /// local emulator serves the keys at its own address.
     pub jwks_url: String,
     pub client_id: String,
+}
+
+impl CognitoConfig {
+    /// The pool's id: the issuer's last path segment.
+    pub fn user_pool_id(&self) -> &str {
+        self.issuer.rsplit('/').next().unwrap_or_default()
+    }
 }
 
 impl Config {

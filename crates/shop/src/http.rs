@@ -35,7 +35,11 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("this needs the admin group")]
     Forbidden,
-    #[error("admin routes need a sign-in with an authenticator app (MFA)")]
+    /// An admin without an authenticator app: the body says how to add one.
+    #[error(
+        "admin routes need an authenticator app (TOTP) on your account: add one under Account \
+         (/account/security in the shop), then sign in again with its code"
+    )]
     MfaRequired,
     #[error("{0}")]
     NotFound(String),
@@ -156,7 +160,7 @@ impl From<AuthError> for ApiError {
     fn from(err: AuthError) -> Self {
         match err {
             AuthError::InvalidToken(why) => Self::Unauthorized(why),
-            AuthError::KeysUnavailable(why) => Self::KeysUnavailable(why),
+            AuthError::KeysUnavailable(why) | AuthError::UserPoolUnavailable(why) => Self::KeysUnavailable(why),
         }
     }
 }
@@ -377,29 +381,41 @@ impl App {
         Ok(identity)
     }
 
+    /// A signed-in caller with admin rights, or the refusal (403).
     pub async fn admin(&self, req: &Request) -> Result<Identity, ApiError> {
         let identity = self.signed_in(req).await?;
-        admin_access(&identity, self.config.admin_mfa_required)?;
+        self.admin_rights(&identity).await?;
         Ok(identity)
     }
 
-    /// Whether a signed-in caller gets an admin's view (every stock counter,
-    /// every order) where a shopper gets their own.
-    pub fn grants_admin(&self, identity: &Identity) -> bool {
-        admin_access(identity, self.config.admin_mfa_required).is_ok()
+    /// Admin rights: the `admin` group and, where required (the default),
+    /// an authenticator app on the account, read from Cognito (see
+    /// `authenticator`). Cognito cannot require MFA of one group only.
+    pub async fn admin_rights(&self, identity: &Identity) -> Result<(), ApiError> {
+        if !identity.is_admin() {
+            return Err(ApiError::Forbidden);
+        }
+        if !self.config.admin_mfa_required {
+            return Ok(());
+        }
+        let username = identity.username.as_deref().unwrap_or(&identity.sub);
+        if self.authenticators.has_totp(username).await? {
+            Ok(())
+        } else {
+            Err(ApiError::MfaRequired)
+        }
     }
-}
 
-/// Admin rights: the `admin` group, and (where required) a sign-in that
-/// passed a second factor. Cognito cannot require MFA for one group only.
-pub fn admin_access(identity: &Identity, mfa_required: bool) -> Result<(), ApiError> {
-    if !identity.is_admin() {
-        return Err(ApiError::Forbidden);
+    /// Whether a signed-in caller gets an admin's view (every stock counter,
+    /// every order) where a shopper gets their own: an admin without an
+    /// authenticator app gets the shopper's.
+    pub async fn grants_admin(&self, identity: &Identity) -> Result<bool, ApiError> {
+        match self.admin_rights(identity).await {
+            Ok(()) => Ok(true),
+            Err(ApiError::Forbidden | ApiError::MfaRequired) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
-    if mfa_required && !identity.used_mfa {
-        return Err(ApiError::MfaRequired);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -481,23 +497,11 @@ mod tests {
     }
 
     #[test]
-    fn admin_rights_need_the_group_and_where_required_a_second_factor() {
-        let who = |groups: &[&str], used_mfa: bool| Identity {
-            sub: "s".into(),
-            username: None,
-            email: None,
-            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
-            used_mfa,
-        };
-        assert!(admin_access(&who(&["admin"], true), true).is_ok());
-        assert!(admin_access(&who(&["admin"], false), false).is_ok());
-        let (status, text) = message(admin_access(&who(&["admin"], false), true).unwrap_err());
+    fn an_admin_without_an_authenticator_is_told_how_to_add_one() {
+        let (status, text) = message(ApiError::MfaRequired);
         assert_eq!(status, 403);
-        assert!(text.contains("MFA"), "{text}");
-        assert_eq!(
-            message(admin_access(&who(&[], true), true).unwrap_err()),
-            (403, "this needs the admin group".into())
-        );
+        assert!(text.contains("authenticator app") && text.contains("/account/security"), "{text}");
+        assert_eq!(message(ApiError::Forbidden), (403, "this needs the admin group".into()));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!   merge), taking their ports (`use_cases::ports`) and answering domain
 //!   values or their own error;
 //! - adapters: `store` (DynamoDB: key formats, items, the ports' store),
-//!   `queue` (SQS), `payments` (the sandbox provider), `auth` (Cognito tokens);
+//!   `queue` (SQS), `payments` (the sandbox provider), `auth` (Cognito
+//!   tokens), `authenticator` (whether an admin has TOTP, from Cognito);
 //! - entry points: `http` and `api` (parse, call a use case, answer; errors
 //!   mapped in `http`), `workers` (queue, stream and schedule).
 //!
@@ -15,6 +16,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod authenticator;
 pub mod aws;
 pub mod aws_calls;
 pub mod clock;
@@ -41,6 +43,8 @@ pub struct App {
     pub store: store::Store,
     pub cleanup_queue: Option<queue::CleanupQueue>,
     pub verifier: auth::TokenVerifier,
+    /// Whether an admin has an authenticator app (Cognito, asked only for admins).
+    pub authenticators: authenticator::AuthenticatorCheck,
     pub payments: payments::SandboxPayments,
 }
 
@@ -60,7 +64,12 @@ impl App {
             queue::CleanupQueue::new(aws_sdk_sqs::Client::from_conf(sqs), url.clone())
         });
         let verifier = auth::TokenVerifier::new(config.cognito.clone());
+        let cognito = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk).interceptor(aws_calls::CallCounter).build();
+        let authenticators = authenticator::AuthenticatorCheck::new(
+            aws_sdk_cognitoidentityprovider::Client::from_conf(cognito),
+            config.cognito.user_pool_id().to_owned(),
+        );
         let payments = payments::SandboxPayments::new(store.clone());
-        Self { config, store, cleanup_queue, verifier, payments }
+        Self { config, store, cleanup_queue, verifier, authenticators, payments }
     }
 }

@@ -29,12 +29,9 @@ async fn run() -> Result<(), String> {
     let coordinates = stack.coordinates().map_err(|e| e.to_string())?;
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
     let client = shop_local::walk::Client::new(reqwest::Client::new(), field("apiUrl"));
-    let sign_in = |user: &'static str, password: &'static str| {
-        let (emulator, client_id) = (field("emulatorEndpoint"), field("clientId"));
-        async move { shop_local::stack::id_token(&emulator, &client_id, user, password).await }
-    };
-    let customer = sign_in("customer", "Customer-Pass1").await?;
-    let admin = sign_in("admin", "Admin-Pass1").await?;
+    let sign_in = |user| shop_local::stack::demo_id_token(&coordinates, user);
+    let customer = sign_in("customer").await.map_err(|e| e.to_string())?;
+    let admin = sign_in("admin").await.map_err(|e| e.to_string())?;
     let (_, catalog, _) = client.call(reqwest::Method::GET, "/product", &[], None).await?;
     let ids: Vec<&str> =
         catalog["products"].as_array().into_iter().flatten().filter_map(|p| p["productId"].as_str()).collect();

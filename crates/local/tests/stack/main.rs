@@ -17,6 +17,7 @@ mod migrate;
 mod permissions;
 mod pollers;
 mod reviews;
+mod second_factor;
 mod store;
 mod tokens;
 mod totals;

@@ -19,6 +19,7 @@ pub struct Stack {
     pub issuer: String,
     pub table: String,
     pub queue_urls: Value,
+    pub demo_users: Value,
 }
 
 /// The stack this test binary started; it lives until the process exits,
@@ -49,6 +50,7 @@ pub fn stack() -> &'static Stack {
             issuer: s("issuer"),
             table: s("tableName"),
             queue_urls: c["queueUrls"].clone(),
+            demo_users: c["demoUsers"].clone(),
         }
     })
 }
@@ -146,26 +148,65 @@ pub async fn sign_in(username: &str, password: &str) -> String {
     tokens(username, password).await["IdToken"].as_str().expect("IdToken").to_owned()
 }
 
+/// Signs in as the storefront does; a demo user with an authenticator app
+/// (the admin) answers the challenge with a code of its secret.
 pub async fn tokens(username: &str, password: &str) -> Value {
-    let reply: Value = http()
+    let secret = stack().demo_users.as_array().into_iter().flatten().find(|u| u["username"] == username);
+    let secret = secret.and_then(|u| u["totpSecret"].as_str()).map(str::to_owned);
+    tokens_with_totp(username, password, secret.as_deref()).await
+}
+
+/// Cognito's answer to a sign-in (USER_PASSWORD_AUTH, then the TOTP
+/// challenge if asked and `totp_secret` is given): its AuthenticationResult,
+/// or the whole answer when it ends in a challenge.
+pub async fn tokens_with_totp(username: &str, password: &str, totp_secret: Option<&str>) -> Value {
+    let reply = cognito(
+        "InitiateAuth",
+        json!({
+            "AuthFlow": "USER_PASSWORD_AUTH",
+            "ClientId": stack().client_id,
+            "AuthParameters": { "USERNAME": username, "PASSWORD": password },
+        }),
+    )
+    .await;
+    match (reply["ChallengeName"].as_str(), totp_secret) {
+        (Some("SOFTWARE_TOKEN_MFA"), Some(secret)) => {
+            let answer = cognito(
+                "RespondToAuthChallenge",
+                json!({
+                    "ClientId": stack().client_id,
+                    "ChallengeName": "SOFTWARE_TOKEN_MFA",
+                    "Session": reply["Session"],
+                    "ChallengeResponses": { "USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": totp_now(secret) },
+                }),
+            )
+            .await;
+            answer["AuthenticationResult"].clone()
+        }
+        (Some(_), _) => reply,
+        (None, _) => reply["AuthenticationResult"].clone(),
+    }
+}
+
+/// One Cognito call on the emulator, as a browser's Amplify makes it (no
+/// signature): its JSON answer, errors included (`__type`).
+pub async fn cognito(action: &str, body: Value) -> Value {
+    http()
         .post(&stack().emulator)
         .header("Content-Type", "application/x-amz-json-1.1")
-        .header("X-Amz-Target", "AWSCognitoIdentityProviderService.InitiateAuth")
-        .body(
-            json!({
-                "AuthFlow": "USER_PASSWORD_AUTH",
-                "ClientId": stack().client_id,
-                "AuthParameters": { "USERNAME": username, "PASSWORD": password },
-            })
-            .to_string(),
-        )
+        .header("X-Amz-Target", format!("AWSCognitoIdentityProviderService.{action}"))
+        .body(body.to_string())
         .send()
         .await
-        .expect("InitiateAuth")
+        .expect(action)
         .json()
         .await
-        .expect("InitiateAuth json");
-    reply["AuthenticationResult"].clone()
+        .expect("a JSON answer")
+}
+
+/// The authenticator app's code for `secret` now.
+pub fn totp_now(secret: &str) -> String {
+    shop_local::resources::totp_code(secret, now() as u64).expect("a TOTP code")
 }
 
 pub async fn customer_token() -> String {

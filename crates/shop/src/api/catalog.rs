@@ -58,7 +58,7 @@ pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiEr
 async fn caller_cart(app: &App, req: &Request) -> Result<(Option<CartOwner>, bool), ApiError> {
     if req.headers().contains_key(http::header::AUTHORIZATION) {
         let identity = app.signed_in(req).await?;
-        return Ok((Some(CartOwner::user(&identity.sub)?), app.grants_admin(&identity)));
+        return Ok((Some(CartOwner::user(&identity.sub)?), app.grants_admin(&identity).await?));
     }
     Ok((cart_cookie_owner(req)?, false))
 }

@@ -99,7 +99,7 @@ pub(super) async fn update_review(app: &App, req: &Request) -> Result<Reply, Api
 pub(super) async fn delete_review(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let identity = app.signed_in(req).await?;
     let (product, review_id) = (product_param(req)?, review_param(req)?);
-    let actor = Actor { sub: &identity.sub, is_admin: app.grants_admin(&identity) };
+    let actor = Actor { sub: &identity.sub, is_admin: app.grants_admin(&identity).await? };
     let review = reviews::delete_review(&app.store, &product, &review_id, actor).await?;
     Ok(Reply::ok(ReviewAnswer { review: (&review).into() }))
 }
