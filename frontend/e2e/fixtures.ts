@@ -4,12 +4,22 @@
 import { test as base, expect, type Page } from "@playwright/test";
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
+import { Secret, TOTP } from "otpauth";
 
 export interface Stack {
   storefrontUrl: string;
   emulatorEndpoint: string;
   clientId: string;
   userPoolId: string;
+  /** The demo users; the admin with its authenticator app's secret. */
+  demoUsers: { username: string; totpSecret?: string }[];
+}
+
+export interface User {
+  username: string;
+  password: string;
+  /** The authenticator app's secret (base32), for a user who has one. */
+  totpSecret?: string;
 }
 
 export const CUSTOMER = { username: "customer", password: "Customer-Pass1" };
@@ -21,12 +31,28 @@ function stackCoordinates(): Stack {
   return JSON.parse(readFileSync(file, "utf8")) as Stack;
 }
 
-async function cognito(stack: Stack, action: string, body: unknown): Promise<Record<string, any>> {
+/** The user's authenticator secret: its own, or the stack's for a demo user (the admin's is made per stack). */
+function totpSecretOf(user: User): string | undefined {
+  return user.totpSecret ?? stackCoordinates().demoUsers?.find((u) => u.username === user.username)?.totpSecret;
+}
+
+/** The code an authenticator app shows now for `secret` (RFC 6238, as Cognito checks it). */
+export function totpCode(secret: string): string {
+  return new TOTP({ secret: Secret.fromBase32(secret), digits: 6, period: 30, algorithm: "SHA1" }).generate();
+}
+
+export async function cognito(
+  stack: Stack,
+  action: string,
+  body: unknown,
+  authorization?: string,
+): Promise<Record<string, any>> {
   const response = await fetch(stack.emulatorEndpoint, {
     method: "POST",
     headers: {
       "Content-Type": "application/x-amz-json-1.1",
       "X-Amz-Target": `AWSCognitoIdentityProviderService.${action}`,
+      ...(authorization ? { Authorization: authorization } : {}),
     },
     body: JSON.stringify(body),
   });
@@ -35,12 +61,21 @@ async function cognito(stack: Stack, action: string, body: unknown): Promise<Rec
   return answer;
 }
 
-export async function idToken(stack: Stack, user: { username: string; password: string }): Promise<string> {
-  const answer = await cognito(stack, "InitiateAuth", {
+export async function idToken(stack: Stack, user: User): Promise<string> {
+  let answer = await cognito(stack, "InitiateAuth", {
     ClientId: stack.clientId,
     AuthFlow: "USER_PASSWORD_AUTH",
     AuthParameters: { USERNAME: user.username, PASSWORD: user.password },
   });
+  const secret = totpSecretOf(user);
+  if (answer.ChallengeName === "SOFTWARE_TOKEN_MFA" && secret) {
+    answer = await cognito(stack, "RespondToAuthChallenge", {
+      ClientId: stack.clientId,
+      ChallengeName: "SOFTWARE_TOKEN_MFA",
+      Session: answer.Session,
+      ChallengeResponses: { USERNAME: user.username, SOFTWARE_TOKEN_MFA_CODE: totpCode(secret) },
+    });
+  }
   return answer.AuthenticationResult.IdToken as string;
 }
 
@@ -121,11 +156,22 @@ export const test = base.extend<{ stack: Stack; snap: (name: string, page?: Page
 
 export { expect };
 
-/** Signs in through the Authenticator, as a shopper would. */
-export async function signInThroughPage(page: Page, user: { username: string; password: string }): Promise<void> {
+/** Signs in through the Authenticator, as a shopper would; a user with an
+ *  authenticator app (the admin) types its code when asked. */
+export async function signInThroughPage(page: Page, user: User): Promise<void> {
   await page.goto("/signin");
+  await signInOnThisPage(page, user);
+}
+
+export async function signInOnThisPage(page: Page, user: User): Promise<void> {
   await page.getByLabel("Username").fill(user.username);
   await page.getByLabel("Password", { exact: true }).fill(user.password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  const secret = totpSecretOf(user);
+  if (secret) {
+    await page.getByRole("heading", { name: "Confirm TOTP Code" }).waitFor();
+    await page.getByLabel("Code").fill(totpCode(secret));
+    await page.getByRole("button", { name: "Confirm" }).click();
+  }
   await expect(page.getByTestId("signed-in-as")).toHaveText(user.username);
 }

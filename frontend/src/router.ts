@@ -21,6 +21,12 @@ export const router = createRouter({
       props: true,
       meta: { signedIn: true },
     },
+    {
+      path: "/account/security",
+      name: "security",
+      component: () => import("./views/SecurityView.vue"),
+      meta: { signedIn: true },
+    },
     { path: "/admin", name: "admin", component: () => import("./views/AdminView.vue"), meta: { admin: true } },
     {
       path: "/admin/product/:productId?",
@@ -41,5 +47,9 @@ router.beforeEach(async (to: RouteLocationNormalized) => {
   if (!session.ready) await session.refresh();
   if (!session.user) return { name: "signin", query: { redirect: to.fullPath } };
   if (to.meta.admin && !session.isAdmin) return { name: "home" };
+  // The API refuses an admin without an authenticator app (TOTP): set one up first.
+  if (to.meta.admin && session.hasAuthenticator === false) {
+    return { name: "security", query: { redirect: to.fullPath } };
+  }
   return true;
 });

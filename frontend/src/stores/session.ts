@@ -1,7 +1,7 @@
 // Who is signed in, from Amplify's session (never from anything the page made up).
 import { defineStore } from "pinia";
 import { computed, ref } from "vue";
-import { fetchAuthSession, signOut as amplifySignOut } from "aws-amplify/auth";
+import { fetchAuthSession, fetchMFAPreference, signOut as amplifySignOut } from "aws-amplify/auth";
 
 export interface SignedInUser {
   username: string;
@@ -11,6 +11,12 @@ export interface SignedInUser {
 export const useSessionStore = defineStore("session", () => {
   const user = ref<SignedInUser | null>(null);
   const ready = ref(false);
+  /**
+   * Whether the account has an authenticator app (TOTP), as Cognito says
+   * (null: not asked, for shoppers, or unknown). The API grants an admin
+   * admin rights only with one, so the admin screens ask for it first.
+   */
+  const hasAuthenticator = ref<boolean | null>(null);
   const isAdmin = computed(() => user.value?.groups.includes("admin") ?? false);
 
   /** Reads the current session (Amplify refreshes tokens that are due). */
@@ -24,17 +30,29 @@ export const useSessionStore = defineStore("session", () => {
             groups: Array.isArray(claims["cognito:groups"]) ? claims["cognito:groups"].map(String) : [],
           }
         : null;
+      hasAuthenticator.value = isAdmin.value ? await readAuthenticator() : null;
     } catch {
       user.value = null;
+      hasAuthenticator.value = null;
     } finally {
       ready.value = true;
     }
   }
 
-  async function signOut(): Promise<void> {
-    await amplifySignOut();
-    user.value = null;
+  async function readAuthenticator(): Promise<boolean | null> {
+    try {
+      const preference = await fetchMFAPreference();
+      return preference.enabled?.includes("TOTP") ?? false;
+    } catch {
+      return null;
+    }
   }
 
-  return { user, ready, isAdmin, refresh, signOut };
+  async function signOut(options?: { everywhere?: boolean }): Promise<void> {
+    await amplifySignOut({ global: options?.everywhere ?? false });
+    user.value = null;
+    hasAuthenticator.value = null;
+  }
+
+  return { user, ready, isAdmin, hasAuthenticator, refresh, signOut };
 });

@@ -226,7 +226,10 @@ async fn reconcile_reports_drifted_totals_and_stock_and_repairs_them() {
     assert!(drift.iter().any(|d| d.contains("available 9 + reserved 0 + sold 0 != added 5")), "{drift:?}");
 
     let (_, report) = reconcile(&product, true);
-    assert!(report["repaired"].as_array().unwrap().iter().any(|p| p == product.as_str()), "{report}");
+    // The table is shared: another test's repairing run may have mended this
+    // product first (then this run found nothing to repair). Either way it is mended.
+    let repaired_here = report["repaired"].as_array().unwrap().iter().any(|p| p == product.as_str());
+    assert!(repaired_here || report["drift"].as_array().unwrap().iter().all(|d| d["productId"] != product.as_str()));
     assert_eq!(reconcile(&product, false).0, Vec::<String>::new());
     assert_eq!(total().await, 2);
     assert_eq!(stock_of(&product).await, (5, 0, 0, 5));
