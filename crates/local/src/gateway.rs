@@ -6,7 +6,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, Path, Request, State};
@@ -36,13 +37,42 @@ enum Segment {
     Param(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Route {
     resource: String,
     segments: Vec<Segment>,
     method: String,
     handler: Handler,
     authorized: bool,
+    /// The stage's throttle for this method (the template's MethodSettings).
+    throttle: Option<TokenBucket>,
+}
+
+/// API Gateway's throttle of one method: a token bucket holding `burst`
+/// requests, refilled at `rate` a second, shared by every caller. A request
+/// that finds it empty is answered 429 before any authorizer or function runs.
+/// AWS: "Throttle requests to your REST APIs for better throughput in API Gateway".
+#[derive(Debug)]
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    state: Mutex<(f64, Instant)>,
+}
+
+impl TokenBucket {
+    fn new(rate: f64, burst: f64) -> Self {
+        Self { rate, burst, state: Mutex::new((burst, Instant::now())) }
+    }
+
+    fn take(&self) -> bool {
+        let Ok(mut state) = self.state.lock() else { return true };
+        let now = Instant::now();
+        let (tokens, since) = *state;
+        let tokens = (tokens + now.duration_since(since).as_secs_f64() * self.rate).min(self.burst);
+        let taken = tokens >= 1.0;
+        *state = (if taken { tokens - 1.0 } else { tokens }, now);
+        taken
+    }
 }
 
 fn segments(path: &str) -> Vec<Segment> {
@@ -101,6 +131,7 @@ impl Gateway {
                 method: method.to_owned(),
                 handler: Handler::for_binary(&function.binary)?,
                 authorized,
+                throttle: template.throttle_for(path, method).map(|t| TokenBucket::new(t.rate, t.burst)),
             });
         }
         let mut handlers = HashMap::new();
@@ -226,6 +257,10 @@ async fn serve_api(
         // What API Gateway answers for an unknown resource or method.
         return gateway.gateway_response(StatusCode::FORBIDDEN, "Missing Authentication Token");
     };
+    if route.throttle.as_ref().is_some_and(|bucket| !bucket.take()) {
+        // API Gateway's THROTTLED answer, through the template's DEFAULT_4XX response.
+        return gateway.gateway_response(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+    }
     let Ok(body) = to_bytes(body, MAX_PAYLOAD).await else {
         return gateway.gateway_response(StatusCode::PAYLOAD_TOO_LARGE, "Request Too Long");
     };

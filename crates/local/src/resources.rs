@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_cognitoidentityprovider::types::{
-    AttributeType, AuthFlowType, AuthenticationResultType, ChallengeNameType, ExplicitAuthFlowsType,
-    MessageActionType, PasswordPolicyType, SoftwareTokenMfaSettingsType, UserPoolPolicyType,
+    AttributeType, AuthFlowType, AuthenticationResultType, ChallengeNameType, ExplicitAuthFlowsType, MessageActionType,
+    PasswordPolicyType, SoftwareTokenMfaSettingsType, UserPoolPolicyType,
 };
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,

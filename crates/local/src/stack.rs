@@ -51,6 +51,9 @@ pub struct Options {
     /// Queues' visibility timeout instead of the template's (tests watch a
     /// failing message reach its DLQ in seconds, not minutes).
     pub queue_visibility_override_secs: Option<i64>,
+    /// Template parameters, as `sam deploy --parameter-overrides` sets them
+    /// (`SHOP_PARAMETER_OVERRIDES="CheckoutRateLimit=5 CheckoutBurstLimit=5"`).
+    pub parameter_overrides: Vec<(String, String)>,
 }
 
 /// An environment variable parsed, or `default` when unset or unparsable.
@@ -78,6 +81,12 @@ impl Options {
             queue_visibility_override_secs: std::env::var("SHOP_QUEUE_VISIBILITY_SECONDS")
                 .ok()
                 .and_then(|v| v.parse().ok()),
+            parameter_overrides: std::env::var("SHOP_PARAMETER_OVERRIDES")
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
         }
     }
 }
@@ -103,7 +112,7 @@ async fn start_emulator(options: &Options) -> Result<(Child, String), LocalError
 }
 
 pub async fn run(options: Options) -> Result<(), LocalError> {
-    let template = Template::load(&options.template)?;
+    let template = Template::load_with(&options.template, &options.parameter_overrides)?;
     // Bind first: a port in use fails fast, before anything starts.
     let api_listener = TcpListener::bind(("127.0.0.1", options.api_port)).await?;
     let storefront_listener = TcpListener::bind(("127.0.0.1", options.storefront_port)).await?;

@@ -27,6 +27,40 @@ pub struct Template {
     pub functions: Vec<FunctionDef>,
     pub api_cors_headers: String,
     pub api_cors_methods: String,
+    /// The stage's throttles (`MethodSettings`), parameters resolved.
+    pub throttles: Vec<Throttle>,
+}
+
+/// One `MethodSettings` entry that throttles: API Gateway keeps a token
+/// bucket per method, holding `burst` and refilled at `rate` a second; the
+/// `/*` `*` entry is every method's default, a named one overrides it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Throttle {
+    /// A route's path (`/cart/checkout`), or `*` for every route.
+    pub resource: String,
+    /// `POST`, or `*` for every method.
+    pub method: String,
+    pub rate: f64,
+    pub burst: f64,
+}
+
+impl Template {
+    /// The throttle API Gateway applies to a route: its own setting, or the
+    /// stage's default.
+    pub fn throttle_for(&self, resource: &str, method: &str) -> Option<&Throttle> {
+        let named = |t: &&Throttle| t.resource == resource && (t.method == method || t.method == "*");
+        self.throttles.iter().find(named).or_else(|| self.throttles.iter().find(|t| t.resource == "*"))
+    }
+}
+
+/// A `MethodSettings` `ResourcePath` as a route path: `~1` is `/` (JSON
+/// pointer escaping), and `/*` is every resource.
+pub fn resource_path(setting: &str) -> String {
+    if setting == "/*" {
+        "*".into()
+    } else {
+        format!("/{}", setting.replace("~1", "/").trim_start_matches('/'))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -243,8 +277,34 @@ impl Template {
         Self::parse(&std::fs::read_to_string(path)?)
     }
 
+    /// The template with some parameters set, as `sam deploy
+    /// --parameter-overrides` sets them (the others keep their defaults).
+    pub fn load_with(path: &Path, overrides: &[(String, String)]) -> Result<Self, TemplateError> {
+        Self::parse_with(&std::fs::read_to_string(path)?, overrides)
+    }
+
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        Self::parse_with(text, &[])
+    }
+
+    pub fn parse_with(text: &str, overrides: &[(String, String)]) -> Result<Self, TemplateError> {
         let doc: Value = serde_yaml::from_str(text)?;
+        let mut parameters: std::collections::HashMap<String, String> = doc
+            .get("Parameters")
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, def)| {
+                let default = match def.get("Default")? {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    _ => return None,
+                };
+                Some((name.as_str()?.to_owned(), default))
+            })
+            .collect();
+        parameters.extend(overrides.iter().cloned());
+        let mut throttles = Vec::new();
         let resources = doc.get("Resources").and_then(Value::as_mapping).ok_or_else(|| invalid("no Resources"))?;
         let mut table = None;
         let mut queues = Vec::new();
@@ -305,6 +365,24 @@ impl Template {
                     if let Some(m) = str_at(&props, &["Cors", "AllowMethods"]) {
                         cors.1 = unquote(&m);
                     }
+                    for setting in get(&props, &["MethodSettings"]).and_then(Value::as_sequence).into_iter().flatten() {
+                        let number = |key: &str| -> Option<f64> {
+                            match setting.get(key)? {
+                                Value::Number(n) => n.as_f64(),
+                                reference => parameters.get(&referenced_id(reference)?)?.parse().ok(),
+                            }
+                        };
+                        let (Some(rate), Some(burst)) = (number("ThrottlingRateLimit"), number("ThrottlingBurstLimit"))
+                        else {
+                            continue;
+                        };
+                        throttles.push(Throttle {
+                            resource: resource_path(&str_at(setting, &["ResourcePath"]).unwrap_or_default()),
+                            method: str_at(setting, &["HttpMethod"]).unwrap_or_else(|| "*".into()),
+                            rate,
+                            burst,
+                        });
+                    }
                 }
                 "AWS::Serverless::Function" => functions.push(parse_function(id, resource, &props, &roles)?),
                 _ => {}
@@ -317,6 +395,7 @@ impl Template {
             functions,
             api_cors_headers: cors.0,
             api_cors_methods: cors.1,
+            throttles,
         })
     }
 

@@ -55,15 +55,15 @@ impl AuthenticatorCheck {
         if let Some(answer) = self.remembered(username, Instant::now()) {
             return Ok(answer);
         }
-        let enabled = match self.cognito.admin_get_user().user_pool_id(&self.user_pool_id).username(username).send().await
-        {
-            Ok(user) => user.user_mfa_setting_list().iter().any(|m| m == TOTP),
-            Err(e) if matches!(e.as_service_error(), Some(AdminGetUserError::UserNotFoundException(_))) => false,
-            Err(e) => {
-                let why = aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e).to_string();
-                return Err(AuthError::UserPoolUnavailable(why));
-            }
-        };
+        let enabled =
+            match self.cognito.admin_get_user().user_pool_id(&self.user_pool_id).username(username).send().await {
+                Ok(user) => user.user_mfa_setting_list().iter().any(|m| m == TOTP),
+                Err(e) if matches!(e.as_service_error(), Some(AdminGetUserError::UserNotFoundException(_))) => false,
+                Err(e) => {
+                    let why = aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(e).to_string();
+                    return Err(AuthError::UserPoolUnavailable(why));
+                }
+            };
         self.remember(username, enabled, Instant::now());
         Ok(enabled)
     }

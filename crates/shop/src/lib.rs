@@ -64,7 +64,8 @@ impl App {
             queue::CleanupQueue::new(aws_sdk_sqs::Client::from_conf(sqs), url.clone())
         });
         let verifier = auth::TokenVerifier::new(config.cognito.clone());
-        let cognito = aws_sdk_cognitoidentityprovider::config::Builder::from(sdk).interceptor(aws_calls::CallCounter).build();
+        let cognito =
+            aws_sdk_cognitoidentityprovider::config::Builder::from(sdk).interceptor(aws_calls::CallCounter).build();
         let authenticators = authenticator::AuthenticatorCheck::new(
             aws_sdk_cognitoidentityprovider::Client::from_conf(cognito),
             config.cognito.user_pool_id().to_owned(),

@@ -40,9 +40,8 @@ fn run() -> Result<bool, String> {
     let seed = std::env::var("API_CHECK_SEED").unwrap_or_else(|_| "1".into());
 
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let sign_in = |user| {
-        runtime.block_on(shop_local::stack::demo_id_token(&coordinates, user)).map_err(|e| e.to_string())
-    };
+    let sign_in =
+        |user| runtime.block_on(shop_local::stack::demo_id_token(&coordinates, user)).map_err(|e| e.to_string());
     let customer = sign_in("customer")?;
     let admin = sign_in("admin")?;
 

@@ -11,7 +11,8 @@ use shop_local::stack::env_or;
 
 fn main() -> Result<(), String> {
     let file = env_or("SHOP_STACK_FILE", PathBuf::from(".local/stack.json"));
-    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e} (is `make local` running?)", file.display()))?;
+    let text =
+        std::fs::read_to_string(&file).map_err(|e| format!("{}: {e} (is `make local` running?)", file.display()))?;
     let coordinates: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_secs();
     for user in coordinates["demoUsers"].as_array().into_iter().flatten() {

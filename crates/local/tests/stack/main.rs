@@ -19,5 +19,6 @@ mod pollers;
 mod reviews;
 mod second_factor;
 mod store;
+mod throttles;
 mod tokens;
 mod totals;

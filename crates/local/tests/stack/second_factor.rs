@@ -19,7 +19,10 @@ async fn new_admin() -> String {
             json!({ "UserPoolId": pool, "Username": username, "MessageAction": "SUPPRESS",
                     "UserAttributes": [{ "Name": "email", "Value": format!("{username}@example.com") }] }),
         ),
-        ("AdminSetUserPassword", json!({ "UserPoolId": pool, "Username": username, "Password": PASSWORD, "Permanent": true })),
+        (
+            "AdminSetUserPassword",
+            json!({ "UserPoolId": pool, "Username": username, "Password": PASSWORD, "Permanent": true }),
+        ),
         ("AdminAddUserToGroup", json!({ "UserPoolId": pool, "Username": username, "GroupName": "admin" })),
     ] {
         let answer = cognito(action, body).await;
@@ -31,7 +34,8 @@ async fn new_admin() -> String {
 /// Every admin route, on a product of the test's own.
 fn admin_calls(product: &str) -> Vec<Call> {
     vec![
-        call(Method::POST, "/product").json(json!({ "name": "mfa test", "category": "test-goods", "price": 100, "initialStock": 1 })),
+        call(Method::POST, "/product")
+            .json(json!({ "name": "mfa test", "category": "test-goods", "price": 100, "initialStock": 1 })),
         call(Method::PUT, &format!("/product/{product}")).json(json!({ "price": 200 })),
         call(Method::POST, &format!("/product/{product}/stock")).json(json!({ "delta": 1 })),
         call(Method::PUT, &format!("/product/{product}/stock/shards")).json(json!({ "shards": 1 })),
@@ -106,9 +110,11 @@ async fn an_admin_without_an_authenticator_is_refused_until_one_is_set_up_and_us
 
     // Admin rights, once the functions' short memory of "no authenticator" lapses.
     let total = format!("/cart/{product}/total");
-    eventually("admin rights after TOTP set-up", || call(Method::GET, &total).token(&id_token).send(), |r: &Reply| {
-        r.status == StatusCode::OK
-    })
+    eventually(
+        "admin rights after TOTP set-up",
+        || call(Method::GET, &total).token(&id_token).send(),
+        |r: &Reply| r.status == StatusCode::OK,
+    )
     .await;
     for request in admin_calls(&product) {
         let what = format!("{} {}", request.method, request.path);

@@ -195,8 +195,7 @@ mod tests {
 
     #[test]
     fn the_verified_caller_reaches_the_request_log_line() {
-        let admin =
-            Identity { sub: "s-1".into(), username: None, email: None, groups: vec!["admin".into()] };
+        let admin = Identity { sub: "s-1".into(), username: None, email: None, groups: vec!["admin".into()] };
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let ((), caller) = runtime.block_on(with_caller_noted(async { note_caller(&admin) }));
         let caller = caller.expect("noted");
