@@ -188,6 +188,7 @@ lint: tools checkov
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(TOOLS)/bin/cfn-lint template.yaml
+	cargo test --quiet -p shop-local --test template_checks
 	$(SAM) validate --lint --region us-east-1
 
 ## Release (arm64) build of every function with cargo-lambda, as SAM deploys them.
