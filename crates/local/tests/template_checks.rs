@@ -88,7 +88,10 @@ fn every_method_setting_names_a_route_of_the_api() {
     let payment = template.throttle_for("/orders/{order_id}/payment", "POST").unwrap();
     let product = template.throttle_for("/product", "GET").unwrap();
     assert_eq!((checkout.rate, checkout.burst), (payment.rate, payment.burst));
-    assert_eq!((checkout.resource.as_str(), payment.resource.as_str()), ("/cart/checkout", "/orders/{order_id}/payment"));
+    assert_eq!(
+        (checkout.resource.as_str(), payment.resource.as_str()),
+        ("/cart/checkout", "/orders/{order_id}/payment")
+    );
     assert_ne!(checkout.rate, product.rate);
     assert_eq!(product.resource, "*");
 }
