@@ -47,11 +47,12 @@ async fn a_method_past_its_throttle_is_answered_429_and_other_routes_are_not() {
 
 #[tokio::test]
 async fn the_default_throttles_carry_a_burst_of_shoppers() {
-    // Far more at once than `make bench`'s load keeps in flight (8 connections): no 429.
+    // Several times what `make bench`'s load keeps in flight (8 connections),
+    // at once: no 429. (The shared stack's emulator answers one call at a
+    // time, so not so many that other tests' calls time out.)
     let product = product_for(41).await;
-    let reads = (0..200).map(|_| call(Method::GET, "/product").send());
-    let adds =
-        (0..100).map(|_| call(Method::POST, "/cart").json(json!({ "productId": product, "quantity": 1 })).send());
+    let reads = (0..40).map(|_| call(Method::GET, "/product").send());
+    let adds = (0..20).map(|_| call(Method::POST, "/cart").json(json!({ "productId": product, "quantity": 1 })).send());
     let (reads, adds) = tokio::join!(join_all(reads), join_all(adds));
     for reply in reads.iter().chain(adds.iter()) {
         assert_ne!(reply.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", reply.body);
