@@ -120,6 +120,8 @@ impl From<OrderError> for ApiError {
         match err {
             OrderError::Invalid(e) => e.into(),
             OrderError::NotFound(_) => Self::NotFound(message),
+            // Said as it is: charged, not yet recorded (a 503, with Retry-After).
+            OrderError::ChargedNotRecorded => detailed(StatusCode::SERVICE_UNAVAILABLE, message, ()),
             OrderError::Payment(PaymentError::Unavailable) => Self::PaymentUnavailable,
             OrderError::Payment(PaymentError::Failed(why)) => Self::Internal(why),
             OrderError::Store(e) => Self::Store(e),

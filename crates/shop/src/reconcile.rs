@@ -13,16 +13,34 @@
 //! - Purchase marks: every product of a paid order must be among its buyer's
 //!   reviewable products (the backfill for orders paid before reviews).
 //!
-//! Every repair is a write conditional on the values read, so one that races a
-//! live writer fails instead of undoing its work; run it again.
+//! Every repair is a write conditional on what was read, so one that races a
+//! live writer fails instead of undoing its work; run it again. Stock, whose
+//! expected counters come from orders spread over the whole table, is read
+//! again before it is repaired: each drifted shard (consistently, with its
+//! version), then every order (a consistent scan), then the shards once more;
+//! a shard is repaired only if no write touched it between its two reads
+//! (its version did not move), and on condition that none has since. So the
+//! orders read are exactly the ones its counters reflect, whatever order the
+//! scan met the items in (on DynamoDB, that of the partition keys' hashes).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::domain::{OrderStatus, ProductId, RatingSummary, StockLevels};
+use std::future::Future;
+
+use crate::domain::{Order, OrderStatus, ProductId, RatingSummary, StockLevels};
 use crate::store::keys::PRODUCT_PREFIX;
-use crate::store::{Store, StoreError, TableSnapshot};
+use crate::store::{StockRead, Store, StoreError, TableSnapshot};
+
+/// Where a stock repair stands, for a test to make a writer land there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairStep {
+    /// The drifted shards were read the first time; the orders are next.
+    ShardsRead,
+    /// The orders were read; the shards are read again next.
+    OrdersRead,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -113,25 +131,30 @@ fn plan(snapshot: &TableSnapshot, now: i64) -> BTreeMap<String, ProductPlan> {
     for stock in &snapshot.stocks {
         products.entry(stock.product_id.clone()).or_default().shards.insert(stock.shard, stock.levels);
     }
-    for order in &snapshot.orders {
+    for (product, shard, held, bought) in order_holdings(&snapshot.orders) {
+        let entry = products.entry(product).or_default();
+        *entry.held_by_pending.entry(shard).or_default() += held;
+        *entry.bought.entry(shard).or_default() += bought;
+    }
+    products
+}
+
+/// What orders hold on each stock shard: (product, shard, units awaiting
+/// payment, units paid for), one entry per order line's take.
+fn order_holdings(orders: &[Order]) -> Vec<(String, u32, i64, i64)> {
+    let mut holdings = Vec::new();
+    for order in orders {
         for line in &order.lines {
-            let entry = products.entry(line.product_id.clone()).or_default();
-            match order.status {
-                OrderStatus::PendingPayment => {
-                    for take in line.takes() {
-                        *entry.held_by_pending.entry(take.shard).or_default() += take.units;
-                    }
+            for take in line.takes() {
+                match order.status {
+                    OrderStatus::PendingPayment => holdings.push((line.product_id.clone(), take.shard, take.units, 0)),
+                    OrderStatus::Paid => holdings.push((line.product_id.clone(), take.shard, 0, take.units)),
+                    _ => {}
                 }
-                OrderStatus::Paid => {
-                    for take in line.takes() {
-                        *entry.bought.entry(take.shard).or_default() += take.units;
-                    }
-                }
-                _ => {}
             }
         }
     }
-    products
+    holdings
 }
 
 fn drift_of(id: &str, plan: &ProductPlan) -> Vec<Drift> {
@@ -176,6 +199,21 @@ fn drift_of(id: &str, plan: &ProductPlan) -> Vec<Drift> {
 /// rewrites the drifted counters (totals, counted lines, stock) to what the
 /// carts and orders say.
 pub async fn reconcile(store: &Store, now: i64, repair: bool) -> Result<ReconcileReport, StoreError> {
+    reconcile_pausing(store, now, repair, |_| async {}).await
+}
+
+/// [`reconcile`], awaiting `pause` at each step of the stock repair (a test
+/// lands a checkout there).
+pub async fn reconcile_pausing<F, Fut>(
+    store: &Store,
+    now: i64,
+    repair: bool,
+    pause: F,
+) -> Result<ReconcileReport, StoreError>
+where
+    F: Fn(RepairStep) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let snapshot = store.snapshot().await?;
     let products = plan(&snapshot, now);
     let mut report = ReconcileReport {
@@ -260,16 +298,95 @@ pub async fn reconcile(store: &Store, now: i64, repair: bool) -> Result<Reconcil
         store.add_purchases(&sub, missing.into_iter().collect()).await?;
         report.purchase_marks_added.push(sub);
     }
+    let mut stock_drifted = Vec::new();
     for id in drifted {
         let plan = &products[&id];
         let Ok(product) = ProductId::parse(&id) else { continue };
-        match repair_product(store, &product, plan).await {
-            Ok(()) => report.repaired.push(id),
-            Err(StoreError::Conflict) => report.repair_conflicts.push(id),
+        match repair_totals(store, &product, plan).await {
+            Ok(true) => report.repaired.push(id.clone()),
+            Ok(false) => {}
+            Err(StoreError::Conflict) => report.repair_conflicts.push(id.clone()),
+            Err(e) => return Err(e),
+        }
+        for (shard, stock) in &plan.shards {
+            if plan.shard_should_be(*shard).is_some_and(|should| should != *stock) {
+                stock_drifted.push((product.clone(), *shard));
+            }
+        }
+    }
+    repair_stock(store, &stock_drifted, &mut report, pause).await?;
+    report.repaired.dedup();
+    Ok(report)
+}
+
+/// Repairs drifted stock shards on a live table (see the module's notes):
+/// shards read, orders read, shards read again; a shard written in between is
+/// left for the next run.
+async fn repair_stock<F, Fut>(
+    store: &Store,
+    shards: &[(ProductId, u32)],
+    report: &mut ReconcileReport,
+    pause: F,
+) -> Result<(), StoreError>
+where
+    F: Fn(RepairStep) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if shards.is_empty() {
+        return Ok(());
+    }
+    let before = store.stock_reads(shards).await?;
+    pause(RepairStep::ShardsRead).await;
+    let orders = store.snapshot().await?.orders;
+    pause(RepairStep::OrdersRead).await;
+    let after = store.stock_reads(shards).await?;
+    let holdings = order_holdings(&orders);
+    for read in &after {
+        let name =
+            if read.shard == 0 { read.product_id.clone() } else { format!("{}#{}", read.product_id, read.shard) };
+        let unchanged = before.iter().any(|b| {
+            b.product_id == read.product_id
+                && b.shard == read.shard
+                && b.version == read.version
+                && b.levels == read.levels
+        });
+        if !unchanged {
+            report.repair_conflicts.push(name);
+            continue;
+        }
+        let should = shard_should_be(read, &holdings);
+        if should == read.levels {
+            continue; // the drift was a writer caught between the scan's reads
+        }
+        if should.available < 0 {
+            // More held and sold than was ever added: no counter value is
+            // right; a person must look at the orders.
+            report.drift.push(Drift {
+                product_id: read.product_id.clone(),
+                kind: DriftKind::Stock,
+                problem: format!("shard {}: orders hold more than was added; not repaired", read.shard),
+            });
+            continue;
+        }
+        match store.repair_stock(read, &should).await {
+            Ok(()) => report.repaired.push(read.product_id.clone()),
+            Err(StoreError::Conflict) => report.repair_conflicts.push(name),
             Err(e) => return Err(e),
         }
     }
-    Ok(report)
+    Ok(())
+}
+
+/// What a shard's counters should be, given what every order holds.
+fn shard_should_be(read: &StockRead, holdings: &[(String, u32, i64, i64)]) -> StockLevels {
+    let (mut held, mut bought) = (0, 0);
+    for (product, shard, h, b) in holdings {
+        if *product == read.product_id && *shard == read.shard {
+            held += h;
+            bought += b;
+        }
+    }
+    StockLevels { available: read.levels.added - held - bought, reserved: held, sold: bought, added: read.levels.added }
 }
 
 /// Products whose stored rating summary is not what their reviews give:
@@ -321,7 +438,9 @@ fn purchase_drift(snapshot: &TableSnapshot) -> BTreeMap<String, BTreeSet<String>
     missing
 }
 
-async fn repair_product(store: &Store, product: &ProductId, plan: &ProductPlan) -> Result<(), StoreError> {
+/// Rewrites a product's cart total and counted lines to what its cart lines
+/// count; `true` when something was rewritten.
+async fn repair_totals(store: &Store, product: &ProductId, plan: &ProductPlan) -> Result<bool, StoreError> {
     let true_total = plan.true_total();
     let wrong_lines: Vec<(String, Option<crate::store::CountedLine>, i64)> = plan
         .lines
@@ -329,24 +448,11 @@ async fn repair_product(store: &Store, product: &ProductId, plan: &ProductPlan) 
         .filter(|(_, (counted, units))| counted.as_ref().map_or(0, |c| c.counted) != *units)
         .map(|(cart, (counted, units))| (cart.clone(), counted.clone(), *units))
         .collect();
-    if plan.total.unwrap_or(0) != true_total || !wrong_lines.is_empty() {
-        store.repair_product_totals(product, plan.total, &wrong_lines, true_total).await?;
+    if plan.total.unwrap_or(0) == true_total && wrong_lines.is_empty() {
+        return Ok(false);
     }
-    for (shard, stock) in &plan.shards {
-        let Some(should) = plan.shard_should_be(*shard) else { continue };
-        if *stock != should {
-            if should.available < 0 {
-                // More held and sold than was ever added: no counter value is
-                // right; a person must look at the orders.
-                return Err(StoreError::Backend(format!(
-                    "{} shard {shard}: orders hold more than was added",
-                    product.as_str()
-                )));
-            }
-            store.repair_stock(product, *shard, stock, &should).await?;
-        }
-    }
-    Ok(())
+    store.repair_product_totals(product, plan.total, &wrong_lines, true_total).await?;
+    Ok(true)
 }
 
 #[cfg(test)]

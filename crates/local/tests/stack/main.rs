@@ -16,6 +16,7 @@ mod journey;
 mod migrate;
 mod permissions;
 mod pollers;
+mod repair;
 mod reviews;
 mod second_factor;
 mod store;

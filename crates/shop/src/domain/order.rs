@@ -18,6 +18,7 @@ pub const DEFAULT_MAX_PENDING_ORDERS: u32 = 3;
 pub const DEFAULT_RESERVATION_HOLD_SECS: i64 = 15 * 60;
 pub const EXPIRED_REASON: &str = "payment not received in time";
 pub const CANCELLED_REASON: &str = "cancelled by the buyer";
+pub const RESERVATION_MISSING_REASON: &str = "its reserved stock was missing; any charge was refunded";
 
 /// Where an order is in its life. Only the transitions in
 /// [`OrderStatus::can_become`] exist, each guarded by a condition on the

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
-use super::items::{ProductItem, StockItem};
+use super::items::{ProductItem, StockItem, STOCK_WRITTEN};
 use super::keys::{
     product_of_key, product_pk, stock_shard_pk, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK,
 };
@@ -215,8 +215,9 @@ impl Store {
             let mut update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(stock_shard_pk(id, take.shard), STOCK_SK)))
-                .update_expression("SET available = available + :d, added = added + :d")
-                .expression_attribute_values(":d", n(take.units));
+                .update_expression(format!("SET available = available + :d, added = added + :d{STOCK_WRITTEN}"))
+                .expression_attribute_values(":d", n(take.units))
+                .expression_attribute_values(":one", n(1));
             update = if take.units < 0 {
                 update
                     .condition_expression("attribute_exists(pk) AND available >= :take")
@@ -349,32 +350,59 @@ impl Store {
         self.batch_get_keys(ids.iter().map(|id| key(product_pk(id), sk)).collect()).await
     }
 
-    /// Rewrites one product's stock counters (reconciliation), conditional on
-    /// all four being what was read.
-    pub(crate) async fn repair_stock(
-        &self,
-        id: &ProductId,
-        shard: u32,
-        read: &StockLevels,
-        fixed: &StockLevels,
-    ) -> Result<(), StoreError> {
-        self.client
+    /// Rewrites one stock shard's counters (reconciliation), conditional on
+    /// the shard not having been written since it was read (its version).
+    pub(crate) async fn repair_stock(&self, read: &StockRead, fixed: &StockLevels) -> Result<(), StoreError> {
+        let id = ProductId::parse(&read.product_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let mut update = self
+            .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(stock_shard_pk(id, shard), STOCK_SK)))
-            .update_expression("SET available = :a, reserved = :r, sold = :s")
-            .condition_expression("available = :ra AND reserved = :rr AND sold = :rs AND added = :radd")
+            .set_key(Some(key(stock_shard_pk(&id, read.shard), STOCK_SK)))
+            .update_expression(format!("SET available = :a, reserved = :r, sold = :s{STOCK_WRITTEN}"))
             .expression_attribute_values(":a", n(fixed.available))
             .expression_attribute_values(":r", n(fixed.reserved))
             .expression_attribute_values(":s", n(fixed.sold))
-            .expression_attribute_values(":ra", n(read.available))
-            .expression_attribute_values(":rr", n(read.reserved))
-            .expression_attribute_values(":rs", n(read.sold))
-            .expression_attribute_values(":radd", n(read.added))
-            .send()
-            .await?;
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":added", n(read.levels.added));
+        update = if read.version == 0 {
+            update.condition_expression("attribute_not_exists(version) AND added = :added")
+        } else {
+            update
+                .condition_expression("version = :v AND added = :added")
+                .expression_attribute_values(":v", n(read.version))
+        };
+        update.send().await?;
         Ok(())
     }
+
+    /// Stock shards as they are now (strongly consistent), with the version
+    /// each was read at; a shard that does not exist is left out.
+    pub(crate) async fn stock_reads(&self, shards: &[(ProductId, u32)]) -> Result<Vec<StockRead>, StoreError> {
+        let keys = shards.iter().map(|(id, shard)| key(stock_shard_pk(id, *shard), STOCK_SK)).collect();
+        let items = self.batch_get_keys(keys).await?;
+        items
+            .into_iter()
+            .map(|item| {
+                let stock: StockItem = from_item(item)?;
+                Ok(StockRead {
+                    product_id: stock.product_id,
+                    shard: stock.shard,
+                    levels: stock.levels,
+                    version: stock.version,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One stock shard as read, and at which version (see `StockItem::version`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockRead {
+    pub product_id: String,
+    pub shard: u32,
+    pub levels: StockLevels,
+    pub version: i64,
 }
 
 impl Store {
@@ -428,8 +456,11 @@ impl Store {
                 let mut update = Update::builder()
                     .table_name(&self.table)
                     .set_key(Some(key(stock_shard_pk(id, shard), STOCK_SK)))
-                    .update_expression(format!("SET available = available {sign} :u, added = added {sign} :u"))
-                    .expression_attribute_values(":u", n(units));
+                    .update_expression(format!(
+                        "SET available = available {sign} :u, added = added {sign} :u{STOCK_WRITTEN}"
+                    ))
+                    .expression_attribute_values(":u", n(units))
+                    .expression_attribute_values(":one", n(1));
                 update = if sign == "-" {
                     update.condition_expression("available >= :u")
                 } else {

@@ -45,7 +45,20 @@ pub struct StockItem {
     pub shard: u32,
     #[serde(flatten)]
     pub levels: StockLevels,
+    /// How many writes changed the counters (every stock write adds one:
+    /// `STOCK_WRITTEN`), so a reader knows whether anything changed between
+    /// two reads, even back to the same values. Absent on items never written
+    /// since it was introduced: 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub version: i64,
 }
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// Appended to every update of a stock item: one more write (`:one` is 1).
+pub(crate) const STOCK_WRITTEN: &str = " ADD version :one";
 
 impl StockItem {
     pub fn new(id: &ProductId, levels: StockLevels) -> Self {
@@ -56,6 +69,7 @@ impl StockItem {
             bestseller_list: Some(BESTSELLER_PARTITION.to_owned()),
             shard: 0,
             levels,
+            version: 0,
         }
     }
 
@@ -68,6 +82,7 @@ impl StockItem {
             bestseller_list: None,
             shard,
             levels,
+            version: 0,
         }
     }
 }

@@ -31,7 +31,9 @@ mod orders;
 mod reviews;
 mod totals;
 
-pub use inventory::{product_page_start, CategoryPage, PageKey, Restocked, BESTSELLER_INDEX, CATEGORY_INDEX};
+pub use inventory::{
+    product_page_start, CategoryPage, PageKey, Restocked, StockRead, BESTSELLER_INDEX, CATEGORY_INDEX,
+};
 pub use orders::{order_page_start, ORDERS_INDEX, PENDING_INDEX};
 pub use reviews::{review_page_start, ReviewerStanding};
 pub use totals::{CountedLine, LineCount, ProductView, SequenceNumber, TableSnapshot, TotalsApplied};

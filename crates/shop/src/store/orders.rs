@@ -9,6 +9,7 @@ use serde_dynamo::{from_item, to_item};
 use std::collections::HashMap;
 
 use super::items::OrderItem;
+use super::items::STOCK_WRITTEN;
 use super::keys::{
     cart_pk, checkout_key_sk, order_sk, stock_shard_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX, PENDING_COUNT_SK,
     PENDING_PARTITION, PURCHASES_SK, STOCK_SK,
@@ -97,9 +98,12 @@ impl OrderStore for Store {
                             Update::builder()
                                 .table_name(&self.table)
                                 .set_key(Some(key(stock_shard_pk(&line.product_id, take.shard), STOCK_SK)))
-                                .update_expression("SET available = available - :n, reserved = reserved + :n")
+                                .update_expression(format!(
+                                    "SET available = available - :n, reserved = reserved + :n{STOCK_WRITTEN}"
+                                ))
                                 .condition_expression("available >= :n")
                                 .expression_attribute_values(":n", n(take.units))
+                                .expression_attribute_values(":one", n(1))
                                 .build()
                                 .map_err(build_error)?,
                         )
@@ -150,6 +154,28 @@ impl OrderStore for Store {
     /// transaction: committed as sold for PAID, released otherwise. `Conflict`
     /// if the order is no longer pending (or a cart line changed).
     async fn settle_order(&self, order: &Order, settled: &Order, cart: &[CartAdjustment]) -> Result<(), StoreError> {
+        self.settle(order, settled, cart, true).await
+    }
+
+    async fn end_order_without_stock(&self, order: &Order, ended: &Order) -> Result<(), StoreError> {
+        debug_assert!(!ended.status.settles_stock_as_sold());
+        self.settle(order, ended, &[], false).await
+    }
+}
+
+impl Store {
+    /// One order transition in one transaction: the order (on condition it
+    /// still awaits payment), the buyer's pending count, and with
+    /// `move_stock` each reserved unit sold or released on its shard (on
+    /// condition the shard still holds it reserved). A failed order condition
+    /// is `Conflict`; a failed stock condition alone is `ReservationMissing`.
+    async fn settle(
+        &self,
+        order: &Order,
+        settled: &Order,
+        cart: &[CartAdjustment],
+        move_stock: bool,
+    ) -> Result<(), StoreError> {
         let buyer = CartOwner::user(&order.owner).map_err(|e| StoreError::Malformed(e.to_string()))?;
         let to = settled.status;
         let mut set = String::from("SET #status = :to, updatedAt = :now");
@@ -177,7 +203,9 @@ impl OrderStore for Store {
         } else {
             "SET reserved = reserved - :n, available = available + :n"
         };
-        for line in &order.lines {
+        let stock_items =
+            items.len()..items.len() + if move_stock { order.lines.iter().map(|l| l.takes().len()).sum() } else { 0 };
+        for line in order.lines.iter().filter(|_| move_stock) {
             let id = ProductId::parse(&line.product_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
             // Each unit goes back to (or is sold from) the shard it was reserved on.
             for take in line.takes() {
@@ -187,9 +215,10 @@ impl OrderStore for Store {
                             Update::builder()
                                 .table_name(&self.table)
                                 .set_key(Some(key(stock_shard_pk(&id, take.shard), STOCK_SK)))
-                                .update_expression(stock_move)
+                                .update_expression(format!("{stock_move}{STOCK_WRITTEN}"))
                                 .condition_expression("reserved >= :n")
                                 .expression_attribute_values(":n", n(take.units))
+                                .expression_attribute_values(":one", n(1))
                                 .build()
                                 .map_err(build_error)?,
                         )
@@ -231,8 +260,15 @@ impl OrderStore for Store {
             };
             items.push(item);
         }
-        self.client.transact_write_items().set_transact_items(Some(items)).send().await?;
-        Ok(())
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let failed = transact_error(e)?;
+                let order_changed = failed.first() == Some(&true);
+                let stock_short = failed.iter().enumerate().any(|(i, f)| *f && stock_items.contains(&i));
+                Err(if stock_short && !order_changed { StoreError::ReservationMissing } else { StoreError::Conflict })
+            }
+        }
     }
 }
 

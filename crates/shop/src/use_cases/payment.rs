@@ -8,6 +8,7 @@ use super::ports::{CartAdjustment, ChargeOutcome, Clock, OrderStore, PaymentErro
 use super::{through_contention, WRITE_ATTEMPTS};
 use crate::domain::{
     units_left_after_purchase, CardToken, CartOwner, DomainError, Order, OrderStatus, CANCELLED_REASON, EXPIRED_REASON,
+    RESERVATION_MISSING_REASON,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,16 @@ pub enum OrderError {
     Refunded(Box<Order>),
     #[error("the cart kept changing during payment; retry (you will not be charged twice)")]
     Busy,
+    /// The units held for the order were gone when it was to be sold (a
+    /// repair or a hand edit took them): nothing was sold, the charge was
+    /// refunded and the order cancelled.
+    #[error("the stock held for this order was missing, so nothing was sold: the charge was refunded and the order cancelled")]
+    ReservationMissing(Box<Order>),
+    /// The charge went through, and recording the sale met a contended
+    /// table past the retries: the order is still awaiting payment, and paying
+    /// again records it without charging twice.
+    #[error("your payment went through but the shop is very busy and has not recorded it yet: retry in a moment (you will not be charged twice)")]
+    ChargedNotRecorded,
     #[error(transparent)]
     Payment(#[from] PaymentError),
     #[error(transparent)]
@@ -40,7 +51,9 @@ impl OrderError {
     /// The order as it stands, when the refusal concerns it.
     pub fn order(&self) -> Option<&Order> {
         match self {
-            Self::NotPending(o) | Self::ExpiredBeforePayment(o) | Self::Refunded(o) => Some(o),
+            Self::NotPending(o) | Self::ExpiredBeforePayment(o) | Self::Refunded(o) | Self::ReservationMissing(o) => {
+                Some(o)
+            }
             Self::Declined { order, .. } => Some(order),
             _ => None,
         }
@@ -92,6 +105,8 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
                 Ok(()) => paid,
                 // A lost race is not an error: read the winner's order.
                 Err(StoreError::Conflict) => self.owned_order(buyer, &order.order_id).await?,
+                Err(StoreError::ReservationMissing) => return Err(self.sale_without_stock(order, now).await?),
+                Err(StoreError::Contended) => return Err(OrderError::ChargedNotRecorded),
                 Err(e) => return Err(e.into()),
             };
             match current.status {
@@ -106,6 +121,22 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
             }
         }
         Err(OrderError::Busy)
+    }
+
+    /// A charged order whose reserved units are gone: nothing can be sold, so
+    /// the charge is refunded first (were ending the order to fail, the order
+    /// stays payable and nothing is kept), then the order ends. Never leaves
+    /// the customer charged for an order stuck awaiting payment.
+    async fn sale_without_stock(&self, order: Order, now: i64) -> Result<OrderError, OrderError> {
+        let refunded = self.payments.refund(&order.order_id).await?;
+        let ended = order.clone().settled(OrderStatus::Cancelled, now, None, Some(RESERVATION_MISSING_REASON));
+        let current = match through_contention(|| self.store.end_order_without_stock(&order, &ended)).await {
+            Ok(()) => ended,
+            Err(StoreError::Conflict) => self.owned_order(&CartOwner::user(&order.owner)?, &order.order_id).await?,
+            Err(e) => return Err(e.into()),
+        };
+        tracing::error!(order = %order.order_id, refunded, "reserved stock missing at payment: refunded, order ended");
+        Ok(OrderError::ReservationMissing(Box::new(current)))
     }
 
     /// What a paid order does to the buyer's cart: units bought leave it,
@@ -175,6 +206,16 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
         match through_contention(|| self.store.settle_order(order, &released, &[])).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Ok(false),
+            // Nothing is reserved to release: end the order all the same.
+            Err(StoreError::ReservationMissing) => {
+                match through_contention(|| self.store.end_order_without_stock(order, &released)).await {
+                    Ok(()) => {
+                        tracing::error!(order = %order.order_id, "reserved stock missing: order ended, none released")
+                    }
+                    Err(StoreError::Conflict) => return Ok(false),
+                    Err(e) => return Err(e.into()),
+                }
+            }
             Err(e) => return Err(e.into()),
         }
         match self.payments.refund(&order.order_id).await {

@@ -18,6 +18,11 @@ pub enum StoreError {
     /// a moment later.
     #[error("the store is contended (throttled, or an item is held by another transaction)")]
     Contended,
+    /// An order's transition found a stock shard holding fewer units
+    /// reserved than the order took there: its reservation is gone (a repair
+    /// or a hand edit took it), so the units cannot be sold or released.
+    #[error("the order's reserved stock is missing")]
+    ReservationMissing,
     #[error("store: {0}")]
     Backend(String),
     #[error("stored item is malformed: {0}")]
@@ -181,12 +186,21 @@ pub trait OrderStore: CartStore {
     /// `Order::settled`), takes it off the buyer's pending count and settles
     /// its reservation (sold for PAID, released otherwise) with the cart
     /// adjustments, in one transaction;
-    /// `Conflict` when it is no longer pending or a line changed.
+    /// `Conflict` when it is no longer pending or a line changed,
+    /// `ReservationMissing` when a shard no longer holds its units reserved.
     fn settle_order(
         &self,
         order: &Order,
         settled: &Order,
         cart: &[CartAdjustment],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Ends a pending order (cancelled or expired) whose reservation is
+    /// missing, touching no stock: there is nothing reserved to release.
+    /// `Conflict` when it is no longer pending.
+    fn end_order_without_stock(
+        &self,
+        order: &Order,
+        ended: &Order,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

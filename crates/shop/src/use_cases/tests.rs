@@ -289,6 +289,14 @@ impl OrderStore for FakeStore {
         for a in cart {
             check_version(state.line(&buyer, a.line.product_id.as_str()), Some(a.line.version))?;
         }
+        // Each shard must still hold what the order reserved there.
+        for line in &order.lines {
+            for take in line.takes() {
+                if state.shard(&line.product_id, take.shard).reserved < take.units {
+                    return Err(StoreError::ReservationMissing);
+                }
+            }
+        }
         for line in &order.lines {
             for take in line.takes() {
                 let stock = state.shard(&line.product_id, take.shard);
@@ -312,6 +320,15 @@ impl OrderStore for FakeStore {
             }
         }
         state.orders.insert(order.order_id.clone(), settled.clone());
+        Ok(())
+    }
+
+    async fn end_order_without_stock(&self, order: &Order, ended: &Order) -> Result<(), StoreError> {
+        let mut state = self.state();
+        if state.orders.get(&order.order_id).map(|o| o.status) != Some(OrderStatus::PendingPayment) {
+            return Err(StoreError::Conflict);
+        }
+        state.orders.insert(order.order_id.clone(), ended.clone());
         Ok(())
     }
 }
@@ -849,4 +866,66 @@ fn the_sweeper_expires_a_pending_order_once() {
     assert!(block_on(sweep.expire(&order)).unwrap());
     assert!(!block_on(sweep.expire(&order)).unwrap(), "already expired: nothing twice");
     assert_eq!(store.state().stock["p1"].available, 5);
+}
+
+/// The reservation taken away behind the order's back, as a wrong repair did:
+/// the stock shows the units available again.
+fn reservation_gone(store: &FakeStore) {
+    let mut state = store.state();
+    let stock = state.shard("p1", 0);
+    stock.available += stock.reserved;
+    stock.reserved = 0;
+}
+
+#[test]
+fn a_payment_whose_reservation_is_missing_is_refunded_and_the_order_ended() {
+    let (store, order) = pending_order();
+    reservation_gone(&store);
+    let payments = FakePayments::answering(FakePayments::approved());
+    let result = block_on(orders(&store, &payments, &FixedClock(NOW + 1)).pay("u1", &order.order_id, &card()));
+    let Err(OrderError::ReservationMissing(ended)) = result else { panic!("{result:?}") };
+    assert_eq!(ended.status, OrderStatus::Cancelled);
+    assert_eq!(*payments.refunds.lock().unwrap(), [order.order_id.clone()], "the charge is refunded");
+    let state = store.state();
+    assert_eq!(state.orders[&order.order_id].status, OrderStatus::Cancelled, "not stuck awaiting payment");
+    assert_eq!(state.stock["p1"], StockLevels { available: 5, reserved: 0, sold: 0, added: 5 }, "nothing sold");
+}
+
+#[test]
+fn an_expiry_whose_reservation_is_missing_ends_the_order_and_refunds_any_charge() {
+    let (store, order) = pending_order();
+    reservation_gone(&store);
+    let payments = FakePayments::default();
+    let expired = block_on(orders(&store, &payments, &FixedClock(NOW + HOLD)).expire(&order)).unwrap();
+    assert!(expired);
+    let state = store.state();
+    assert_eq!(state.orders[&order.order_id].status, OrderStatus::Expired);
+    assert_eq!(
+        state.stock["p1"],
+        StockLevels { available: 5, reserved: 0, sold: 0, added: 5 },
+        "nothing released twice"
+    );
+    drop(state);
+    assert_eq!(
+        *payments.refunds.lock().unwrap(),
+        [order.order_id.clone()],
+        "a charge that slipped through is refunded"
+    );
+}
+
+#[test]
+fn a_charge_whose_sale_stays_contended_says_it_was_charged() {
+    let (store, order) = pending_order();
+    store.state().contended = 100;
+    let payments = FakePayments::answering(FakePayments::approved());
+    let result = block_on(orders(&store, &payments, &FixedClock(NOW + 1)).pay("u1", &order.order_id, &card()));
+    let Err(err @ OrderError::ChargedNotRecorded) = result else { panic!("{result:?}") };
+    assert!(err.to_string().contains("payment went through"), "{err}");
+    assert_eq!(store.state().orders[&order.order_id].status, OrderStatus::PendingPayment, "still payable");
+    store.state().contended = 0;
+    // Paying again records the sale: the provider answers the order's charge
+    // that stands (it charges an order once), so nothing more is charged.
+    payments.answers.lock().unwrap().push_back(FakePayments::approved());
+    let paid = block_on(orders(&store, &payments, &FixedClock(NOW + 2)).pay("u1", &order.order_id, &card())).unwrap();
+    assert_eq!((paid.status, paid.charge_id.as_deref()), (OrderStatus::Paid, Some("ch_1")));
 }
