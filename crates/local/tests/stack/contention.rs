@@ -175,3 +175,31 @@ async fn stock_of_product(product: &str) -> (i64, i64, i64, i64) {
     let n = |k: &str| stock[k].as_i64().unwrap();
     (n("available"), n("reserved"), n("sold"), n("added"))
 }
+
+#[tokio::test]
+async fn a_contended_order_is_skipped_and_the_expiry_sweep_goes_on() {
+    // A hot product whose stock partition refuses every write, and another.
+    let (hot, other) = (new_product(10, 300).await, new_product(10, 300).await);
+    let (hot_buyer, other_buyer) = (new_user_token("hot-expiry").await, new_user_token("other-expiry").await);
+    assert_eq!(add_as(&hot_buyer, &hot, 1).await.status, StatusCode::OK);
+    assert_eq!(add_as(&other_buyer, &other, 1).await.status, StatusCode::OK);
+    let hot_order = checkout_as(&hot_buyer, None).await.body["order"]["orderId"].as_str().unwrap().to_owned();
+    let other_order = checkout_as(&other_buyer, None).await.body["order"]["orderId"].as_str().unwrap().to_owned();
+    // Half a write unit a second: a transaction's two units never fit.
+    contend(&format!("product#{hot}"), 0.5, 0.0).await;
+    // The hot order is due first, so a sweep meets it before the other.
+    set_expiry(&hot_buyer, &hot_order, now() - 120).await;
+    set_expiry(&other_buyer, &other_order, now() - 60).await;
+    let status = |token: String, order: String| async move {
+        order_of(&token, &order).await.body["order"]["status"].as_str().unwrap_or_default().to_owned()
+    };
+    // The sweeper (every second here) expires the other order past the hot one.
+    eventually("the other order expired", || status(other_buyer.clone(), other_order.clone()), |s| s == "EXPIRED")
+        .await;
+    assert_eq!(stock_of(&other).await, (10, 0, 0, 10));
+    assert_eq!(status(hot_buyer.clone(), hot_order.clone()).await, "PENDING_PAYMENT", "skipped while contended");
+    // Once its partition has room, the next sweep expires it too.
+    contend(&format!("product#{hot}"), 0.0, 0.0).await;
+    eventually("the hot order expired", || status(hot_buyer.clone(), hot_order.clone()), |s| s == "EXPIRED").await;
+    assert_eq!(stock_of(&hot).await, (10, 0, 0, 10));
+}

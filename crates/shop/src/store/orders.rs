@@ -439,7 +439,12 @@ impl Store {
     }
 
     /// Orders still awaiting payment whose hold ended at or before `now`.
-    pub async fn orders_due_for_expiry(&self, now: i64, limit: i32) -> Result<Vec<Order>, StoreError> {
+    pub async fn orders_due_for_expiry(
+        &self,
+        now: i64,
+        limit: i32,
+        start: Option<Item>,
+    ) -> Result<(Vec<Order>, Option<Item>), StoreError> {
         let out = self
             .client
             .query()
@@ -449,8 +454,10 @@ impl Store {
             .expression_attribute_values(":p", s(PENDING_PARTITION))
             .expression_attribute_values(":now", n(now))
             .limit(limit)
+            .set_exclusive_start_key(start)
             .send()
             .await?;
-        Ok(serde_dynamo::from_items(out.items.unwrap_or_default())?)
+        let next = out.last_evaluated_key.filter(|k| !k.is_empty());
+        Ok((serde_dynamo::from_items(out.items.unwrap_or_default())?, next))
     }
 }
