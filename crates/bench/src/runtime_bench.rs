@@ -277,6 +277,7 @@ impl StubTable {
                 idempotency_key: None,
                 charge_id: None,
                 failure_reason: None,
+                counts_pending: true,
             }
         };
         use shop::domain::OrderStatus::{Paid, PendingPayment};

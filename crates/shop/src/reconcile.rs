@@ -411,7 +411,7 @@ fn rating_drift(snapshot: &TableSnapshot) -> BTreeMap<String, (RatingSummary, Ra
 /// (stored, should be). A user with none and no counter is right.
 fn pending_count_drift(snapshot: &TableSnapshot) -> BTreeMap<String, (i64, i64)> {
     let mut should: BTreeMap<&str, i64> = snapshot.pending_counts.keys().map(|sub| (sub.as_str(), 0)).collect();
-    for order in snapshot.orders.iter().filter(|o| o.status == OrderStatus::PendingPayment) {
+    for order in snapshot.orders.iter().filter(|o| o.status == OrderStatus::PendingPayment && o.counts_pending) {
         *should.entry(order.owner.as_str()).or_default() += 1;
     }
     should

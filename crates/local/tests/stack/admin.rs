@@ -267,6 +267,53 @@ async fn reconcile_repairs_a_drifted_count_of_orders_awaiting_payment() {
     assert_eq!(stored.unwrap().item.unwrap()["orders"].as_n().unwrap(), "1");
 }
 
+#[tokio::test]
+async fn an_order_from_before_the_pending_cap_never_takes_the_count_below_zero() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let product = new_product(5, 100).await;
+    let buyer = new_user_token("before-cap").await;
+    assert_eq!(add_as(&buyer, &product, 1).await.status, StatusCode::OK);
+    let checkout = checkout_as(&buyer, None).await;
+    let order_id = checkout.body["order"]["orderId"].as_str().unwrap().to_owned();
+    let sub = crate::cart::sub_of(&buyer);
+    // As an order made before the cap existed: it never added one to the count.
+    let db = dynamodb().await;
+    db.update_item()
+        .table_name(&stack().table)
+        .set_key(Some(dynamodb_key(&format!("user#{sub}"), &format!("order#{order_id}"))))
+        .update_expression("REMOVE countsPending")
+        .send()
+        .await
+        .unwrap();
+    db.update_item()
+        .table_name(&stack().table)
+        .set_key(Some(dynamodb_key(&format!("user#{sub}"), "pending")))
+        .update_expression("SET orders = :zero")
+        .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+        .send()
+        .await
+        .unwrap();
+    let cancelled = call(Method::POST, &format!("/orders/{order_id}/cancel")).token(&buyer).send().await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.body);
+    let stored = db
+        .get_item()
+        .table_name(&stack().table)
+        .set_key(Some(dynamodb_key(&format!("user#{sub}"), "pending")))
+        .consistent_read(true)
+        .send()
+        .await;
+    assert_eq!(stored.unwrap().item.unwrap()["orders"].as_n().unwrap(), "0", "not -1: the cap stays whole");
+    let (_, report) = reconcile(&product, false);
+    assert!(
+        !report["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["kind"] == "pendingCount" && d["problem"].as_str().unwrap().contains(sub.as_str())),
+        "{report}"
+    );
+}
+
 fn dynamodb_key(pk: &str, sk: &str) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
     use aws_sdk_dynamodb::types::AttributeValue;
     std::collections::HashMap::from([

@@ -102,6 +102,11 @@ pub struct Order {
     pub charge_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// This order counts toward its buyer's cap on orders awaiting payment:
+    /// its checkout added one to the count, so its end takes one off. Orders
+    /// made before the cap existed never added one, and take none off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub counts_pending: bool,
 }
 
 impl Order {

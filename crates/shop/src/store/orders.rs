@@ -197,7 +197,9 @@ impl Store {
         }
         let update = update.update_expression(format!("{set} REMOVE pendingList")).build().map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        items.push(self.pending_count_change(&buyer, -1, None)?);
+        if order.counts_pending {
+            items.push(self.pending_count_change(&buyer, -1, None)?);
+        }
         let stock_move = if to.settles_stock_as_sold() {
             "SET reserved = reserved - :n, sold = sold + :n"
         } else {
@@ -354,8 +356,11 @@ impl Store {
             if sk == PENDING_COUNT_SK {
                 stored = item.get("orders").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
             } else if sk.starts_with(ORDER_PREFIX) {
+                // Only orders that added one to the count (see `Order::counts_pending`).
                 let status = item.get("status").and_then(|v| v.as_s().ok());
-                pending += i64::from(status.map(String::as_str) == Some(OrderStatus::PendingPayment.as_str()));
+                let counted = item.get("countsPending").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+                pending +=
+                    i64::from(counted && status.map(String::as_str) == Some(OrderStatus::PendingPayment.as_str()));
             }
         }
         Ok((stored, pending))

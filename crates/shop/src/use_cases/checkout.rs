@@ -181,6 +181,7 @@ async fn new_order(
         idempotency_key: request.idempotency_key.map(str::to_owned),
         charge_id: None,
         failure_reason: None,
+        counts_pending: true,
     };
     Ok((order, splits))
 }
