@@ -139,6 +139,7 @@ impl From<ReviewError> for ApiError {
             ReviewError::AlreadyReviewed { review_id } => {
                 detailed(StatusCode::CONFLICT, message, ExistingReview { review_id: &review_id })
             }
+            ReviewError::RemovedByModerator => Self::Conflict(message),
             ReviewError::NoSuchProduct(_) | ReviewError::NotFound(_) => Self::NotFound(message),
             ReviewError::Busy => Self::Conflict(message),
             ReviewError::Store(e) => Self::Store(e),

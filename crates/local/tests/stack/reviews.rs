@@ -135,16 +135,31 @@ async fn only_buyers_review_once_and_only_the_author_or_an_admin_changes_it() {
         assert_eq!(histogram(&entry["rating"]), [0, 1, 0, 0, 0]);
     }
 
-    // Moderation: an admin deletes it; the author may write again.
+    // Moderation: an admin deletes it, and it sticks: the author cannot post
+    // the same review again at once, and the page no longer offers to.
     let deleted = remove(&admin, &product, &review_id).await;
     assert_eq!(deleted.status, StatusCode::OK, "{:?}", deleted.body);
     assert_eq!(remove(&buyer, &product, &review_id).await.status, StatusCode::NOT_FOUND);
     let rating = rating_of(&product).await;
     assert_eq!((rating["average"].clone(), rating["count"].clone()), (Value::Null, json!(0)));
-    assert_eq!(
-        write(&buyer, &product, json!({ "rating": 3, "title": "Second try" })).await.status,
-        StatusCode::CREATED
-    );
+    let again = write(&buyer, &product, json!({ "rating": 3, "title": "Second try" })).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{:?}", again.body);
+    assert!(again.body["message"].as_str().unwrap().contains("a moderator removed your review"), "{:?}", again.body);
+    let page = call(Method::GET, &format!("/product/{product}/reviews")).token(&buyer).send().await;
+    assert_eq!(page.body["canReview"], false, "{:?}", page.body);
+    assert_eq!(rating_of(&product).await["count"], 0);
+}
+
+#[tokio::test]
+async fn an_author_who_deletes_their_own_review_may_write_again() {
+    let product = new_product(10, 250).await;
+    let buyer = new_user_token("second-thoughts").await;
+    buy(&buyer, &product).await;
+    let first = write(&buyer, &product, json!({ "rating": 2, "title": "First go" })).await;
+    let review_id = first.body["review"]["reviewId"].as_str().unwrap().to_owned();
+    assert_eq!(remove(&buyer, &product, &review_id).await.status, StatusCode::OK);
+    let again = write(&buyer, &product, json!({ "rating": 4, "title": "Second go" })).await;
+    assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
 }
 
 #[tokio::test]

@@ -70,7 +70,7 @@ pub(super) async fn list_reviews(app: &App, req: &Request) -> Result<Reply, ApiE
         },
         None => None,
     };
-    let can_review = standing.as_ref().is_some_and(|s| s.bought && s.own_review_id.is_none());
+    let can_review = standing.as_ref().is_some_and(|s| s.bought && s.own_review_id.is_none() && !s.moderated);
     Ok(Reply::ok(ReviewList {
         reviews: reviews.iter().map(ReviewView::from).collect(),
         next_cursor,

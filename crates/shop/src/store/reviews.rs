@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
 use super::items::ReviewItem;
@@ -50,6 +50,8 @@ pub struct ReviewerStanding {
     pub bought: bool,
     /// Their review of it, if they wrote one.
     pub own_review_id: Option<String>,
+    /// A moderator removed their review of it: they may not write another.
+    pub moderated: bool,
 }
 
 impl Store {
@@ -93,7 +95,10 @@ impl Store {
                         .and_then(|v| v.as_ss().ok())
                         .is_some_and(|ids| ids.iter().any(|id| id == product.as_str()))
                 }
-                _ => standing.own_review_id = item.get("reviewId").and_then(|v| v.as_s().ok()).cloned(),
+                _ => {
+                    standing.own_review_id = item.get("reviewId").and_then(|v| v.as_s().ok()).cloned();
+                    standing.moderated = item.get("moderated").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+                }
             }
         }
         Ok(standing)
@@ -178,6 +183,9 @@ impl ReviewStore for Store {
         }
         if is(1) {
             let mark = self.get(author_pk, reviewed_sk(&product), true).await?;
+            if mark.as_ref().and_then(|m| m.get("moderated")).and_then(|v| v.as_bool().ok()) == Some(&true) {
+                return Ok(ReviewCreated::RemovedByModerator);
+            }
             let review_id = mark.and_then(|m| m.get("reviewId").and_then(|v| v.as_s().ok()).cloned());
             // Deleted in between: the author may write again; let them retry.
             return review_id.map(|review_id| ReviewCreated::AlreadyReviewed { review_id }).ok_or(StoreError::Conflict);
@@ -203,7 +211,7 @@ impl ReviewStore for Store {
         Ok(())
     }
 
-    async fn delete_review(&self, read: &Review) -> Result<(), StoreError> {
+    async fn delete_review(&self, read: &Review, moderated: bool) -> Result<(), StoreError> {
         let product = product_of(read)?;
         let delete = Delete::builder()
             .table_name(&self.table)
@@ -212,18 +220,28 @@ impl ReviewStore for Store {
             .expression_attribute_values(":v", n(read.version))
             .build()
             .map_err(build_error)?;
-        // The author's mark goes with it: they may review the product again.
-        let unmark = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(user_pk(&read.author), reviewed_sk(&product))))
-            .build()
-            .map_err(build_error)?;
+        // The author's mark goes with their own deletion (they may review the
+        // product again); a moderator's leaves it as a tombstone.
+        let mark = key(user_pk(&read.author), reviewed_sk(&product));
+        let unmark = if moderated {
+            let tombstone = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(mark))
+                .update_expression("SET moderated = :yes REMOVE reviewId")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .build()
+                .map_err(build_error)?;
+            TransactWriteItem::builder().update(tombstone).build()
+        } else {
+            let delete = Delete::builder().table_name(&self.table).set_key(Some(mark)).build().map_err(build_error)?;
+            TransactWriteItem::builder().delete(delete).build()
+        };
         let summary = self
             .rating_change(&product, RatingChange::deleted(read.rating))?
             .ok_or_else(|| StoreError::Malformed("a deletion moves no star".into()))?;
         let items = vec![
             TransactWriteItem::builder().delete(delete).build(),
-            TransactWriteItem::builder().delete(unmark).build(),
+            unmark,
             TransactWriteItem::builder().update(summary).build(),
         ];
         self.client.transact_write_items().set_transact_items(Some(items)).send().await?;

@@ -214,6 +214,8 @@ pub enum ReviewCreated {
     AlreadyReviewed {
         review_id: String,
     },
+    /// A moderator removed the author's review of the product: no other.
+    RemovedByModerator,
     NoSuchProduct,
 }
 
@@ -233,7 +235,9 @@ pub trait ReviewStore: Send + Sync {
     fn replace_review(&self, read: &Review, edited: &Review) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Deletes `read` and takes its star off the summary; `Conflict` unless
     /// the stored review is still `read`.
-    fn delete_review(&self, read: &Review) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// With `moderated` (an admin removing another's review) the author's
+    /// mark stays, as a tombstone: they cannot post another review of it.
+    fn delete_review(&self, read: &Review, moderated: bool) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

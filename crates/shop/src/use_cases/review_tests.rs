@@ -16,7 +16,8 @@ struct State {
     bought: BTreeSet<(String, String)>,
     reviews: BTreeMap<String, Review>,
     /// (sub, product) → review id.
-    marks: HashMap<(String, String), String>,
+    /// The author's review of a product, or `None`: removed by a moderator.
+    marks: HashMap<(String, String), Option<String>>,
     ratings: HashMap<String, RatingSummary>,
     conflicts: usize,
     reads: usize,
@@ -77,10 +78,12 @@ impl ReviewStore for FakeReviews {
         if !state.products.contains(&review.product_id) {
             return Ok(ReviewCreated::NoSuchProduct);
         }
-        if let Some(id) = state.marks.get(&who) {
-            return Ok(ReviewCreated::AlreadyReviewed { review_id: id.clone() });
+        match state.marks.get(&who) {
+            Some(Some(id)) => return Ok(ReviewCreated::AlreadyReviewed { review_id: id.clone() }),
+            Some(None) => return Ok(ReviewCreated::RemovedByModerator),
+            None => {}
         }
-        state.marks.insert(who, review.review_id.clone());
+        state.marks.insert(who, Some(review.review_id.clone()));
         state.reviews.insert(review.review_id.clone(), review.clone());
         state.apply(&review.product_id, RatingChange::created(review.rating));
         Ok(ReviewCreated::Created)
@@ -94,11 +97,16 @@ impl ReviewStore for FakeReviews {
         Ok(())
     }
 
-    async fn delete_review(&self, read: &Review) -> Result<(), StoreError> {
+    async fn delete_review(&self, read: &Review, moderated: bool) -> Result<(), StoreError> {
         let mut state = self.0.lock().unwrap();
         state.still(read)?;
         state.reviews.remove(&read.review_id);
-        state.marks.remove(&(read.author.clone(), read.product_id.clone()));
+        let mark = (read.author.clone(), read.product_id.clone());
+        if moderated {
+            state.marks.insert(mark, None);
+        } else {
+            state.marks.remove(&mark);
+        }
         state.apply(&read.product_id, RatingChange::deleted(read.rating));
         Ok(())
     }
@@ -175,8 +183,19 @@ async fn only_the_author_edits_and_an_admin_only_deletes() {
     assert_eq!(store.rating(), [0, 0, 0, 1, 0]);
     delete_review(&store, &p1(), &review.review_id, ADMIN).await.unwrap();
     assert_eq!(store.rating(), [0; 5]);
-    // The author may write again once it is gone.
-    written(&store, "ann", 2).await;
+    // Moderation sticks: the author cannot post the same review again.
+    let again = write_review(&store, &FixedClock(300), &p1(), "ann", &input(4, "Again")).await;
+    assert!(matches!(again, Err(ReviewError::RemovedByModerator)), "{again:?}");
+    assert!(again.unwrap_err().to_string().contains("a moderator removed your review"));
+    assert_eq!(store.rating(), [0; 5]);
+}
+
+#[tokio::test]
+async fn an_author_who_deletes_their_own_review_may_write_again() {
+    let store = FakeReviews::shop();
+    let review = written(&store, "bob", 4).await;
+    delete_review(&store, &p1(), &review.review_id, BOB).await.unwrap();
+    written(&store, "bob", 2).await;
     assert_eq!(store.rating(), [0, 1, 0, 0, 0]);
 }
 

@@ -16,6 +16,8 @@ pub enum ReviewError {
     NotABuyer,
     #[error("you already reviewed this product (review {review_id}); edit it with PUT instead")]
     AlreadyReviewed { review_id: String },
+    #[error("a moderator removed your review of this product; you cannot post another")]
+    RemovedByModerator,
     #[error("product {0} not found")]
     NoSuchProduct(String),
     #[error("review {0} not found")]
@@ -69,6 +71,7 @@ pub async fn write_review<S: ReviewStore, C: Clock>(
         ReviewCreated::Created => Ok(review),
         ReviewCreated::NotABuyer => Err(ReviewError::NotABuyer),
         ReviewCreated::AlreadyReviewed { review_id } => Err(ReviewError::AlreadyReviewed { review_id }),
+        ReviewCreated::RemovedByModerator => Err(ReviewError::RemovedByModerator),
         ReviewCreated::NoSuchProduct => Err(ReviewError::NoSuchProduct(product.to_string())),
     }
 }
@@ -115,8 +118,9 @@ pub async fn edit_review<S: ReviewStore, C: Clock>(
     Err(ReviewError::Busy)
 }
 
-/// Deletes a review: the author's own, or any as an admin. The deleted
-/// review is answered.
+/// Deletes a review: the author's own, or any as an admin. An admin's removal
+/// of another's review is moderation, and sticks: the author cannot post a
+/// new review of the product. The deleted review is answered.
 pub async fn delete_review<S: ReviewStore>(
     store: &S,
     product: &ProductId,
@@ -125,7 +129,8 @@ pub async fn delete_review<S: ReviewStore>(
 ) -> Result<Review, ReviewError> {
     for _ in 0..WRITE_ATTEMPTS {
         let read = review_for(store, product, review_id, actor, true).await?;
-        match store.delete_review(&read).await {
+        let moderated = read.author != actor.sub;
+        match store.delete_review(&read, moderated).await {
             Ok(()) => return Ok(read),
             // Edited meanwhile (or deleted: the next read says so).
             Err(StoreError::Conflict) => continue,
