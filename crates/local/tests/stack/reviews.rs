@@ -293,12 +293,23 @@ async fn reconcile_backfills_purchase_marks_and_repairs_a_drifted_summary() {
     let product = new_product(10, 250).await;
     let buyer = new_user_token("backfill").await;
     buy(&buyer, &product).await;
-    // As an order paid before reviews existed: no purchase mark.
+    // The purchase mark is an item of its own per product, not one growing set.
     let db = dynamodb().await;
+    let mark = db
+        .get_item()
+        .table_name(&stack().table)
+        .key("pk", AttributeValue::S(format!("user#{}", sub_of(&buyer))))
+        .key("sk", AttributeValue::S(format!("bought#{product}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert!(mark.item.is_some(), "paying put the mark bought#<product>");
+    // As an order paid before reviews existed: no purchase mark.
     db.delete_item()
         .table_name(&stack().table)
         .key("pk", AttributeValue::S(format!("user#{}", sub_of(&buyer))))
-        .key("sk", AttributeValue::S("purchases".into()))
+        .key("sk", AttributeValue::S(format!("bought#{product}")))
         .send()
         .await
         .unwrap();

@@ -34,9 +34,10 @@ pub const TOTAL_QUANTITY_SK: &str = "totalquantity";
 /// How many of a user's orders await payment (`orders`), kept by the
 /// transactions that create and settle them.
 pub const PENDING_COUNT_SK: &str = "pending";
-/// The products a user has paid orders of (`products`, a string set),
-/// added by the transaction that marks an order paid.
-pub const PURCHASES_SK: &str = "purchases";
+/// A user's mark that they paid for a product (`bought#<product id>`, one
+/// item per product, so it never grows), put by the transaction that marks
+/// an order paid; a review's transaction checks it.
+pub const BOUGHT_PREFIX: &str = "bought#";
 pub const REVIEW_PREFIX: &str = "review#";
 pub const REVIEWED_PREFIX: &str = "reviewed#";
 /// Index partitions (sparse GSIs): every product, every stock item (best
@@ -110,6 +111,10 @@ pub fn review_sk(review_id: &str) -> String {
 }
 
 /// Sort key of the mark that a user reviewed a product (one review each).
+pub fn bought_sk(product: &ProductId) -> String {
+    format!("{BOUGHT_PREFIX}{product}")
+}
+
 pub fn reviewed_sk(product: &ProductId) -> String {
     format!("{REVIEWED_PREFIX}{product}")
 }

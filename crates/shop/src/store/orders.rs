@@ -3,16 +3,15 @@
 //! by a condition on the current status and moves the stock in the same
 //! transaction, so a retry or a race moves stock at most once.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
 use serde_dynamo::{from_item, to_item};
 
 use std::collections::HashMap;
 
-use super::items::OrderItem;
-use super::items::STOCK_WRITTEN;
+use super::items::{OrderItem, STOCK_WRITTEN};
 use super::keys::{
-    cart_pk, checkout_key_sk, order_sk, stock_shard_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX, PENDING_COUNT_SK,
-    PENDING_PARTITION, PURCHASES_SK, STOCK_SK,
+    bought_sk, cart_pk, checkout_key_sk, order_sk, stock_shard_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX,
+    PENDING_COUNT_SK, PENDING_PARTITION, STOCK_SK,
 };
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
@@ -22,7 +21,6 @@ use crate::use_cases::ports::{CartAdjustment, CheckoutOutcome, OrderStore};
 /// GSI over orders by id, newest first (admins find any order through it).
 pub const ORDERS_INDEX: &str = "orders-index";
 /// Adds `:bought` to the products a user may review.
-const ADD_PURCHASES: &str = "ADD products :bought";
 /// Sparse GSI over orders awaiting payment, by `expiresAt`.
 pub const PENDING_INDEX: &str = "pending-index";
 
@@ -228,13 +226,20 @@ impl Store {
                 );
             }
         }
+        // The buyer may now review what they bought: a mark per product,
+        // in this transaction when it fits, else put right after it.
+        let mut marks_after = Vec::new();
         if to == OrderStatus::Paid {
-            // The buyer may now review what they bought: one mark per user,
-            // a set of product ids (a review's transaction checks it).
             let mut bought: Vec<String> = order.lines.iter().map(|l| l.product_id.clone()).collect();
             bought.sort();
             bought.dedup();
-            items.push(self.purchases_added(&order.owner, bought)?);
+            if items.len() + bought.len() + cart.len() <= crate::domain::MAX_TRANSACTION_ITEMS {
+                for product in &bought {
+                    items.push(TransactWriteItem::builder().put(self.purchase_mark(&order.owner, product)?).build());
+                }
+            } else {
+                marks_after = bought;
+            }
         }
         for adjustment in cart {
             let line = &adjustment.line;
@@ -263,7 +268,15 @@ impl Store {
             items.push(item);
         }
         match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                if !marks_after.is_empty() {
+                    // Paid either way; a mark lost here is put back by reconcile's backfill.
+                    if let Err(e) = self.add_purchases(&order.owner, marks_after).await {
+                        tracing::error!(order = %order.order_id, error = %e, "purchase marks not written; reconcile backfills them");
+                    }
+                }
+                Ok(())
+            }
             Err(e) => {
                 let failed = transact_error(e)?;
                 let order_changed = failed.first() == Some(&true);
@@ -272,6 +285,11 @@ impl Store {
             }
         }
     }
+}
+
+fn purchase_mark_item(sub: &str, product: &str) -> Result<Item, StoreError> {
+    let product = ProductId::parse(product).map_err(|e| StoreError::Malformed(e.to_string()))?;
+    Ok(key(user_pk(sub), bought_sk(&product)))
 }
 
 /// Where an order page starts: a cursor `order_page` answered for the same
@@ -314,30 +332,39 @@ impl Store {
         Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
     }
 
-    /// Adds products to the ones `sub` has paid for (a set: adding one
-    /// twice changes nothing).
-    fn purchases_added(&self, sub: &str, products: Vec<String>) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
+    /// `sub`'s mark that they paid for `product` (putting it twice changes nothing).
+    fn purchase_mark(&self, sub: &str, product: &str) -> Result<Put, StoreError> {
+        Put::builder()
             .table_name(&self.table)
-            .set_key(Some(key(user_pk(sub), PURCHASES_SK)))
-            .update_expression(ADD_PURCHASES)
-            .expression_attribute_values(":bought", AttributeValue::Ss(products))
+            .set_item(Some(purchase_mark_item(sub, product)?))
             .build()
-            .map_err(build_error)?;
-        Ok(TransactWriteItem::builder().update(update).build())
+            .map_err(build_error)
     }
 
-    /// The same on its own: the backfill of the mark for orders paid before
-    /// there was one (reconciliation).
+    /// Puts `sub`'s marks for `products`, in batches: after a payment too
+    /// large for one transaction, and reconcile's backfill.
     pub(crate) async fn add_purchases(&self, sub: &str, products: Vec<String>) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(user_pk(sub), PURCHASES_SK)))
-            .update_expression(ADD_PURCHASES)
-            .expression_attribute_values(":bought", AttributeValue::Ss(products))
-            .send()
-            .await?;
+        for chunk in products.chunks(25) {
+            let mut writes = Vec::new();
+            for product in chunk {
+                let request = PutRequest::builder()
+                    .set_item(Some(purchase_mark_item(sub, product)?))
+                    .build()
+                    .map_err(build_error)?;
+                writes.push(WriteRequest::builder().put_request(request).build());
+            }
+            // Unprocessed writes come back under throttling: send them again.
+            for _attempt in 0..5 {
+                if writes.is_empty() {
+                    break;
+                }
+                let out = self.client.batch_write_item().request_items(&self.table, writes).send().await?;
+                writes = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
+            }
+            if !writes.is_empty() {
+                return Err(StoreError::Backend(format!("{} purchase marks left unprocessed", writes.len())));
+            }
+        }
         Ok(())
     }
 

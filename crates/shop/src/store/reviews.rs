@@ -9,7 +9,8 @@ use serde_dynamo::{from_item, to_item};
 
 use super::items::ReviewItem;
 use super::keys::{
-    product_pk, review_sk, reviewed_sk, stars_attribute, user_pk, PRODUCT_META_SK, PURCHASES_SK, REVIEW_PREFIX,
+    bought_sk, product_pk, review_sk, reviewed_sk, stars_attribute, user_pk, BOUGHT_PREFIX, PRODUCT_META_SK,
+    REVIEW_PREFIX,
 };
 use super::{build_error, item_key, key, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
@@ -85,16 +86,12 @@ impl Store {
     /// one `BatchGetItem`.
     pub async fn reviewer_standing(&self, product: &ProductId, sub: &str) -> Result<ReviewerStanding, StoreError> {
         let pk = user_pk(sub);
-        let found = self.batch_get_keys(vec![key(pk.clone(), PURCHASES_SK), key(pk, reviewed_sk(product))]).await?;
+        let found =
+            self.batch_get_keys(vec![key(pk.clone(), bought_sk(product)), key(pk, reviewed_sk(product))]).await?;
         let mut standing = ReviewerStanding::default();
         for item in found {
             match item_key(&item).1 {
-                PURCHASES_SK => {
-                    standing.bought = item
-                        .get("products")
-                        .and_then(|v| v.as_ss().ok())
-                        .is_some_and(|ids| ids.iter().any(|id| id == product.as_str()))
-                }
+                sk if sk.starts_with(BOUGHT_PREFIX) => standing.bought = true,
                 _ => {
                     standing.own_review_id = item.get("reviewId").and_then(|v| v.as_s().ok()).cloned();
                     standing.moderated = item.get("moderated").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
@@ -156,12 +153,11 @@ impl ReviewStore for Store {
         let summary = self
             .rating_change(&product, RatingChange::created(review.rating))?
             .ok_or_else(|| StoreError::Malformed("a new review moves no star".into()))?;
-        // The purchase mark, written when an order holding the product was paid.
+        // The purchase mark, put when an order holding the product was paid.
         let bought = ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(key(author_pk.clone(), PURCHASES_SK)))
-            .condition_expression("contains(products, :p)")
-            .expression_attribute_values(":p", s(product.as_str()))
+            .set_key(Some(key(author_pk.clone(), bought_sk(&product))))
+            .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(build_error)?;
         let items = vec![

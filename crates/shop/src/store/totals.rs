@@ -425,10 +425,9 @@ impl TableSnapshot {
             let Some(sub) = pk.strip_prefix(crate::store::keys::USER_PREFIX) else { return Ok(()) };
             let orders = item.get("orders").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
             self.pending_counts.insert(sub.to_owned(), orders.unwrap_or(0));
-        } else if sk == crate::store::keys::PURCHASES_SK {
+        } else if let Some(product) = sk.strip_prefix(crate::store::keys::BOUGHT_PREFIX) {
             let Some(sub) = pk.strip_prefix(crate::store::keys::USER_PREFIX) else { return Ok(()) };
-            let products = item.get("products").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
-            self.purchases.insert(sub.to_owned(), products.into_iter().collect());
+            self.purchases.entry(sub.to_owned()).or_default().insert(product.to_owned());
         } else if sk.starts_with(crate::store::keys::ORDER_PREFIX) {
             self.orders.push(from_item(item)?);
         }
