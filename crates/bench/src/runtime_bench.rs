@@ -278,6 +278,7 @@ impl StubTable {
                 charge_id: None,
                 failure_reason: None,
                 counts_pending: true,
+                refund_due: false,
             }
         };
         use shop::domain::OrderStatus::{Paid, PendingPayment};

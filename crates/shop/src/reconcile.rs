@@ -60,6 +60,8 @@ pub enum DriftKind {
     Purchase,
     /// A user's count of orders awaiting payment is not how many do.
     PendingCount,
+    /// An approved charge not refunded, of an order that is not PAID.
+    Charge,
     /// An item that does not read as what its key says it is (not repaired).
     Unreadable,
 }
@@ -251,6 +253,11 @@ where
         });
     }
     let purchases = purchase_drift(&snapshot);
+    let unrefunded = charge_drift(&snapshot);
+    for (order, problem) in &unrefunded {
+        let product_id = order.lines.first().map(|l| l.product_id.clone()).unwrap_or_default();
+        report.drift.push(Drift { product_id, kind: DriftKind::Charge, problem: problem.clone() });
+    }
     report.reviews = snapshot.reviews.len();
     for (id, (stored, should)) in &ratings {
         report.drift.push(Drift {
@@ -290,6 +297,14 @@ where
         match store.repair_pending_count(&sub, stored, should).await {
             Ok(()) => report.repaired.push(format!("user#{sub}")),
             Err(StoreError::Conflict) => report.repair_conflicts.push(format!("user#{sub}")),
+            Err(e) => return Err(e),
+        }
+    }
+    for (order, _) in unrefunded {
+        // The sweeper refunds it on its next run.
+        match store.mark_refund_due(order, now).await {
+            Ok(()) => report.repaired.push(format!("order#{}", order.order_id)),
+            Err(StoreError::Conflict) => report.repair_conflicts.push(format!("order#{}", order.order_id)),
             Err(e) => return Err(e),
         }
     }
@@ -419,6 +434,26 @@ fn pending_count_drift(snapshot: &TableSnapshot) -> BTreeMap<String, (i64, i64)>
         .filter_map(|(sub, should)| {
             let stored = snapshot.pending_counts.get(sub).copied().unwrap_or(0);
             (stored != should).then(|| (sub.to_owned(), (stored, should)))
+        })
+        .collect()
+}
+
+/// Approved charges, not refunded, of orders that are not PAID (nor awaiting
+/// payment, whose charge a payment in flight is about to record) and whose
+/// refund is not already due: (the order, what is wrong).
+fn charge_drift(snapshot: &TableSnapshot) -> Vec<(&Order, String)> {
+    snapshot
+        .orders
+        .iter()
+        .filter(|o| snapshot.unrefunded_charges.contains(&o.order_id))
+        .filter(|o| !matches!(o.status, OrderStatus::Paid | OrderStatus::PendingPayment) && !o.refund_due)
+        .map(|o| {
+            let problem = format!(
+                "order {} is {} but its approved charge was not refunded (nor recorded as due)",
+                o.order_id,
+                o.status.as_str()
+            );
+            (o, problem)
         })
         .collect()
 }

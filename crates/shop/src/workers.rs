@@ -200,6 +200,10 @@ pub struct ExpiryReport {
     /// Due orders whose items stayed contended past the retries (a hot
     /// product in a sale): left for the next sweep, which reaches them again.
     pub contended: usize,
+    /// Ended orders whose refund was due and is now confirmed, and those the
+    /// provider still did not confirm (retried by the next sweep).
+    pub refunds_confirmed: usize,
+    pub refunds_still_due: usize,
 }
 
 /// Pages of due orders one sweep works through; the next run takes the rest.
@@ -227,7 +231,15 @@ pub async fn expire_overdue_orders(
         let (due, next) = store.orders_due_for_expiry(now, 100, start).await?;
         for order in due {
             if order.status != crate::domain::OrderStatus::PendingPayment {
-                report.skipped += 1;
+                // Ended without a sale, its refund not yet confirmed: ask again.
+                if order.refund_due {
+                    match orders.finish_refund(&order).await {
+                        Ok(_) => report.refunds_confirmed += 1,
+                        Err(_) => report.refunds_still_due += 1,
+                    }
+                } else {
+                    report.skipped += 1;
+                }
                 continue;
             }
             match orders.expire(&order).await {
@@ -247,11 +259,13 @@ pub async fn expire_overdue_orders(
             None => break,
         }
     }
-    if report.expired > 0 || report.contended > 0 {
+    if report.expired > 0 || report.contended > 0 || report.refunds_confirmed > 0 || report.refunds_still_due > 0 {
         tracing::info!(
             expired = report.expired,
             skipped = report.skipped,
             contended = report.contended,
+            refunds_confirmed = report.refunds_confirmed,
+            refunds_still_due = report.refunds_still_due,
             "orders expired"
         );
     }

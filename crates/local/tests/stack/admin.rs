@@ -314,6 +314,55 @@ async fn an_order_from_before_the_pending_cap_never_takes_the_count_below_zero()
     );
 }
 
+#[tokio::test]
+async fn reconcile_finds_an_unrefunded_charge_of_an_ended_order_and_the_sweeper_refunds_it() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let product = new_product(5, 100).await;
+    let buyer = new_user_token("charged").await;
+    assert_eq!(add_as(&buyer, &product, 1).await.status, StatusCode::OK);
+    let order_id = checkout_as(&buyer, None).await.body["order"]["orderId"].as_str().unwrap().to_owned();
+    assert_eq!(pay(&buyer, &order_id, "tok_visa").await.status, StatusCode::OK);
+    // As a lost race left it before refunds were recorded: the order ended, its charge kept.
+    let sub = crate::cart::sub_of(&buyer);
+    let db = dynamodb().await;
+    db.update_item()
+        .table_name(&stack().table)
+        .set_key(Some(dynamodb_key(&format!("user#{sub}"), &format!("order#{order_id}"))))
+        .update_expression("SET #s = :cancelled")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":cancelled", AttributeValue::S("CANCELLED".into()))
+        .send()
+        .await
+        .unwrap();
+    let charge_problem = |report: &Value| {
+        report["drift"].as_array().unwrap().iter().any(|d| {
+            d["kind"] == "charge" && d["problem"].as_str().unwrap().contains(&format!("order {order_id} is CANCELLED"))
+        })
+    };
+    let (_, report) = reconcile(&product, false);
+    assert!(charge_problem(&report), "{report}");
+    reconcile(&product, true);
+    // The repair records the refund as due; the sweeper (every second here) refunds it.
+    let refunded = || async {
+        let item = db
+            .get_item()
+            .table_name(&stack().table)
+            .set_key(Some(dynamodb_key(&format!("charge#{order_id}"), "charge")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        item.get("refunded").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
+    };
+    eventually("the charge refunded", refunded, |r| *r).await;
+    let order = order_of(&buyer, &order_id).await;
+    assert_eq!(order.body["order"]["status"], "CANCELLED");
+    let (_, report) = reconcile(&product, false);
+    assert!(!charge_problem(&report), "{report}");
+}
+
 fn dynamodb_key(pk: &str, sk: &str) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
     use aws_sdk_dynamodb::types::AttributeValue;
     std::collections::HashMap::from([

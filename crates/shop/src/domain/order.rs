@@ -107,6 +107,11 @@ pub struct Order {
     /// made before the cap existed never added one, and take none off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub counts_pending: bool,
+    /// The order ended without a sale and any charge of it is still to be
+    /// refunded: recorded by the transition that ended it, cleared once the
+    /// provider confirms (the expiry sweeper retries until it does).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refund_due: bool,
 }
 
 impl Order {

@@ -3,7 +3,7 @@
 //! by a condition on the current status and moves the stock in the same
 //! transaction, so a retry or a race moves stock at most once.
 
-use aws_sdk_dynamodb::types::{Delete, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, PutRequest, TransactWriteItem, Update, WriteRequest};
 use serde_dynamo::{from_item, to_item};
 
 use std::collections::HashMap;
@@ -159,6 +159,19 @@ impl OrderStore for Store {
         debug_assert!(!ended.status.settles_stock_as_sold());
         self.settle(order, ended, &[], false).await
     }
+
+    async fn refund_done(&self, order: &Order) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(&order.owner), order_sk(&order.order_id))))
+            .update_expression("REMOVE refundDue, pendingList")
+            .condition_expression("refundDue = :due")
+            .expression_attribute_values(":due", AttributeValue::Bool(true))
+            .send()
+            .await?;
+        Ok(())
+    }
 }
 
 impl Store {
@@ -193,7 +206,16 @@ impl Store {
             set.push_str(", failureReason = :reason");
             update = update.expression_attribute_values(":reason", s(r));
         }
-        let update = update.update_expression(format!("{set} REMOVE pendingList")).build().map_err(build_error)?;
+        // An order whose refund is due stays in the pending index, where the
+        // expiry sweeper finds it until the refund is confirmed.
+        let update = if settled.refund_due {
+            update
+                .update_expression(format!("{set}, refundDue = :due"))
+                .expression_attribute_values(":due", AttributeValue::Bool(true))
+        } else {
+            update.update_expression(format!("{set} REMOVE pendingList"))
+        };
+        let update = update.build().map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         if order.counts_pending {
             items.push(self.pending_count_change(&buyer, -1, None)?);
@@ -365,6 +387,27 @@ impl Store {
                 return Err(StoreError::Backend(format!("{} purchase marks left unprocessed", writes.len())));
             }
         }
+        Ok(())
+    }
+
+    /// Records an ended order's refund as due now (reconciliation found its
+    /// charge unrefunded): the expiry sweeper refunds it on its next run.
+    /// `Conflict` if the order is PAID after all.
+    pub(crate) async fn mark_refund_due(&self, order: &Order, now: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(&order.owner), order_sk(&order.order_id))))
+            .update_expression("SET refundDue = :due, pendingList = :p, expiresAt = :now")
+            .condition_expression("#status <> :paid AND #status <> :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":due", AttributeValue::Bool(true))
+            .expression_attribute_values(":p", s(PENDING_PARTITION))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
+            .expression_attribute_values(":pending", s(OrderStatus::PendingPayment.as_str()))
+            .send()
+            .await?;
         Ok(())
     }
 

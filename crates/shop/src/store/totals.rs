@@ -362,6 +362,8 @@ pub struct TableSnapshot {
     pub(crate) pending_counts: HashMap<String, i64>,
     /// Items of a known kind that do not read as that kind: (pk, sk, why).
     pub(crate) unreadable: Vec<(String, String, String)>,
+    /// The sandbox provider's approved charges not refunded, by order id.
+    pub(crate) unrefunded_charges: std::collections::BTreeSet<String>,
 }
 
 impl Store {
@@ -428,6 +430,12 @@ impl TableSnapshot {
         } else if let Some(product) = sk.strip_prefix(crate::store::keys::BOUGHT_PREFIX) {
             let Some(sub) = pk.strip_prefix(crate::store::keys::USER_PREFIX) else { return Ok(()) };
             self.purchases.entry(sub.to_owned()).or_default().insert(product.to_owned());
+        } else if let (Some(order_id), "charge") = (pk.strip_prefix("charge#"), sk.as_str()) {
+            let approved = item.get("outcome").and_then(|v| v.as_s().ok()).is_some_and(|o| o == "APPROVED");
+            let refunded = item.get("refunded").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
+            if approved && !refunded {
+                self.unrefunded_charges.insert(order_id.to_owned());
+            }
         } else if sk.starts_with(crate::store::keys::ORDER_PREFIX) {
             self.orders.push(from_item(item)?);
         }

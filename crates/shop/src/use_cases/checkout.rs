@@ -182,6 +182,7 @@ async fn new_order(
         charge_id: None,
         failure_reason: None,
         counts_pending: true,
+        refund_due: false,
     };
     Ok((order, splits))
 }

@@ -29,6 +29,10 @@ pub enum OrderError {
     /// The charge went through but the order had ended meanwhile.
     #[error("order is {}; the charge was refunded", .0.status.as_str())]
     Refunded(Box<Order>),
+    /// The same, and the provider did not confirm the refund yet: it is
+    /// recorded as due and retried until it does.
+    #[error("order is {}; the charge will be refunded (the provider did not answer yet; it is retried)", .0.status.as_str())]
+    RefundDue(Box<Order>),
     #[error("the cart kept changing during payment; retry (you will not be charged twice)")]
     Busy,
     /// The units held for the order were gone when it was to be sold (a
@@ -51,9 +55,11 @@ impl OrderError {
     /// The order as it stands, when the refusal concerns it.
     pub fn order(&self) -> Option<&Order> {
         match self {
-            Self::NotPending(o) | Self::ExpiredBeforePayment(o) | Self::Refunded(o) | Self::ReservationMissing(o) => {
-                Some(o)
-            }
+            Self::NotPending(o)
+            | Self::ExpiredBeforePayment(o)
+            | Self::Refunded(o)
+            | Self::RefundDue(o)
+            | Self::ReservationMissing(o) => Some(o),
             Self::Declined { order, .. } => Some(order),
             _ => None,
         }
@@ -114,9 +120,12 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
                 // Still pending: a cart line changed under us; read it again.
                 OrderStatus::PendingPayment => continue,
                 other => {
-                    let refunded = self.payments.refund(&order.order_id).await?;
-                    tracing::warn!(order = %order.order_id, status = other.as_str(), refunded, "charge refunded");
-                    return Err(OrderError::Refunded(Box::new(current)));
+                    // The transition that ended it recorded the refund as due.
+                    tracing::warn!(order = %order.order_id, status = other.as_str(), "charged after the order ended");
+                    return Err(match self.finish_refund(&current).await {
+                        Ok(_) => OrderError::Refunded(Box::new(current)),
+                        Err(_) => OrderError::RefundDue(Box::new(current)),
+                    });
                 }
             }
         }
@@ -128,15 +137,39 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
     /// stays payable and nothing is kept), then the order ends. Never leaves
     /// the customer charged for an order stuck awaiting payment.
     async fn sale_without_stock(&self, order: Order, now: i64) -> Result<OrderError, OrderError> {
-        let refunded = self.payments.refund(&order.order_id).await?;
-        let ended = order.clone().settled(OrderStatus::Cancelled, now, None, Some(RESERVATION_MISSING_REASON));
+        let mut ended = order.clone().settled(OrderStatus::Cancelled, now, None, Some(RESERVATION_MISSING_REASON));
+        ended.refund_due = true;
         let current = match through_contention(|| self.store.end_order_without_stock(&order, &ended)).await {
             Ok(()) => ended,
             Err(StoreError::Conflict) => self.owned_order(&CartOwner::user(&order.owner)?, &order.order_id).await?,
             Err(e) => return Err(e.into()),
         };
-        tracing::error!(order = %order.order_id, refunded, "reserved stock missing at payment: refunded, order ended");
+        let refunded = self.finish_refund(&current).await.is_ok();
+        tracing::error!(order = %order.order_id, refunded, "reserved stock missing at payment: order ended, charge refunded");
         Ok(OrderError::ReservationMissing(Box::new(current)))
+    }
+
+    /// Refunds an ended order's charge, if it has one, and clears its
+    /// `refund_due` once the provider confirmed; `Ok(true)` if a charge was
+    /// refunded. On the provider's error the refund stays due (the expiry
+    /// sweeper calls this again until it succeeds).
+    pub async fn finish_refund(&self, order: &Order) -> Result<bool, OrderError> {
+        let refunded = match self.payments.refund(&order.order_id).await {
+            Ok(refunded) => refunded,
+            Err(e) => {
+                tracing::warn!(order = %order.order_id, error = %e, "refund not confirmed; it stays due and is retried");
+                return Err(e.into());
+            }
+        };
+        match through_contention(|| self.store.refund_done(order)).await {
+            // Cleared already (another attempt confirmed it first).
+            Ok(()) | Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if refunded {
+            tracing::warn!(order = %order.order_id, "refunded a charge of an order that ended without a sale");
+        }
+        Ok(refunded)
     }
 
     /// What a paid order does to the buyer's cart: units bought leave it,
@@ -202,7 +235,10 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
     /// that was not sold.
     async fn try_release(&self, order: &Order, to: OrderStatus, reason: &str, now: i64) -> Result<bool, OrderError> {
         debug_assert!(!to.settles_stock_as_sold());
-        let released = order.clone().settled(to, now, None, Some(reason));
+        // Any charge of it (a payment that crashed before recording itself,
+        // or lost the race) is to be refunded: recorded with the transition.
+        let mut released = order.clone().settled(to, now, None, Some(reason));
+        released.refund_due = true;
         match through_contention(|| self.store.settle_order(order, &released, &[])).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Ok(false),
@@ -218,13 +254,8 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
             }
             Err(e) => return Err(e.into()),
         }
-        match self.payments.refund(&order.order_id).await {
-            Ok(true) => tracing::warn!(order = %order.order_id, "refunded a charge of a released order"),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(order = %order.order_id, error = %e, "refund of a released order failed; refund by hand")
-            }
-        }
+        // A provider that fails now leaves the refund due: the sweeper retries.
+        let _ = self.finish_refund(&released).await;
         Ok(true)
     }
 }

@@ -202,6 +202,9 @@ pub trait OrderStore: CartStore {
         order: &Order,
         ended: &Order,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Clears an ended order's `refund_due` once the provider confirmed the
+    /// refund (or that there was nothing to refund); `Conflict` if already clear.
+    fn refund_done(&self, order: &Order) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// How writing a new review ended.

@@ -323,6 +323,16 @@ impl OrderStore for FakeStore {
         Ok(())
     }
 
+    async fn refund_done(&self, order: &Order) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let stored = state.orders.get_mut(&order.order_id).ok_or(StoreError::Conflict)?;
+        if !stored.refund_due {
+            return Err(StoreError::Conflict);
+        }
+        stored.refund_due = false;
+        Ok(())
+    }
+
     async fn end_order_without_stock(&self, order: &Order, ended: &Order) -> Result<(), StoreError> {
         let mut state = self.state();
         if state.orders.get(&order.order_id).map(|o| o.status) != Some(OrderStatus::PendingPayment) {
@@ -339,6 +349,8 @@ struct FakePayments {
     answers: Mutex<VecDeque<Result<ChargeOutcome, PaymentError>>>,
     charges: Mutex<Vec<(String, u64)>>,
     refunds: Mutex<Vec<String>>,
+    /// Refunds fail as a provider outage does.
+    refunds_down: Mutex<bool>,
 }
 
 impl FakePayments {
@@ -360,6 +372,9 @@ impl PaymentProvider for FakePayments {
     }
 
     async fn refund(&self, order_id: &str) -> Result<bool, PaymentError> {
+        if *self.refunds_down.lock().unwrap() {
+            return Err(PaymentError::Unavailable);
+        }
         let charged = self.charges.lock().unwrap().iter().any(|(id, _)| id == order_id);
         self.refunds.lock().unwrap().push(order_id.into());
         Ok(charged)
@@ -928,4 +943,29 @@ fn a_charge_whose_sale_stays_contended_says_it_was_charged() {
     payments.answers.lock().unwrap().push_back(FakePayments::approved());
     let paid = block_on(orders(&store, &payments, &FixedClock(NOW + 2)).pay("u1", &order.order_id, &card())).unwrap();
     assert_eq!((paid.status, paid.charge_id.as_deref()), (OrderStatus::Paid, Some("ch_1")));
+}
+
+#[test]
+fn a_refund_the_provider_does_not_confirm_stays_due_until_it_does() {
+    let (store, order) = pending_order();
+    let payments = FakePayments::answering(FakePayments::approved());
+    // The buyer cancels in another tab while the charge goes through, and the
+    // provider is down when the refund is asked for.
+    store.state().racing_transition = Some(OrderStatus::Cancelled);
+    *payments.refunds_down.lock().unwrap() = true;
+    let result = block_on(orders(&store, &payments, &FixedClock(NOW + 1)).pay("u1", &order.order_id, &card()));
+    let Err(err @ OrderError::RefundDue(_)) = result else { panic!("{result:?}") };
+    assert!(err.to_string().contains("will be refunded"), "{err}");
+    // The cancel that won could not record the refund in the fake's race; the
+    // release path does: cancel another order with the provider down.
+    let (store, order) = pending_order();
+    let cancelled = block_on(orders(&store, &payments, &FixedClock(NOW + 1)).cancel("u1", &order.order_id)).unwrap();
+    assert_eq!(cancelled.status, OrderStatus::Cancelled);
+    assert!(store.state().orders[&order.order_id].refund_due, "recorded with the cancel, not lost");
+    // The provider is back: the sweeper's retry refunds it and clears the record.
+    *payments.refunds_down.lock().unwrap() = false;
+    let stored = store.state().orders[&order.order_id].clone();
+    block_on(orders(&store, &payments, &FixedClock(NOW + 2)).finish_refund(&stored)).unwrap();
+    assert!(!store.state().orders[&order.order_id].refund_due);
+    assert!(payments.refunds.lock().unwrap().contains(&order.order_id));
 }
