@@ -22,8 +22,9 @@ pub async fn run_worker(worker: Worker) -> Result<(), Error> {
     shop::telemetry::init();
     let store = shop::store_from_env().await?;
     let payments = shop::payments::SandboxPayments::new(store.clone());
+    let holds = shop::config::hold_policy_from_env()?;
     lambda_runtime::run(lambda_runtime::service_fn(|event: LambdaEvent<serde_json::Value>| {
-        worker.serve(&store, &payments, event.payload)
+        worker.serve(&store, &payments, &holds, event.payload)
     }))
     .await
 }

@@ -38,8 +38,7 @@ pub fn app() -> &'static App {
                 client_id: "fuzz-client".into(),
             },
             allowed_origin: "http://localhost:8080".into(),
-            reservation_hold_secs: 900,
-            max_pending_orders: 3,
+            holds: shop::domain::HoldPolicy::default(),
             admin_mfa_required: false,
         };
         App::new(config, &sdk)

@@ -279,6 +279,7 @@ impl StubTable {
                 failure_reason: None,
                 counts_pending: true,
                 refund_due: false,
+                renew_after: None,
             }
         };
         use shop::domain::OrderStatus::{Paid, PendingPayment};

@@ -120,10 +120,12 @@ pub async fn invoke(app: &Arc<App>, handler: Handler, payload: Value) -> Result<
                 .map_err(|e| LocalError::Handler(e.to_string()))?;
             answer(response)
         }
-        Handler::Worker(worker) => worker.serve(&app.store, &app.payments, payload).await.map_err(|e| match e {
-            shop::workers::WorkerError::BadEvent(e) => LocalError::BadEvent(e),
-            other => LocalError::Handler(other.to_string()),
-        }),
+        Handler::Worker(worker) => {
+            worker.serve(&app.store, &app.payments, &app.config.holds, payload).await.map_err(|e| match e {
+                shop::workers::WorkerError::BadEvent(e) => LocalError::BadEvent(e),
+                other => LocalError::Handler(other.to_string()),
+            })
+        }
     }
 }
 

@@ -139,8 +139,18 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
         cleanup_queue_url: queue_url("CLEANUP_QUEUE_URL"),
         cognito: CognitoConfig { issuer: issuer.clone(), jwks_url: jwks_url.clone(), client_id: client_id.clone() },
         allowed_origin: options.allowed_origin.clone(),
-        reservation_hold_secs: options.reservation_hold_secs,
-        max_pending_orders: options.max_pending_orders,
+        holds: shop::domain::HoldPolicy {
+            hold_secs: options.reservation_hold_secs,
+            max_pending: options.max_pending_orders,
+            // The rest as the template's parameters say (SHOP_PARAMETER_OVERRIDES sets them).
+            hot_hold_secs: template.parameter("HotProductHoldSeconds").unwrap_or(shop::domain::DEFAULT_HOT_HOLD_SECS),
+            max_held_units: template
+                .parameter("MaxHeldUnitsPerProduct")
+                .unwrap_or(shop::domain::DEFAULT_MAX_HELD_UNITS),
+            renewal_cooldown_secs: template
+                .parameter("RenewalCooldownSeconds")
+                .unwrap_or(shop::domain::DEFAULT_RENEWAL_COOLDOWN_SECS),
+        },
         admin_mfa_required: options.admin_mfa_required,
     };
     let app = Arc::new(App::new(config, &sdk));

@@ -29,6 +29,8 @@ pub struct Template {
     pub api_cors_methods: String,
     /// The stage's throttles (`MethodSettings`), parameters resolved.
     pub throttles: Vec<Throttle>,
+    /// Every parameter's value: its default, or the override given.
+    pub parameters: std::collections::HashMap<String, String>,
 }
 
 /// One `MethodSettings` entry that throttles: API Gateway keeps a token
@@ -45,6 +47,11 @@ pub struct Throttle {
 }
 
 impl Template {
+    /// A parameter's value (default or override), parsed.
+    pub fn parameter<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
+        self.parameters.get(name)?.parse().ok()
+    }
+
     /// The throttle API Gateway applies to a route: its own setting, or the
     /// stage's default.
     pub fn throttle_for(&self, resource: &str, method: &str) -> Option<&Throttle> {
@@ -396,6 +403,7 @@ impl Template {
             api_cors_headers: cors.0,
             api_cors_methods: cors.1,
             throttles,
+            parameters,
         })
     }
 

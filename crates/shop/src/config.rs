@@ -2,6 +2,8 @@
 
 use std::env;
 
+use crate::domain::HoldPolicy;
+
 #[derive(Debug, thiserror::Error)]
 #[error("missing or invalid setting {0}")]
 pub struct ConfigError(pub &'static str);
@@ -14,10 +16,8 @@ pub struct Config {
     pub cognito: CognitoConfig,
     /// The frontend origin allowed to call with credentials (CORS).
     pub allowed_origin: String,
-    /// How long a checkout holds its reserved stock awaiting payment.
-    pub reservation_hold_secs: i64,
-    /// Orders one user may hold awaiting payment at once.
-    pub max_pending_orders: u32,
+    /// How long a checkout holds its stock, and how much one buyer may hold.
+    pub holds: HoldPolicy,
     /// Admin routes refuse an admin whose account has no authenticator app (TOTP).
     pub admin_mfa_required: bool,
 }
@@ -48,21 +48,38 @@ impl Config {
             cleanup_queue_url: optional("CLEANUP_QUEUE_URL"),
             cognito: CognitoConfig { issuer, jwks_url, client_id: required("COGNITO_CLIENT_ID")? },
             allowed_origin: optional("ALLOWED_ORIGIN").unwrap_or_else(|| "http://localhost:8080".into()),
-            reservation_hold_secs: match optional("RESERVATION_HOLD_SECONDS") {
-                None => crate::domain::DEFAULT_RESERVATION_HOLD_SECS,
-                Some(v) => v.parse().ok().filter(|s| *s > 0).ok_or(ConfigError("RESERVATION_HOLD_SECONDS"))?,
-            },
+            holds: hold_policy_from_env()?,
             // Required unless the template says otherwise.
             admin_mfa_required: match optional("ADMIN_MFA_REQUIRED").as_deref() {
                 None | Some("true") => true,
                 Some("false") => false,
                 Some(_) => return Err(ConfigError("ADMIN_MFA_REQUIRED")),
             },
-            max_pending_orders: match optional("MAX_PENDING_ORDERS") {
-                None => crate::domain::DEFAULT_MAX_PENDING_ORDERS,
-                Some(v) => v.parse().ok().filter(|n| *n > 0).ok_or(ConfigError("MAX_PENDING_ORDERS"))?,
-            },
         })
+    }
+}
+
+/// What one buyer may hold for how long, from the environment the template
+/// sets (each setting's default when unset). The workers read it too.
+pub fn hold_policy_from_env() -> Result<HoldPolicy, ConfigError> {
+    let defaults = HoldPolicy::default();
+    Ok(HoldPolicy {
+        hold_secs: positive("RESERVATION_HOLD_SECONDS", defaults.hold_secs)?,
+        hot_hold_secs: positive("HOT_PRODUCT_HOLD_SECONDS", defaults.hot_hold_secs)?,
+        max_pending: positive("MAX_PENDING_ORDERS", defaults.max_pending)?,
+        max_held_units: positive("MAX_HELD_UNITS_PER_PRODUCT", defaults.max_held_units)?,
+        renewal_cooldown_secs: match optional("RENEWAL_COOLDOWN_SECONDS") {
+            None => defaults.renewal_cooldown_secs,
+            Some(v) => v.parse().ok().filter(|s| *s >= 0).ok_or(ConfigError("RENEWAL_COOLDOWN_SECONDS"))?,
+        },
+    })
+}
+
+/// A setting that must be a positive number, or `default` when unset.
+fn positive<T: std::str::FromStr + PartialOrd + Default>(name: &'static str, default: T) -> Result<T, ConfigError> {
+    match optional(name) {
+        None => Ok(default),
+        Some(v) => v.parse().ok().filter(|n| *n > T::default()).ok_or(ConfigError(name)),
     }
 }
 

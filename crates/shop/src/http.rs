@@ -97,7 +97,9 @@ impl From<CheckoutError> for ApiError {
         match err {
             CheckoutError::Invalid(e) => e.into(),
             CheckoutError::EmptyCart | CheckoutError::TooManyLines(_) => Self::BadRequest(message),
-            CheckoutError::TooManyPending(_) => Self::Conflict(message),
+            CheckoutError::TooManyPending(_)
+            | CheckoutError::TooManyHeld { .. }
+            | CheckoutError::CoolingDown { .. } => Self::Conflict(message),
             CheckoutError::NotEnoughStock(short_lines) => {
                 detailed(StatusCode::CONFLICT, message, ShortLines { short_lines: &short_lines })
             }

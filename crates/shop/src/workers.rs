@@ -11,6 +11,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 
 use std::collections::BTreeMap;
 
+use crate::domain::HoldPolicy;
 use crate::payments::SandboxPayments;
 use crate::queue::CleanupMessage;
 use crate::store::items::CartLineImage;
@@ -222,9 +223,11 @@ const STUCK_AFTER_SECS: i64 = 600;
 pub async fn expire_overdue_orders(
     store: &Store,
     payments: &SandboxPayments,
+    holds: &HoldPolicy,
     now: i64,
 ) -> Result<ExpiryReport, WorkerError> {
-    let orders = Orders { store, payments, clock: &FixedClock(now) };
+    let orders =
+        Orders { store, payments, clock: &FixedClock(now), renewal_cooldown_secs: holds.renewal_cooldown_secs };
     let mut report = ExpiryReport::default();
     let mut start = None;
     for _ in 0..EXPIRY_PAGES {
@@ -302,6 +305,7 @@ impl Worker {
         self,
         store: &Store,
         payments: &SandboxPayments,
+        holds: &HoldPolicy,
         event: serde_json::Value,
     ) -> Result<serde_json::Value, WorkerError> {
         fn parse<T: serde::de::DeserializeOwned>(event: serde_json::Value) -> Result<T, WorkerError> {
@@ -313,7 +317,7 @@ impl Worker {
             Self::CartTotals => serde_json::to_value(apply_cart_totals(store, parse(event)?, now).await),
             Self::OrderExpiry => {
                 let _: CloudWatchEvent = parse(event)?;
-                serde_json::to_value(expire_overdue_orders(store, payments, now).await?)
+                serde_json::to_value(expire_overdue_orders(store, payments, holds, now).await?)
             }
         };
         answer.map_err(|e| WorkerError::Answer(e.to_string()))

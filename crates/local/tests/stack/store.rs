@@ -129,8 +129,12 @@ async fn cancelling_releases_the_reservation_once() {
     }
     assert_eq!(pay(&token, &id, "tok_visa").await.status, StatusCode::CONFLICT);
 
-    // A paid order cannot be cancelled.
-    let id = order_id(&checkout_as(&token, None).await);
+    // A paid order cannot be cancelled. (The same lines check out again once
+    // the renewal cool-down has passed.)
+    let again =
+        eventually("a checkout after the cool-down", || checkout_as(&token, None), |r| r.status == StatusCode::CREATED)
+            .await;
+    let id = order_id(&again);
     pay(&token, &id, "tok_visa").await;
     let reply = call(Method::POST, &format!("/orders/{id}/cancel")).token(&token).send().await;
     assert_eq!(reply.status, StatusCode::CONFLICT);
@@ -434,8 +438,57 @@ async fn nobody_holds_more_unpaid_orders_than_the_cap() {
     assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
     assert!(refused.body["message"].as_str().unwrap().contains("awaiting payment"), "{:?}", refused.body);
     assert_eq!(stock_of(&product).await.1, reserved, "the refused checkout reserved nothing");
-    // Cancelling one frees a place.
+    // Cancelling one frees a place (once the renewal cool-down has passed).
     let cancelled = call(Method::POST, &format!("/orders/{}/cancel", orders[0])).token(&token).send().await;
     assert_eq!(cancelled.status, StatusCode::OK);
-    assert_eq!(checkout_as(&token, None).await.status, StatusCode::CREATED);
+    eventually("a checkout after the cool-down", || checkout_as(&token, None), |r| r.status == StatusCode::CREATED)
+        .await;
+}
+
+#[tokio::test]
+async fn one_account_cannot_hold_a_products_stock_and_renews_its_hold_only_after_a_cool_down() {
+    let product = new_product(50, 100).await;
+    let hoarder = new_user_token("hoarder-units").await;
+    // One line over the cap (10 units of a product held awaiting payment).
+    assert_eq!(add_as(&hoarder, &product, 11).await.status, StatusCode::OK);
+    let refused = checkout_as(&hoarder, None).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
+    assert!(refused.body["message"].as_str().unwrap().contains("at most 10"), "{:?}", refused.body);
+    assert_eq!(stock_of(&product).await, (50, 0, 0, 50));
+    // 6 held, then 5 more in a second order: over the cap across orders.
+    let set_line = |quantity: i64| {
+        call(Method::PUT, &format!("/cart/{product}")).token(&hoarder).json(json!({ "quantity": quantity })).send()
+    };
+    assert_eq!(set_line(6).await.status, StatusCode::OK);
+    let first = order_id(&checkout_as(&hoarder, None).await);
+    let other = new_user_token("hoarder-other").await;
+    assert_eq!(set_line(5).await.status, StatusCode::OK);
+    let refused = checkout_as(&hoarder, None).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.body);
+    assert!(refused.body["message"].as_str().unwrap().contains("you hold 6"), "{:?}", refused.body);
+    assert_eq!(stock_of(&product).await, (44, 6, 0, 50), "the refused checkout reserved nothing");
+    // Cancelling does not renew the hold at once: the units go to others first.
+    let cancelled = call(Method::POST, &format!("/orders/{first}/cancel")).token(&hoarder).send().await;
+    assert_eq!(cancelled.status, StatusCode::OK);
+    // Even with the cart line edited since (no link to the old order left).
+    assert_eq!(set_line(6).await.status, StatusCode::OK);
+    let renewed = checkout_as(&hoarder, None).await;
+    assert_eq!(renewed.status, StatusCode::CONFLICT, "{:?}", renewed.body);
+    assert!(
+        renewed.body["message"].as_str().unwrap().contains("offered to other shoppers first"),
+        "{:?}",
+        renewed.body
+    );
+    assert_eq!(add_as(&other, &product, 10).await.status, StatusCode::OK);
+    assert_eq!(checkout_as(&other, None).await.status, StatusCode::CREATED, "another shopper takes them meanwhile");
+    // After the cool-down (3 s on this stack) the hoarder may check out again.
+    let again = eventually(
+        "a checkout after the cool-down",
+        || checkout_as(&hoarder, None),
+        |r| r.status == StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(again.body["order"]["lines"][0]["quantity"], 6);
+    assert_eq!(stock_of(&product).await, (34, 16, 0, 50));
+    assert_eq!(crate::admin::reconcile(&product, false).0, Vec::<String>::new());
 }

@@ -61,7 +61,12 @@ fn start_stack() -> PathBuf {
         &workspace_root(),
         // The expiry sweeper runs every second here (the template says every minute).
         // Failed queue messages reappear after 1 s (the template says 60).
-        &[("SHOP_SCHEDULE_SECONDS", "1"), ("SHOP_QUEUE_VISIBILITY_SECONDS", "1")],
+        // A renewal after a cancel waits 3 s here (the template says 60).
+        &[
+            ("SHOP_SCHEDULE_SECONDS", "1"),
+            ("SHOP_QUEUE_VISIBILITY_SECONDS", "1"),
+            ("SHOP_PARAMETER_OVERRIDES", "RenewalCooldownSeconds=3"),
+        ],
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let file = child.coordinates_file.clone();

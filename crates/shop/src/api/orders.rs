@@ -23,18 +23,19 @@ fn order_id_param(req: &Request) -> Result<String, ApiError> {
 }
 
 fn orders(app: &App) -> Orders<'_, crate::store::Store, crate::payments::SandboxPayments, SystemClock> {
-    Orders { store: &app.store, payments: &app.payments, clock: &SystemClock }
+    Orders {
+        store: &app.store,
+        payments: &app.payments,
+        clock: &SystemClock,
+        renewal_cooldown_secs: app.config.holds.renewal_cooldown_secs,
+    }
 }
 
 pub(super) async fn checkout(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let identity = app.signed_in(req).await?;
     let key = idempotency_key(req)?;
-    let request = CheckoutRequest {
-        buyer_sub: &identity.sub,
-        idempotency_key: key.as_deref(),
-        hold_secs: app.config.reservation_hold_secs,
-        max_pending: app.config.max_pending_orders,
-    };
+    let request =
+        CheckoutRequest { buyer_sub: &identity.sub, idempotency_key: key.as_deref(), policy: app.config.holds };
     let done = check_out(&app.store, &SystemClock, request).await?;
     let answer = CheckoutAnswer { products: cart_view(&done.cart), order: (&done.order).into() };
     Ok(if done.created { Reply::created(answer) } else { Reply::ok(answer) })

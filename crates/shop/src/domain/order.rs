@@ -16,6 +16,52 @@ pub const MAX_TRANSACTION_ITEMS: usize = 100;
 pub const DEFAULT_MAX_PENDING_ORDERS: u32 = 3;
 /// How long a checkout holds its reservation unless configured otherwise.
 pub const DEFAULT_RESERVATION_HOLD_SECS: i64 = 15 * 60;
+/// Units of one product one buyer may hold awaiting payment, over all their orders.
+pub const DEFAULT_MAX_HELD_UNITS: u32 = 10;
+/// How long a buyer waits, after an order of theirs ended unpaid (cancelled or
+/// expired), to check its lines out again: the units go to others first.
+pub const DEFAULT_RENEWAL_COOLDOWN_SECS: i64 = 60;
+/// How long an order holding a sharded (hot) product's stock holds it.
+pub const DEFAULT_HOT_HOLD_SECS: i64 = 5 * 60;
+
+/// What one buyer may hold awaiting payment, and for how long: the rules that
+/// keep one account from holding a hot product's whole stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HoldPolicy {
+    /// How long a checkout holds its stock.
+    pub hold_secs: i64,
+    /// The same for an order holding a sharded (hot) product: shorter.
+    pub hot_hold_secs: i64,
+    /// Orders awaiting payment at once.
+    pub max_pending: u32,
+    /// Units of one product held awaiting payment at once.
+    pub max_held_units: u32,
+    /// The wait before checking the lines of an order that ended unpaid out again.
+    pub renewal_cooldown_secs: i64,
+}
+
+impl HoldPolicy {
+    /// How long an order holds its stock: shorter when it holds a hot product's.
+    pub fn hold_for(&self, holds_a_hot_product: bool) -> i64 {
+        if holds_a_hot_product {
+            self.hold_secs.min(self.hot_hold_secs)
+        } else {
+            self.hold_secs
+        }
+    }
+}
+
+impl Default for HoldPolicy {
+    fn default() -> Self {
+        Self {
+            hold_secs: DEFAULT_RESERVATION_HOLD_SECS,
+            hot_hold_secs: DEFAULT_HOT_HOLD_SECS,
+            max_pending: DEFAULT_MAX_PENDING_ORDERS,
+            max_held_units: DEFAULT_MAX_HELD_UNITS,
+            renewal_cooldown_secs: DEFAULT_RENEWAL_COOLDOWN_SECS,
+        }
+    }
+}
 pub const EXPIRED_REASON: &str = "payment not received in time";
 pub const CANCELLED_REASON: &str = "cancelled by the buyer";
 pub const RESERVATION_MISSING_REASON: &str = "its reserved stock was missing; any charge was refunded";
@@ -112,6 +158,11 @@ pub struct Order {
     /// provider confirms (the expiry sweeper retries until it does).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refund_due: bool,
+    /// For an order ending unpaid (cancelled, expired): until when its buyer
+    /// may not check its products out again (the renewal cool-down), which
+    /// the store records with the buyer's holdings. Not stored on the order.
+    #[serde(skip)]
+    pub renew_after: Option<i64>,
 }
 
 impl Order {

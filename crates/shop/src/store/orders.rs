@@ -15,7 +15,9 @@ use super::keys::{
 };
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
-use crate::domain::{CartLine, CartOwner, Order, OrderStatus, Product, ProductId, StockLevels, StockShards};
+use crate::domain::{
+    CartLine, CartOwner, HoldPolicy, Order, OrderStatus, Product, ProductId, StockLevels, StockShards,
+};
 use crate::use_cases::ports::{CartAdjustment, CheckoutOutcome, OrderStore};
 
 /// GSI over orders by id, newest first (admins find any order through it).
@@ -53,7 +55,7 @@ impl OrderStore for Store {
         &self,
         order: &Order,
         cart_lines: &[CartLine],
-        max_pending: u32,
+        policy: &HoldPolicy,
     ) -> Result<CheckoutOutcome, StoreError> {
         let buyer = CartOwner::user(&order.owner).map_err(|e| StoreError::Malformed(e.to_string()))?;
         let idempotency_key = order.idempotency_key.as_deref();
@@ -84,7 +86,7 @@ impl OrderStore for Store {
             );
         }
         let counter = items.len();
-        items.push(self.pending_count_change(&buyer, 1, Some(max_pending))?);
+        items.push(self.holdings_change(&buyer, order, 1, Some(policy), None)?);
         let header = items.len();
         // Which order line each further item is (a stock take or its cart line).
         let mut item_line: Vec<(usize, bool)> = Vec::new();
@@ -129,7 +131,7 @@ impl OrderStore for Store {
                     return Ok(CheckoutOutcome::KeyUsed);
                 }
                 if failed.get(counter) == Some(&true) {
-                    return Ok(CheckoutOutcome::TooManyPending);
+                    return self.why_holdings_refused(&buyer, order, policy).await;
                 }
                 let lines = &failed[header.min(failed.len())..];
                 let failed_items = || lines.iter().zip(&item_line).filter(|(f, _)| **f).map(|(_, which)| *which);
@@ -218,7 +220,7 @@ impl Store {
         let update = update.build().map_err(build_error)?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
         if order.counts_pending {
-            items.push(self.pending_count_change(&buyer, -1, None)?);
+            items.push(self.holdings_change(&buyer, order, -1, None, settled.renew_after)?);
         }
         let stock_move = if to.settles_stock_as_sold() {
             "SET reserved = reserved - :n, sold = sold + :n"
@@ -309,6 +311,25 @@ impl Store {
     }
 }
 
+/// Units the order holds, per product.
+fn held_units(order: &Order) -> Vec<(String, i64)> {
+    let mut units: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for line in &order.lines {
+        *units.entry(line.product_id.clone()).or_default() += line.quantity;
+    }
+    units.into_iter().collect()
+}
+
+/// The holdings item's attribute of a product's held units.
+pub(crate) fn held_attribute(product: &str) -> String {
+    format!("held#{product}")
+}
+
+/// The holdings item's attribute of when a product may be checked out again.
+fn renew_attribute(product: &str) -> String {
+    format!("renew#{product}")
+}
+
 fn purchase_mark_item(sub: &str, product: &str) -> Result<Item, StoreError> {
     let product = ProductId::parse(product).map_err(|e| StoreError::Malformed(e.to_string()))?;
     Ok(key(user_pk(sub), bought_sk(&product)))
@@ -335,23 +356,87 @@ pub fn order_page_start(raw: &str, owner: Option<&CartOwner>) -> Result<Item, Cu
 impl Store {
     /// The buyer's pending-order count moved by `by`, within `cap` if given:
     /// one item of the transaction that creates or settles an order.
-    fn pending_count_change(
+    /// The buyer's holdings, counted on one item (`user#<sub>`/`pending`):
+    /// `orders` awaiting payment, per product `held#<product id>` units held
+    /// and `renew#<product id>` when they may check it out again after an
+    /// order ended unpaid. A checkout (`sign` 1) adds its order and units on
+    /// condition that both stay within the policy and no renewal waits; an
+    /// order's end (`sign` -1) takes them off, and an unpaid end
+    /// (`renew_after`) sets the wait.
+    fn holdings_change(
         &self,
         buyer: &CartOwner,
-        by: i64,
-        cap: Option<u32>,
+        order: &Order,
+        sign: i64,
+        within: Option<&HoldPolicy>,
+        renew_after: Option<i64>,
     ) -> Result<TransactWriteItem, StoreError> {
+        let mut adds = vec!["orders :one".to_owned()];
+        let mut sets = Vec::new();
+        let mut conditions = Vec::new();
         let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(cart_pk(buyer), PENDING_COUNT_SK)))
-            .update_expression("ADD orders :by")
-            .expression_attribute_values(":by", n(by));
-        if let Some(cap) = cap {
+            .expression_attribute_values(":one", n(sign));
+        if let Some(policy) = within {
+            conditions.push("(attribute_not_exists(orders) OR orders < :cap)".to_owned());
+            update = update.expression_attribute_values(":cap", n(policy.max_pending));
+        }
+        for (i, (product, units)) in held_units(order).into_iter().enumerate() {
+            adds.push(format!("#h{i} :u{i}"));
             update = update
-                .condition_expression("attribute_not_exists(orders) OR orders < :cap")
-                .expression_attribute_values(":cap", n(cap));
+                .expression_attribute_names(format!("#h{i}"), held_attribute(&product))
+                .expression_attribute_values(format!(":u{i}"), n(sign * units));
+            if let Some(policy) = within {
+                // At most the cap after adding: at most cap - units before.
+                conditions.push(format!("(attribute_not_exists(#h{i}) OR #h{i} <= :r{i})"));
+                conditions.push(format!("(attribute_not_exists(#w{i}) OR #w{i} <= :now)"));
+                update = update
+                    .expression_attribute_names(format!("#w{i}"), renew_attribute(&product))
+                    .expression_attribute_values(format!(":r{i}"), n(i64::from(policy.max_held_units) - units));
+            }
+            if renew_after.is_some() {
+                sets.push(format!("#w{i} = :until"));
+                update = update.expression_attribute_names(format!("#w{i}"), renew_attribute(&product));
+            }
+        }
+        if within.is_some() {
+            update = update.expression_attribute_values(":now", n(order.created_at));
+        }
+        if let Some(until) = renew_after {
+            update = update.expression_attribute_values(":until", n(until));
+        }
+        let set = if sets.is_empty() { String::new() } else { format!(" SET {}", sets.join(", ")) };
+        update = update.update_expression(format!("ADD {}{set}", adds.join(", ")));
+        if !conditions.is_empty() {
+            update = update.condition_expression(conditions.join(" AND "));
         }
         Ok(TransactWriteItem::builder().update(update.build().map_err(build_error)?).build())
+    }
+
+    /// Why the holdings refused a checkout: the order count or a product's
+    /// units, read again (strongly); `CartChanged` (try again) if neither now.
+    async fn why_holdings_refused(
+        &self,
+        buyer: &CartOwner,
+        order: &Order,
+        policy: &HoldPolicy,
+    ) -> Result<CheckoutOutcome, StoreError> {
+        let item = self.get(cart_pk(buyer), PENDING_COUNT_SK, true).await?.unwrap_or_default();
+        let number = |name: &str| item.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
+        if number("orders").unwrap_or(0) >= i64::from(policy.max_pending) {
+            return Ok(CheckoutOutcome::TooManyPending);
+        }
+        for (product, units) in held_units(order) {
+            if let Some(until) = number(&renew_attribute(&product)).filter(|until| *until > order.created_at) {
+                return Ok(CheckoutOutcome::CoolingDown { product_id: product, until });
+            }
+            let held = number(&held_attribute(&product)).unwrap_or(0);
+            if held + units > i64::from(policy.max_held_units) {
+                return Ok(CheckoutOutcome::TooManyHeld { product_id: product, held });
+            }
+        }
+        Ok(CheckoutOutcome::CartChanged)
     }
 
     /// `sub`'s mark that they paid for `product` (putting it twice changes nothing).

@@ -9,8 +9,8 @@ use super::cart::live_cart;
 use super::ports::{CheckoutOutcome, Clock, OrderStore, StoreError};
 use super::{through_contention, WRITE_ATTEMPTS};
 use crate::domain::{
-    order_total, plan_takes, total_stock, CartLine, CartOwner, DomainError, Order, OrderLine, OrderStatus, ProductId,
-    StockShards, StockTake, MAX_CHECKOUT_LINES, MAX_TRANSACTION_ITEMS,
+    order_total, plan_takes, total_stock, CartLine, CartOwner, DomainError, HoldPolicy, Order, OrderLine, OrderStatus,
+    ProductId, StockShards, StockTake, MAX_CHECKOUT_LINES, MAX_TRANSACTION_ITEMS,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +23,14 @@ pub enum CheckoutError {
     TooManyLines(usize),
     #[error("you have {0} orders awaiting payment, the most allowed; pay or cancel one first")]
     TooManyPending(u32),
+    /// The units of one product one buyer may hold awaiting payment.
+    #[error(
+        "you may hold at most {cap} of {name} awaiting payment at once (you hold {held}); pay or cancel an order first"
+    )]
+    TooManyHeld { product_id: String, name: String, cap: u32, held: i64 },
+    /// An order of these lines ended unpaid a moment ago: others go first.
+    #[error("your order of {name} ended unpaid a moment ago, so it is offered to other shoppers first: check out again in {retry_after} s")]
+    CoolingDown { product_id: String, name: String, retry_after: i64 },
     #[error("not enough stock for some lines; nothing was reserved")]
     NotEnoughStock(Vec<ShortLine>),
     /// The cart kept changing under the checkout.
@@ -51,13 +59,12 @@ pub struct CheckedOut {
     pub created: bool,
 }
 
-/// What a checkout is asked: whose cart, how long to hold the stock, and the
-/// request's idempotency key if it sent one.
+/// What a checkout is asked: whose cart, the request's idempotency key if it
+/// sent one, and what one buyer may hold for how long.
 pub struct CheckoutRequest<'a> {
     pub buyer_sub: &'a str,
     pub idempotency_key: Option<&'a str>,
-    pub hold_secs: i64,
-    pub max_pending: u32,
+    pub policy: HoldPolicy,
 }
 
 pub async fn checkout(
@@ -87,6 +94,9 @@ pub async fn checkout(
         if let Some(order) = pending_checkout_of(store, &buyer, &lines, now).await? {
             return earlier(store, clock, &buyer, order).await;
         }
+        if let Some(line) = lines.iter().find(|l| l.quantity > i64::from(request.policy.max_held_units)) {
+            return Err(too_many_held(line.product_id.as_str(), &line.product.name, request.policy.max_held_units, 0));
+        }
         let (order, splits) = new_order(store, &request, &lines, &planned, now).await?;
         if !fits_one_transaction(&order) {
             // Stock scattered thinly over many shards under a large order:
@@ -96,7 +106,7 @@ pub async fn checkout(
         // Contention (a hot product's stock item throttled, or held by another
         // checkout's transaction) is retried with backoff; past that the
         // shopper is told to retry, with nothing reserved.
-        match through_contention(|| store.checkout(&order, &lines, request.max_pending)).await? {
+        match through_contention(|| store.checkout(&order, &lines, &request.policy)).await? {
             // The cart is the lines just checked out: no need to read it again.
             CheckoutOutcome::Created => return Ok(CheckedOut { order, cart: lines, created: true }),
             CheckoutOutcome::KeyUsed => {
@@ -113,10 +123,24 @@ pub async fn checkout(
                 }
             }
             CheckoutOutcome::CartChanged => {}
-            CheckoutOutcome::TooManyPending => return Err(CheckoutError::TooManyPending(request.max_pending)),
+            CheckoutOutcome::TooManyPending => return Err(CheckoutError::TooManyPending(request.policy.max_pending)),
+            CheckoutOutcome::CoolingDown { product_id, until } => {
+                let name = order.lines.iter().find(|l| l.product_id == product_id).map(|l| l.name.clone());
+                let name = name.unwrap_or_else(|| product_id.clone());
+                return Err(CheckoutError::CoolingDown { product_id, name, retry_after: (until - now).max(1) });
+            }
+            CheckoutOutcome::TooManyHeld { product_id, held } => {
+                let name = order.lines.iter().find(|l| l.product_id == product_id).map(|l| l.name.clone());
+                let name = name.unwrap_or_else(|| product_id.clone());
+                return Err(too_many_held(&product_id, &name, request.policy.max_held_units, held));
+            }
         }
     }
     Err(CheckoutError::Busy)
+}
+
+fn too_many_held(product_id: &str, name: &str, cap: u32, held: i64) -> CheckoutError {
+    CheckoutError::TooManyHeld { product_id: product_id.to_owned(), name: name.to_owned(), cap, held }
 }
 
 /// The answer for an order an earlier request created.
@@ -168,7 +192,9 @@ async fn new_order(
         })
         .collect();
     // How each product's stock is split, for a line that falls short.
-    let splits = products.into_iter().map(|(id, p)| (id, p.stock_shards)).collect();
+    let splits: HashMap<String, StockShards> = products.into_iter().map(|(id, p)| (id, p.stock_shards)).collect();
+    // A sharded product is a hot one: its units are held for a shorter time.
+    let holds_a_hot_product = splits.values().any(|s| !s.is_single());
     let order = Order {
         order_id: uuid::Uuid::now_v7().to_string(),
         owner: request.buyer_sub.to_owned(),
@@ -177,12 +203,13 @@ async fn new_order(
         lines: order_lines,
         created_at: now,
         updated_at: now,
-        expires_at: now + request.hold_secs,
+        expires_at: now + request.policy.hold_for(holds_a_hot_product),
         idempotency_key: request.idempotency_key.map(str::to_owned),
         charge_id: None,
         failure_reason: None,
         counts_pending: true,
         refund_due: false,
+        renew_after: None,
     };
     Ok((order, splits))
 }

@@ -71,6 +71,9 @@ pub struct Orders<'a, S, P, C> {
     pub store: &'a S,
     pub payments: &'a P,
     pub clock: &'a C,
+    /// How long a buyer waits to check out again what an order of theirs
+    /// released unpaid (`HoldPolicy::renewal_cooldown_secs`).
+    pub renewal_cooldown_secs: i64,
 }
 
 impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
@@ -239,6 +242,8 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
         // or lost the race) is to be refunded: recorded with the transition.
         let mut released = order.clone().settled(to, now, None, Some(reason));
         released.refund_due = true;
+        // The units go to other shoppers first.
+        released.renew_after = (self.renewal_cooldown_secs > 0).then_some(now + self.renewal_cooldown_secs);
         match through_contention(|| self.store.settle_order(order, &released, &[])).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Ok(false),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use crate::domain::{CartLine, CartOwner, Order, Product, ProductId, Review, StockLevels, StockShards};
+use crate::domain::{CartLine, CartOwner, HoldPolicy, Order, Product, ProductId, Review, StockLevels, StockShards};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -140,6 +140,18 @@ pub enum CheckoutOutcome {
     CartChanged,
     /// The buyer already holds the most pending orders allowed.
     TooManyPending,
+    /// The buyer would hold more units of this product awaiting payment
+    /// than allowed: they hold `held` already.
+    TooManyHeld {
+        product_id: String,
+        held: i64,
+    },
+    /// An order of this product by this buyer ended unpaid a moment ago: it
+    /// may be checked out again from `until` (epoch seconds).
+    CoolingDown {
+        product_id: String,
+        until: i64,
+    },
 }
 
 /// What a paid order does to a cart line: units bought leave the cart.
@@ -171,8 +183,9 @@ pub trait OrderStore: CartStore {
         buyer: &CartOwner,
         key: &str,
     ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
-    /// Records the order (and its idempotency key), counts it among the
-    /// buyer's pending orders (if fewer than `max_pending`), reserves every
+    /// Records the order (and its idempotency key), counts it and its units
+    /// among the buyer's holdings (if within the policy's `max_pending` and
+    /// `max_held_units`), reserves every
     /// line's stock (from the shards each line's `takes` name) and marks the
     /// cart lines checked out, in one transaction. `Short` names the lines
     /// one of whose shards held too few.
@@ -180,7 +193,7 @@ pub trait OrderStore: CartStore {
         &self,
         order: &Order,
         cart_lines: &[CartLine],
-        max_pending: u32,
+        policy: &HoldPolicy,
     ) -> impl Future<Output = Result<CheckoutOutcome, StoreError>> + Send;
     /// Writes `settled`, the pending `order` after its transition (see
     /// `Order::settled`), takes it off the buyer's pending count and settles

@@ -13,8 +13,8 @@ use super::ports::*;
 use super::WRITE_ATTEMPTS;
 use crate::domain::cart::tests::{cart_line, product};
 use crate::domain::{
-    CardToken, CartLine, CartOwner, LineChange, Order, OrderStatus, Product, ProductId, StockLevels, StockShards,
-    USER_CART_TTL_SECS,
+    CardToken, CartLine, CartOwner, HoldPolicy, LineChange, Order, OrderStatus, Product, ProductId, StockLevels,
+    StockShards, USER_CART_TTL_SECS,
 };
 
 const NOW: i64 = 1_000_000;
@@ -29,6 +29,8 @@ struct State {
     shards: HashMap<(String, u32), StockLevels>,
     orders: HashMap<String, Order>,
     keys: HashMap<String, String>,
+    /// (buyer, product) -> when they may check it out again (renewal cool-down).
+    renewals: HashMap<(String, String), i64>,
     /// Writes that lose a race before anything is written.
     conflicts: usize,
     /// Checkouts and settles DynamoDB answers as contended (throttled, or an
@@ -227,7 +229,7 @@ impl OrderStore for FakeStore {
         &self,
         order: &Order,
         cart_lines: &[CartLine],
-        max_pending: u32,
+        policy: &HoldPolicy,
     ) -> Result<CheckoutOutcome, StoreError> {
         let mut state = self.state();
         state.checkouts += 1;
@@ -241,10 +243,24 @@ impl OrderStore for FakeStore {
         if order.idempotency_key.as_ref().is_some_and(|k| state.keys.contains_key(k)) {
             return Ok(CheckoutOutcome::KeyUsed);
         }
-        let pending =
-            state.orders.values().filter(|o| o.owner == order.owner && o.status == OrderStatus::PendingPayment);
-        if pending.count() >= max_pending as usize {
+        let pending: Vec<&Order> = (state.orders.values())
+            .filter(|o| o.owner == order.owner && o.status == OrderStatus::PendingPayment)
+            .collect();
+        if pending.len() >= policy.max_pending as usize {
             return Ok(CheckoutOutcome::TooManyPending);
+        }
+        for line in &order.lines {
+            let renewal = state.renewals.get(&(order.owner.clone(), line.product_id.clone()));
+            if let Some(until) = renewal.filter(|until| **until > order.created_at) {
+                return Ok(CheckoutOutcome::CoolingDown { product_id: line.product_id.clone(), until: *until });
+            }
+            let held: i64 = (pending.iter().flat_map(|o| &o.lines))
+                .filter(|l| l.product_id == line.product_id)
+                .map(|l| l.quantity)
+                .sum();
+            if held + line.quantity > i64::from(policy.max_held_units) {
+                return Ok(CheckoutOutcome::TooManyHeld { product_id: line.product_id.clone(), held });
+            }
         }
         let short: Vec<usize> = (order.lines.iter().enumerate())
             .filter(|(_, l)| l.takes().iter().any(|t| state.shard(&l.product_id, t.shard).available < t.units))
@@ -317,6 +333,11 @@ impl OrderStore for FakeStore {
                 line.quantity = a.quantity_after;
                 line.checkout_order = None;
                 line.version += 1;
+            }
+        }
+        if let Some(until) = settled.renew_after {
+            for line in &order.lines {
+                state.renewals.insert((order.owner.clone(), line.product_id.clone()), until);
             }
         }
         state.orders.insert(order.order_id.clone(), settled.clone());
@@ -577,7 +598,8 @@ fn cart_of(items: &[(&str, i64, u64, i64)]) -> FakeStore {
 }
 
 fn check_out_with(store: &FakeStore, key: Option<&str>) -> Result<super::checkout::CheckedOut, CheckoutError> {
-    let request = CheckoutRequest { buyer_sub: "u1", idempotency_key: key, hold_secs: HOLD, max_pending: 2 };
+    let policy = HoldPolicy { hold_secs: HOLD, max_pending: 2, ..HoldPolicy::default() };
+    let request = CheckoutRequest { buyer_sub: "u1", idempotency_key: key, policy };
     block_on(checkout(store, &FixedClock(NOW), request))
 }
 
@@ -764,7 +786,7 @@ fn orders<'a>(
     payments: &'a FakePayments,
     clock: &'a FixedClock,
 ) -> Orders<'a, FakeStore, FakePayments, FixedClock> {
-    Orders { store, payments, clock }
+    Orders { store, payments, clock, renewal_cooldown_secs: 60 }
 }
 
 fn card() -> CardToken {
@@ -972,4 +994,60 @@ fn a_refund_the_provider_does_not_confirm_stays_due_until_it_does() {
     block_on(orders(&store, &payments, &FixedClock(NOW + 2)).finish_refund(&stored)).unwrap();
     assert!(!store.state().orders[&order.order_id].refund_due);
     assert!(payments.refunds.lock().unwrap().contains(&order.order_id));
+}
+
+// ---- what one buyer may hold ----
+
+fn check_out_at(store: &FakeStore, now: i64, policy: HoldPolicy) -> Result<super::checkout::CheckedOut, CheckoutError> {
+    block_on(checkout(store, &FixedClock(now), CheckoutRequest { buyer_sub: "u1", idempotency_key: None, policy }))
+}
+
+const POLICY: HoldPolicy =
+    HoldPolicy { hold_secs: HOLD, hot_hold_secs: 120, max_pending: 3, max_held_units: 10, renewal_cooldown_secs: 60 };
+
+#[test]
+fn one_buyer_holds_at_most_the_cap_of_a_product_over_all_their_orders() {
+    // One line over the cap is refused at once, reserving nothing.
+    let store = cart_of(&[("p1", 11, 100, 100)]);
+    let refused = check_out_at(&store, NOW, POLICY);
+    let Err(err @ CheckoutError::TooManyHeld { held: 0, cap: 10, .. }) = refused else { panic!("{refused:?}") };
+    assert!(err.to_string().contains("at most 10"), "{err}");
+    assert_eq!(store.state().stock["p1"].reserved, 0);
+    // 6 held, then 5 more in another order: over the cap across orders.
+    store.state().put_line(&user(), cart_line("p1", 6, NOW + 100));
+    let first = check_out_at(&store, NOW, POLICY).unwrap().order;
+    store.state().put_line(&user(), cart_line("p1", 5, NOW + 100));
+    let refused = check_out_at(&store, NOW + 1, POLICY);
+    assert!(matches!(refused, Err(CheckoutError::TooManyHeld { held: 6, .. })), "{refused:?}");
+    assert_eq!(store.state().stock["p1"].reserved, 6, "the refused checkout reserved nothing");
+    // Once the first is paid, the units are no longer held: the next goes through.
+    let payments = FakePayments::answering(FakePayments::approved());
+    block_on(orders(&store, &payments, &FixedClock(NOW + 2)).pay("u1", &first.order_id, &card())).unwrap();
+    store.state().put_line(&user(), cart_line("p1", 5, NOW + 100));
+    assert!(check_out_at(&store, NOW + 3, POLICY).is_ok());
+}
+
+#[test]
+fn lines_of_an_order_that_ended_unpaid_wait_a_cool_down_before_checking_out_again() {
+    let store = cart_of(&[("p1", 2, 100, 5)]);
+    let order = check_out_at(&store, NOW, POLICY).unwrap().order;
+    let payments = FakePayments::default();
+    block_on(orders(&store, &payments, &FixedClock(NOW + 10)).cancel("u1", &order.order_id)).unwrap();
+    // Cancel and check out at once would renew the hold before anyone else could buy.
+    let refused = check_out_at(&store, NOW + 11, POLICY);
+    let Err(err @ CheckoutError::CoolingDown { retry_after: 59, .. }) = refused else { panic!("{refused:?}") };
+    assert!(err.to_string().contains("offered to other shoppers first"), "{err}");
+    assert_eq!(store.state().stock["p1"], StockLevels { available: 5, reserved: 0, sold: 0, added: 5 });
+    // After the cool-down the same cart checks out.
+    assert!(check_out_at(&store, NOW + 70, POLICY).is_ok());
+}
+
+#[test]
+fn an_order_of_a_hot_product_holds_its_stock_for_less_time() {
+    let store = cart_of(&[("p1", 1, 100, 0), ("p2", 1, 100, 5)]);
+    store.state().shard_product("p1", &[3, 3]);
+    let order = check_out_at(&store, NOW, POLICY).unwrap().order;
+    assert_eq!(order.expires_at, NOW + 120, "a sharded product's order holds for HotProductHoldSeconds");
+    let plain = cart_of(&[("p2", 1, 100, 5)]);
+    assert_eq!(check_out_at(&plain, NOW, POLICY).unwrap().order.expires_at, NOW + HOLD);
 }
