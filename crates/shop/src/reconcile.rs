@@ -31,7 +31,7 @@ use std::future::Future;
 
 use crate::domain::{Order, OrderStatus, ProductId, RatingSummary, StockLevels};
 use crate::store::keys::PRODUCT_PREFIX;
-use crate::store::{StockRead, Store, StoreError, TableSnapshot};
+use crate::store::{Holdings, StockRead, Store, StoreError, TableSnapshot};
 
 /// Where a stock repair stands, for a test to make a writer land there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,11 +246,26 @@ where
     let ratings = rating_drift(&snapshot);
     let pending_counts = pending_count_drift(&snapshot);
     for (sub, (stored, should)) in &pending_counts {
-        report.drift.push(Drift {
-            product_id: String::new(),
-            kind: DriftKind::PendingCount,
-            problem: format!("user {sub} counted with {stored} orders awaiting payment but has {should}"),
-        });
+        let mut report_of = |product_id: String, problem: String| {
+            report.drift.push(Drift { product_id, kind: DriftKind::PendingCount, problem })
+        };
+        if stored.orders != should.orders {
+            let (stored, should) = (stored.orders, should.orders);
+            report_of(
+                String::new(),
+                format!("user {sub} counted with {stored} orders awaiting payment but has {should}"),
+            );
+        }
+        for product in stored.held.keys().chain(should.held.keys()).collect::<BTreeSet<_>>() {
+            let (counted, held) =
+                (stored.held.get(product).copied().unwrap_or(0), should.held.get(product).copied().unwrap_or(0));
+            if counted != held {
+                report_of(
+                    product.clone(),
+                    format!("user {sub} counted as holding {counted} units but their orders hold {held}"),
+                );
+            }
+        }
     }
     let purchases = purchase_drift(&snapshot);
     let unrefunded = charge_drift(&snapshot);
@@ -294,7 +309,7 @@ where
         if stored == should {
             continue;
         }
-        match store.repair_pending_count(&sub, stored, should).await {
+        match store.repair_pending_count(&sub, &stored, &should).await {
             Ok(()) => report.repaired.push(format!("user#{sub}")),
             Err(StoreError::Conflict) => report.repair_conflicts.push(format!("user#{sub}")),
             Err(e) => return Err(e),
@@ -422,17 +437,19 @@ fn rating_drift(snapshot: &TableSnapshot) -> BTreeMap<String, (RatingSummary, Ra
         .collect()
 }
 
-/// Users whose count of orders awaiting payment is not how many do:
-/// (stored, should be). A user with none and no counter is right.
-fn pending_count_drift(snapshot: &TableSnapshot) -> BTreeMap<String, (i64, i64)> {
-    let mut should: BTreeMap<&str, i64> = snapshot.pending_counts.keys().map(|sub| (sub.as_str(), 0)).collect();
-    for order in snapshot.orders.iter().filter(|o| o.status == OrderStatus::PendingPayment && o.counts_pending) {
-        *should.entry(order.owner.as_str()).or_default() += 1;
+/// Users whose holdings (orders awaiting payment, units held per product)
+/// are not what their orders say: (stored, should be). A user with none and
+/// no holdings item is right.
+fn pending_count_drift(snapshot: &TableSnapshot) -> BTreeMap<String, (Holdings, Holdings)> {
+    let mut should: BTreeMap<&str, Holdings> =
+        snapshot.pending_counts.keys().map(|sub| (sub.as_str(), Holdings::default())).collect();
+    for order in &snapshot.orders {
+        should.entry(order.owner.as_str()).or_default().count(order);
     }
     should
         .into_iter()
         .filter_map(|(sub, should)| {
-            let stored = snapshot.pending_counts.get(sub).copied().unwrap_or(0);
+            let stored = snapshot.pending_counts.get(sub).cloned().unwrap_or_default();
             (stored != should).then(|| (sub.to_owned(), (stored, should)))
         })
         .collect()

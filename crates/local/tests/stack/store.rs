@@ -9,6 +9,17 @@ fn order_id(reply: &Reply) -> String {
     reply.body["order"]["orderId"].as_str().unwrap_or_else(|| panic!("no order in {:?}", reply.body)).to_owned()
 }
 
+/// A checkout of the cart once any renewal cool-down has passed (an order of
+/// the same product just ended unpaid: 3 s on this stack).
+async fn checkout_when_allowed(token: &str) -> Reply {
+    eventually(
+        "a checkout after the renewal cool-down",
+        || checkout_as(token, None),
+        |r| r.status == StatusCode::CREATED,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn checkout_reserves_and_payment_commits_the_stock() {
     let product = new_product(10, 250).await;
@@ -294,7 +305,7 @@ async fn payment_racing_expiry_moves_the_stock_once() {
     let token = new_user_token("racer").await;
     for round in 0..4 {
         add_as(&token, &product, 1).await;
-        let id = order_id(&checkout_as(&token, None).await);
+        let id = order_id(&checkout_when_allowed(&token).await);
         set_expiry(&token, &id, now() + 1).await;
         tokio::time::sleep(std::time::Duration::from_millis(700 + 100 * round)).await;
         let reply = pay(&token, &id, "tok_visa").await;
@@ -339,7 +350,7 @@ async fn order_history_is_newest_first_and_paged() {
     let mut ids = Vec::new();
     for _ in 0..3 {
         add_as(&token, &product, 1).await;
-        let id = order_id(&checkout_as(&token, None).await);
+        let id = order_id(&checkout_when_allowed(&token).await);
         call(Method::POST, &format!("/orders/{id}/cancel")).token(&token).send().await;
         ids.push(id);
     }

@@ -34,7 +34,7 @@ mod totals;
 pub use inventory::{
     product_page_start, CategoryPage, PageKey, Restocked, StockRead, BESTSELLER_INDEX, CATEGORY_INDEX,
 };
-pub use orders::{order_page_start, ORDERS_INDEX, PENDING_INDEX};
+pub use orders::{order_page_start, Holdings, ORDERS_INDEX, PENDING_INDEX};
 pub use reviews::{review_page_start, ReviewerStanding};
 pub use totals::{CountedLine, LineCount, ProductView, SequenceNumber, TableSnapshot, TotalsApplied};
 

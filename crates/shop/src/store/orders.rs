@@ -311,6 +311,42 @@ impl Store {
     }
 }
 
+/// A buyer's holdings as the holdings item counts them (or as their orders
+/// say they should): orders awaiting payment, and units held per product.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holdings {
+    pub orders: i64,
+    /// Units held per product id; products held none are left out.
+    pub held: std::collections::BTreeMap<String, i64>,
+}
+
+impl Holdings {
+    pub(crate) fn of_item(item: &Item) -> Self {
+        let number = |v: &AttributeValue| v.as_n().ok().and_then(|n| n.parse::<i64>().ok()).unwrap_or(0);
+        let mut holdings = Self { orders: item.get("orders").map(number).unwrap_or(0), ..Self::default() };
+        for (name, value) in item {
+            if let Some(product) = name.strip_prefix("held#") {
+                if number(value) != 0 {
+                    holdings.held.insert(product.to_owned(), number(value));
+                }
+            }
+        }
+        holdings
+    }
+
+    /// Adds what an order that counts toward the holdings holds (see
+    /// `Order::counts_pending`): one order, and its units.
+    pub(crate) fn count(&mut self, order: &Order) {
+        if order.status != OrderStatus::PendingPayment || !order.counts_pending {
+            return;
+        }
+        self.orders += 1;
+        for (product, units) in held_units(order) {
+            *self.held.entry(product).or_default() += units;
+        }
+    }
+}
+
 /// Units the order holds, per product.
 fn held_units(order: &Order) -> Vec<(String, i64)> {
     let mut units: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
@@ -498,43 +534,59 @@ impl Store {
 
     /// A user's count of orders awaiting payment as stored, and how many of
     /// their orders do, from one strongly consistent read of their partition.
-    pub(crate) async fn pending_state(&self, sub: &str) -> Result<(i64, i64), StoreError> {
+    pub(crate) async fn pending_state(&self, sub: &str) -> Result<(Holdings, Holdings), StoreError> {
         let pk = user_pk(sub);
         let items = self
             .query_all_items(|q| {
                 q.consistent_read(true).key_condition_expression("pk = :pk").expression_attribute_values(":pk", s(&pk))
             })
             .await?;
-        let (mut stored, mut pending) = (0, 0);
+        let (mut stored, mut should) = (Holdings::default(), Holdings::default());
         for item in items {
             let sk = super::item_key(&item).1;
             if sk == PENDING_COUNT_SK {
-                stored = item.get("orders").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or(0);
+                stored = Holdings::of_item(&item);
             } else if sk.starts_with(ORDER_PREFIX) {
-                // Only orders that added one to the count (see `Order::counts_pending`).
-                let status = item.get("status").and_then(|v| v.as_s().ok());
-                let counted = item.get("countsPending").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
-                pending +=
-                    i64::from(counted && status.map(String::as_str) == Some(OrderStatus::PendingPayment.as_str()));
+                let order: Order = from_item(item)?;
+                should.count(&order);
             }
         }
-        Ok((stored, pending))
+        Ok((stored, should))
     }
 
     /// Rewrites a user's count of orders awaiting payment (reconciliation),
     /// conditional on it being what was read (absent read as 0).
-    pub(crate) async fn repair_pending_count(&self, sub: &str, read: i64, fixed: i64) -> Result<(), StoreError> {
-        let condition = if read == 0 { "attribute_not_exists(orders) OR orders = :read" } else { "orders = :read" };
-        self.client
+    pub(crate) async fn repair_pending_count(
+        &self,
+        sub: &str,
+        read: &Holdings,
+        fixed: &Holdings,
+    ) -> Result<(), StoreError> {
+        let condition =
+            if read.orders == 0 { "attribute_not_exists(orders) OR orders = :read" } else { "orders = :read" };
+        let mut update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(user_pk(sub), PENDING_COUNT_SK)))
-            .update_expression("SET orders = :fixed")
             .condition_expression(condition)
-            .expression_attribute_values(":read", n(read))
-            .expression_attribute_values(":fixed", n(fixed))
-            .send()
-            .await?;
+            .expression_attribute_values(":read", n(read.orders))
+            .expression_attribute_values(":fixed", n(fixed.orders));
+        let (mut sets, mut removes) = (vec!["orders = :fixed".to_owned()], Vec::new());
+        let products: std::collections::BTreeSet<&String> = read.held.keys().chain(fixed.held.keys()).collect();
+        for (i, product) in products.into_iter().enumerate() {
+            update = update.expression_attribute_names(format!("#h{i}"), held_attribute(product));
+            match fixed.held.get(product).copied().unwrap_or(0) {
+                // Held no more: the attribute goes (the item does not grow with every product ever held).
+                0 => removes.push(format!("#h{i}")),
+                units => {
+                    sets.push(format!("#h{i} = :h{i}"));
+                    update = update.expression_attribute_values(format!(":h{i}"), n(units));
+                }
+            }
+        }
+        let remove = if removes.is_empty() { String::new() } else { format!(" REMOVE {}", removes.join(", ")) };
+        update.update_expression(format!("SET {}{remove}", sets.join(", "))).send().await?;
         Ok(())
     }
 

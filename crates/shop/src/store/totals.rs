@@ -359,7 +359,7 @@ pub struct TableSnapshot {
     /// The products each user (by `sub`) may review.
     pub(crate) purchases: HashMap<String, std::collections::BTreeSet<String>>,
     /// Each user's count of orders awaiting payment, as stored (by `sub`).
-    pub(crate) pending_counts: HashMap<String, i64>,
+    pub(crate) pending_counts: HashMap<String, crate::store::Holdings>,
     /// Items of a known kind that do not read as that kind: (pk, sk, why).
     pub(crate) unreadable: Vec<(String, String, String)>,
     /// The sandbox provider's approved charges not refunded, by order id.
@@ -425,8 +425,7 @@ impl TableSnapshot {
             self.reviews.push(from_item(item)?);
         } else if sk == crate::store::keys::PENDING_COUNT_SK {
             let Some(sub) = pk.strip_prefix(crate::store::keys::USER_PREFIX) else { return Ok(()) };
-            let orders = item.get("orders").and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok());
-            self.pending_counts.insert(sub.to_owned(), orders.unwrap_or(0));
+            self.pending_counts.insert(sub.to_owned(), crate::store::Holdings::of_item(&item));
         } else if let Some(product) = sk.strip_prefix(crate::store::keys::BOUGHT_PREFIX) {
             let Some(sub) = pk.strip_prefix(crate::store::keys::USER_PREFIX) else { return Ok(()) };
             self.purchases.entry(sub.to_owned()).or_default().insert(product.to_owned());
