@@ -296,14 +296,8 @@ async fn an_order_from_before_the_pending_cap_never_takes_the_count_below_zero()
         .unwrap();
     let cancelled = call(Method::POST, &format!("/orders/{order_id}/cancel")).token(&buyer).send().await;
     assert_eq!(cancelled.status, StatusCode::OK, "{:?}", cancelled.body);
-    let stored = db
-        .get_item()
-        .table_name(&stack().table)
-        .set_key(Some(dynamodb_key(&format!("user#{sub}"), "pending")))
-        .consistent_read(true)
-        .send()
-        .await;
-    assert_eq!(stored.unwrap().item.unwrap()["orders"].as_n().unwrap(), "0", "not -1: the cap stays whole");
+    let stored = stored_item(&format!("user#{sub}"), "pending").await.unwrap();
+    assert_eq!(stored["orders"].as_n().unwrap(), "0", "not -1: the cap stays whole");
     let (_, report) = reconcile(&product, false);
     assert!(
         !report["drift"]
@@ -345,16 +339,7 @@ async fn reconcile_finds_an_unrefunded_charge_of_an_ended_order_and_the_sweeper_
     reconcile(&product, true);
     // The repair records the refund as due; the sweeper (every second here) refunds it.
     let refunded = || async {
-        let item = db
-            .get_item()
-            .table_name(&stack().table)
-            .set_key(Some(dynamodb_key(&format!("charge#{order_id}"), "charge")))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap();
+        let item = stored_item(&format!("charge#{order_id}"), "charge").await.unwrap();
         item.get("refunded").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false)
     };
     eventually("the charge refunded", refunded, |r| *r).await;
@@ -396,15 +381,6 @@ async fn reconcile_repairs_a_drifted_count_of_units_held() {
     assert!(drift.contains(&expected), "{drift:?}");
     let (_, report) = reconcile(&product, true);
     assert!(report["repaired"].as_array().unwrap().iter().any(|r| r == format!("user#{sub}").as_str()), "{report}");
-    let stored = db
-        .get_item()
-        .table_name(&stack().table)
-        .set_key(Some(dynamodb_key(&format!("user#{sub}"), "pending")))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let stored = stored_item(&format!("user#{sub}"), "pending").await.unwrap();
     assert_eq!(stored[&format!("held#{product}")].as_n().unwrap(), "3");
 }

@@ -332,6 +332,25 @@ pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&shop_local::stack::emulator_sdk(&stack().emulator).await)
 }
 
+/// One item as stored now (strongly consistent), if there is one.
+pub async fn stored_item(
+    pk: &str,
+    sk: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    dynamodb()
+        .await
+        .get_item()
+        .table_name(&stack().table)
+        .key("pk", AttributeValue::S(pk.to_owned()))
+        .key("sk", AttributeValue::S(sk.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem")
+        .item
+}
+
 /// How many items the table holds under a partition key.
 pub async fn items_under(pk: &str) -> usize {
     let out = dynamodb()
