@@ -162,8 +162,11 @@ async fn resharding_during_a_sale_loses_and_invents_no_unit() {
         reshard(1).await
     });
     contend(&format!("product#{product}"), 0.0, 0.0).await;
+    // Each reshard applied, or lost to the other (409), or found the split's
+    // items held past its retries (503: nothing changed, as on a busy machine).
     for reply in [&grown, &shrunk] {
-        assert!([StatusCode::OK, StatusCode::CONFLICT].contains(&reply.status), "{:?}", reply.body);
+        let answers = [StatusCode::OK, StatusCode::CONFLICT, StatusCode::SERVICE_UNAVAILABLE];
+        assert!(answers.contains(&reply.status), "{:?}", reply.body);
     }
     assert_eq!(outcome, (24, 0), "40 units for 24 buyers");
     let total = stock_of_product(&product).await;
