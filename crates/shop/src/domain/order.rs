@@ -64,7 +64,7 @@ impl Default for HoldPolicy {
 }
 pub const EXPIRED_REASON: &str = "payment not received in time";
 pub const CANCELLED_REASON: &str = "cancelled by the buyer";
-pub const RESERVATION_MISSING_REASON: &str = "its reserved stock was missing; any charge was refunded";
+pub const RESERVATION_MISSING_REASON: &str = "its reserved stock was missing; any charge is refunded";
 
 /// Where an order is in its life. Only the transitions in
 /// [`OrderStatus::can_become`] exist, each guarded by a condition on the

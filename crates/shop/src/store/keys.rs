@@ -31,8 +31,10 @@ pub const CHECKOUT_KEY_PREFIX: &str = "checkout#";
 pub const PRODUCT_META_SK: &str = "meta";
 pub const STOCK_SK: &str = "stock";
 pub const TOTAL_QUANTITY_SK: &str = "totalquantity";
-/// How many of a user's orders await payment (`orders`), kept by the
-/// transactions that create and settle them.
+/// A user's holdings: how many of their orders await payment (`orders`),
+/// the units they hold per product (`held#<product>`) and when they may check
+/// a product out again after an order of it ended unpaid (`renew#<product>`),
+/// kept by the transactions that create and settle their orders.
 pub const PENDING_COUNT_SK: &str = "pending";
 /// A user's mark that they paid for a product (`bought#<product id>`, one
 /// item per product, so it never grows), put by the transaction that marks

@@ -145,6 +145,8 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
         let current = match through_contention(|| self.store.end_order_without_stock(&order, &ended)).await {
             Ok(()) => ended,
             Err(StoreError::Conflict) => self.owned_order(&CartOwner::user(&order.owner)?, &order.order_id).await?,
+            // Charged, and nothing recorded yet: say so (paying again ends it).
+            Err(StoreError::Contended) => return Err(OrderError::ChargedNotRecorded),
             Err(e) => return Err(e.into()),
         };
         let refunded = self.finish_refund(&current).await.is_ok();

@@ -196,7 +196,7 @@ pub trait OrderStore: CartStore {
         policy: &HoldPolicy,
     ) -> impl Future<Output = Result<CheckoutOutcome, StoreError>> + Send;
     /// Writes `settled`, the pending `order` after its transition (see
-    /// `Order::settled`), takes it off the buyer's pending count and settles
+    /// `Order::settled`), takes it and its units off the buyer's holdings and settles
     /// its reservation (sold for PAID, released otherwise) with the cart
     /// adjustments, in one transaction;
     /// `Conflict` when it is no longer pending or a line changed,
