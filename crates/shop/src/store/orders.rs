@@ -520,7 +520,8 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(user_pk(&order.owner), order_sk(&order.order_id))))
             .update_expression("SET refundDue = :due, pendingList = :p, expiresAt = :now")
-            .condition_expression("#status <> :paid AND #status <> :pending")
+            // Never a stub: the order must exist (a missing status is "not PAID").
+            .condition_expression("attribute_exists(pk) AND #status <> :paid AND #status <> :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":due", AttributeValue::Bool(true))
             .expression_attribute_values(":p", s(PENDING_PARTITION))
