@@ -160,7 +160,12 @@ pub async fn run(coordinates: &Value, sale: &FlashSale) -> Result<FlashSaleRepor
     let elapsed = started.elapsed().as_secs_f64();
     latencies.sort();
 
-    let store = shop_local::stack::store_at(&endpoint, &field("tableName")).await;
+    let store = shop_local::stack::store_at(
+        &endpoint,
+        &field("tableName"),
+        shop_local::stack::index_partitions_of(coordinates),
+    )
+    .await;
     let id = shop::domain::ProductId::parse(&product).map_err(|e| LocalError::Setup(e.to_string()))?;
     let levels = store.stock(&id).await.map_err(|e| LocalError::Setup(e.to_string()))?.unwrap_or_default();
     let reconciled = shop::reconcile::reconcile(&store, shop::now_epoch_secs(), false)

@@ -25,7 +25,7 @@ use axum::Router;
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 
-use shop::store::{BESTSELLER_INDEX, CATALOG_INDEX, CATEGORY_INDEX, ORDERS_INDEX, PENDING_INDEX};
+use shop::store::{IndexPartitions, BESTSELLER_INDEX, CATALOG_INDEX, CATEGORY_INDEX, ORDERS_INDEX, PENDING_INDEX};
 
 use shop_local::LocalError;
 
@@ -211,7 +211,7 @@ impl StubTable {
                 added: seed.initial_stock + sold,
             };
             let product_id = shop::domain::ProductId::parse(&id).map_err(|e| setup(&e))?;
-            let stock = shop::store::items::StockItem::new(&product_id, levels);
+            let stock = shop::store::items::StockItem::new(&product_id, levels, IndexPartitions::DEFAULT);
             let product = shop::store::items::ProductItem::new(&product_id, &seed.product);
             let product = to_wire(product).map_err(|e| setup(&e))?;
             let stock_item = to_wire(stock).map_err(|e| setup(&e))?;
@@ -283,7 +283,8 @@ impl StubTable {
             }
         };
         use shop::domain::OrderStatus::{Paid, PendingPayment};
-        let item = |order: &shop::domain::Order| to_wire(shop::store::items::OrderItem::new(order));
+        let item =
+            |order: &shop::domain::Order| to_wire(shop::store::items::OrderItem::new(order, IndexPartitions::DEFAULT));
         records.push(item(&order(BENCH_ORDER_ID, PendingPayment, now + shop::domain::DEFAULT_RESERVATION_HOLD_SECS))?);
         records.push(item(&order(BENCH_EXPIRED_ORDER_ID, PendingPayment, now - 60))?);
         for (i, id) in BENCH_PAID_ORDER_IDS.iter().enumerate() {
@@ -323,7 +324,7 @@ impl StubTable {
             Some(ORDERS_INDEX) => self
                 .records
                 .iter()
-                .filter(|r| r.get("orderList").is_some())
+                .filter(|r| r.get("orderList").is_some_and(|list| *list == values[":o"]))
                 .filter(|r| values.get(":id").is_none_or(|id| r["orderId"] == *id))
                 .cloned()
                 .collect(),
@@ -337,7 +338,7 @@ impl StubTable {
                 let found: Vec<Value> = self
                     .records
                     .iter()
-                    .filter(|r| r.get("pendingList").is_some())
+                    .filter(|r| r.get("pendingList").is_some_and(|list| *list == values[":p"]))
                     .filter(due)
                     .filter(unsettled)
                     .cloned()
@@ -396,8 +397,11 @@ impl StubTable {
                     serde_json::json!({ "Items": items, "Count": n })
                 }
                 Some(BESTSELLER_INDEX) => {
-                    let n = limit(self.by_sold.len());
-                    serde_json::json!({ "Items": self.by_sold[..n], "Count": n })
+                    let partition = &request["ExpressionAttributeValues"][":b"];
+                    let ranked: Vec<&Value> =
+                        self.by_sold.iter().filter(|s| s["bestsellerList"] == *partition).collect();
+                    let n = limit(ranked.len());
+                    serde_json::json!({ "Items": ranked[..n], "Count": n })
                 }
                 _ => {
                     let items = self.query_records(request);
@@ -668,6 +672,7 @@ mod tests {
     use serde_json::json;
 
     use super::StubTable;
+    use shop::store::IndexPartitions;
 
     #[test]
     fn the_stub_serves_the_seeded_catalog_as_the_table_stores_it() {
@@ -691,14 +696,20 @@ mod tests {
                 .expect("stock item");
         assert_eq!(stock.levels.violation(), None);
 
-        let best = catalog.answer("Query", &json!({ "IndexName": "bestseller-index", "Limit": 5 }));
-        let sold: Vec<i64> = best["Items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .filter_map(|i| i["sold"]["N"].as_str()?.parse().ok())
-            .collect();
-        assert!(sold.len() == 5 && sold.windows(2).all(|w| w[0] >= w[1]), "most sold first: {sold:?}");
+        let mut everywhere = 0;
+        for partition in IndexPartitions::DEFAULT.all("stock") {
+            let query = json!({ "IndexName": "bestseller-index", "Limit": 5, "ExpressionAttributeValues": { ":b": { "S": partition } } });
+            let best = catalog.answer("Query", &query);
+            let sold: Vec<i64> = best["Items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .filter_map(|i| i["sold"]["N"].as_str()?.parse().ok())
+                .collect();
+            assert!(sold.len() <= 5 && sold.windows(2).all(|w| w[0] >= w[1]), "most sold first: {sold:?}");
+            everywhere += sold.len();
+        }
+        assert!(everywhere > 5, "the stock items spread over the index partitions: {everywhere}");
 
         assert_eq!(catalog.answer("TransactWriteItems", &json!({})), json!({}));
     }
@@ -768,12 +779,9 @@ mod tests {
         assert!(pending.expires_at > now && !pending.lines.is_empty());
 
         // The sweeper finds only the order past its hold.
-        let due = catalog.answer(
-            "Query",
-            &json!({ "IndexName": "pending-index", "ExpressionAttributeValues": { ":now": { "N": now.to_string() } } }),
-        );
-        let sweep =
-            json!({ "IndexName": "pending-index", "ExpressionAttributeValues": { ":now": { "N": now.to_string() } } });
+        let partition = IndexPartitions::DEFAULT.of("pending", super::BENCH_EXPIRED_ORDER_ID);
+        let sweep = json!({ "IndexName": "pending-index", "ExpressionAttributeValues": { ":now": { "N": now.to_string() }, ":p": { "S": partition } } });
+        let due = catalog.answer("Query", &sweep);
         let due = due["Items"].as_array().expect("items");
         assert_eq!(due.len(), 1);
         assert_eq!(due[0]["orderId"]["S"], super::BENCH_EXPIRED_ORDER_ID);

@@ -57,6 +57,7 @@ struct Stack {
     pool: String,
     client_id: String,
     table: String,
+    index_partitions: shop::store::IndexPartitions,
     http: reqwest::Client,
     cognito: aws_sdk_cognitoidentityprovider::Client,
     admin: String,
@@ -123,6 +124,7 @@ pub async fn run(coordinates: &Value, sale: &ShardSale, plan: &[(u32, bool)]) ->
         pool: field("userPoolId"),
         client_id,
         table: field("tableName"),
+        index_partitions: shop_local::stack::index_partitions_of(coordinates),
         http,
         cognito,
         admin,
@@ -213,7 +215,7 @@ async fn one_sale(stack: &Stack, sale: &ShardSale, shards: u32, contended: bool)
     let after = stack.counts().await?;
     latencies.sort();
 
-    let store = shop_local::stack::store_at(&stack.emulator, &stack.table).await;
+    let store = shop_local::stack::store_at(&stack.emulator, &stack.table, stack.index_partitions).await;
     let id = shop::domain::ProductId::parse(&product).map_err(|e| LocalError::Setup(e.to_string()))?;
     let split = store.product(&id).await.ok().flatten().map(|p| p.stock_shards).unwrap_or_default();
     let levels = store.shard_stocks(&id, split).await.map_err(|e| LocalError::Setup(e.to_string()))?;

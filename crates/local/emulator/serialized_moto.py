@@ -29,8 +29,9 @@ after accepted for clock drift), so a wrong code is refused (`Totp`).
 
 And it can contend the way DynamoDB does, which a serialized emulator never
 would (off unless asked for; see `Contention`): per-partition write throughput
-limits answered with DynamoDB's throttling errors, and transactions that
-cancel each other (`TransactionConflict`) while one still holds an item.
+limits, of the table's partitions and of each global secondary index's,
+answered with DynamoDB's throttling errors, and transactions that cancel each
+other (`TransactionConflict`) while one still holds an item.
 
 It is served by waitress rather than moto's werkzeug server: werkzeug closes
 every connection after one answer, so each SDK call paid a TCP connect that
@@ -444,6 +445,17 @@ class Contention:
       single write with ProvisionedThroughputExceededException (which the SDKs
       retry), a transaction with TransactionCanceledException whose reason for
       the item is ThrottlingError (which they do not).
+    - So does each partition of each global secondary index (the index and
+      its partition key value, `<index>/<value>` in the settings), as
+      DynamoDB limits them "independently" and a GSI short of write capacity
+      throttles the table's write (developerguide/GSI.html#GSI.Writes): a
+      write that puts, changes or deletes an index item costs that index
+      partition 1 unit per KB of the item, and 2 writes when it moves the item
+      to another index key (a delete and a put). An update changes an index
+      item when it writes an index key or a projected attribute (ALL: any). A
+      refusal for an index says so (`ThrottlingReasons`:
+      IndexWriteKeyRangeThroughputExceeded). Index units are spent only when
+      the write went through (a failed condition writes no index item).
     - A transaction holds the items it names for `transaction_ms` after it
       runs (DynamoDB's transactions take that long in flight): another
       transaction naming one of them is cancelled with TransactionConflict for
@@ -454,7 +466,9 @@ class Contention:
     `{"prefix": "product#p1", "wcu": 10, "transactionMs": 20}` sets them for
     the partitions whose key starts with the prefix (longest prefix wins;
     `{"reset": true}` clears every override). `GET /_shop/contention` answers
-    the settings and how many writes it refused.
+    the settings, how many writes it refused (`throttled`, of which
+    `indexThrottled` for an index partition; `conflicts`) and how many index
+    items the writes put or deleted per index (`indexWrites`).
     """
 
     def __init__(self, wcu, transaction_ms):
@@ -462,7 +476,8 @@ class Contention:
         self.overrides = {}
         self.buckets = {}
         self.held = {}
-        self.counts = {"throttled": 0, "conflicts": 0}
+        self.counts = {"throttled": 0, "indexThrottled": 0, "conflicts": 0}
+        self.index_writes = {}
 
     def settings(self, partition):
         best = None
@@ -476,6 +491,10 @@ class Contention:
             self.overrides.clear()
             self.buckets.clear()
             self.held.clear()
+            return
+        if body.get("resetCounts"):
+            self.counts = {name: 0 for name in self.counts}
+            self.index_writes = {}
             return
         self.overrides[str(body["prefix"])] = {
             "wcu": float(body.get("wcu", 0)),
@@ -497,43 +516,69 @@ class Contention:
             self.buckets[partition] = (tokens - cost, last)
 
     def refusal(self, operation, request):
-        """The error DynamoDB would answer instead, or None. Called under the lock."""
+        """The error DynamoDB would answer instead (or None), and the index
+        writes to spend if the write goes through (`wrote`). Called under the
+        lock."""
         if operation not in _WRITES or not isinstance(request, dict):
-            return None
+            return None, []
         now = time.monotonic()
         transaction = operation == "TransactWriteItems"
-        named = []  # (item key, write units)
+        named = []  # (item key, write units, [(index partition, units)])
         for kind, table_name, op in _named_items(operation, request):
             key = _item_key(table_name, op)
             if key is None:
-                return None  # malformed: moto answers it
-            named.append((key, 0 if kind == "ConditionCheck" else 2 if transaction else 1))
+                return None, []  # malformed: moto answers it
+            units = 0 if kind == "ConditionCheck" else 2 if transaction else 1
+            named.append((key, units, _index_writes(table_name, kind, op) if units else []))
         cost = {}  # partition -> the units the request writes there
-        for (table_name, partition, _), units in named:
+        index_cost = {}  # (table, "<index>/<value>") -> units
+        for (table_name, partition, _), units, index_writes in named:
             cost[(table_name, partition)] = cost.get((table_name, partition), 0) + units
+            for index_partition, index_units in index_writes:
+                index_cost[index_partition] = index_cost.get(index_partition, 0) + index_units
         for key, until in list(self.held.items()):
             if until <= now:
                 del self.held[key]
         short = {p for p, units in cost.items() if units and not self._has_units(p, units, now)}
-        reasons = [
-            "TransactionConflict" if key in self.held else "ThrottlingError" if units and key[:2] in short else None
-            for key, units in named
-        ]
+        short_index = {p for p, units in index_cost.items() if not self._has_units(p, units, now)}
+        reasons = []
+        index_short = False
+        for key, units, index_writes in named:
+            if key in self.held:
+                reasons.append("TransactionConflict")
+            elif units and key[:2] in short:
+                reasons.append("ThrottlingError")
+            elif any(p in short_index for p, _ in index_writes):
+                reasons.append("ThrottlingError")
+                index_short = True
+            else:
+                reasons.append(None)
         if any(reasons):
-            self.counts["conflicts" if "TransactionConflict" in reasons else "throttled"] += 1
+            conflict = "TransactionConflict" in reasons
+            self.counts["conflicts" if conflict else "throttled"] += 1
+            if index_short and not conflict and not short:
+                self.counts["indexThrottled"] += 1
             if transaction:
-                return _cancelled(reasons)
-            if "TransactionConflict" in reasons:
-                return _error("TransactionConflictException", _CONFLICT_MESSAGE)
-            return _error("ProvisionedThroughputExceededException", _THROTTLED_MESSAGE)
+                return _cancelled(reasons), []
+            if conflict:
+                return _error("TransactionConflictException", _CONFLICT_MESSAGE), []
+            resource = next((p for p in short_index), None) if index_short and not short else None
+            return _throttled(named[0][0][0], resource), []
         for partition, units in cost.items():
             self._spend(partition, units)
         if transaction:
-            for key, _ in named:
+            for key, _, _ in named:
                 hold = self.settings(key[1])["transactionMs"]
                 if hold:
                     self.held[key] = now + hold / 1000.0
-        return None
+        return None, list(index_cost.items())
+
+    def wrote(self, index_cost):
+        """A write went through: its index items were written."""
+        for partition, units in index_cost:
+            self._spend(partition, units)
+            index = partition[1].split("/", 1)[0]
+            self.index_writes[index] = self.index_writes.get(index, 0) + units
 
 
 def _named_items(operation, request):
@@ -580,6 +625,142 @@ def _item_key(table_name, op):
     return (table_name, values[0], values[1])
 
 
+def _table(table_name):
+    from moto.dynamodb.models import dynamodb_backends
+
+    for regions in dynamodb_backends.values():
+        for backend in regions.values():
+            table = backend.tables.get(table_name)
+            if table is not None:
+                return table
+    return None
+
+
+_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
+
+
+def _top_level(text):
+    """`text` split at the commas outside parentheses."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return parts + [current]
+
+
+def _attribute(path, names):
+    """The top-level attribute a document path names (`#n` resolved)."""
+    head = re.split(r"[.\[]", path.strip(), maxsplit=1)[0]
+    return names.get(head, head)
+
+
+def _update_effects(op):
+    """An UpdateItem's written attribute names, and for those it sets to a
+    value placeholder or removes, the value after (None: removed)."""
+    names = op.get("ExpressionAttributeNames") or {}
+    values = op.get("ExpressionAttributeValues") or {}
+    pieces = _CLAUSE.split(op.get("UpdateExpression") or "")
+    written, after = set(), {}
+    for clause, body in zip(pieces[1::2], pieces[2::2]):
+        for part in _top_level(body):
+            if not part.strip():
+                continue
+            clause_name = clause.upper()
+            if clause_name == "SET":
+                target, _, value = part.partition("=")
+                name = _attribute(target, names)
+                value = value.strip()
+                if value in values:
+                    after[name] = DynamoType(values[value])
+            else:
+                name = _attribute(part.split()[0], names)
+                if clause_name == "REMOVE":
+                    after[name] = None
+            written.add(name)
+    return written, after
+
+
+def _index_writes(table_name, kind, op):
+    """((table, "<index>/<hash value>"), units) for each index item a write of
+    one item puts or deletes: DynamoDB's rule (developerguide/GSI.html#GSI.Writes)
+    as far as the request and the stored item tell it."""
+    table = _table(table_name)
+    if table is None or not table.global_indexes:
+        return []
+    try:
+        old = table.get_item(*_key_of(table, op))
+    except Exception:
+        return []
+    old_attrs = dict(old.attrs) if old is not None else {}
+    if "Item" in op:  # a put replaces the whole item
+        new_attrs = {name: DynamoType(value) for name, value in op["Item"].items()}
+        written = set(old_attrs) | set(new_attrs)
+        known = written
+        size = sum(len(name) + value.size() for name, value in new_attrs.items())
+    elif "UpdateExpression" in op:
+        written, after = _update_effects(op)
+        known = set(after)
+        new_attrs = dict(old_attrs)
+        for name, value in after.items():
+            if value is None:
+                new_attrs.pop(name, None)
+            else:
+                new_attrs[name] = value
+        if old is None:  # an update that creates the item holds only what it set
+            new_attrs = {name: value for name, value in after.items() if value is not None}
+        size = old.size() if old is not None else 100
+    else:  # a delete
+        if old is None:
+            return []
+        new_attrs, written, size = {}, set(old_attrs), old.size()
+        known = written
+    units = max(1, -(-size // 1024))
+    writes = []
+    for index in table.global_indexes:
+        keys = [k["AttributeName"] for k in index.schema]
+        hash_attr = next(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH")
+        before = old_attrs.get(hash_attr) if all(k in old_attrs for k in keys) else None
+        now = new_attrs.get(hash_attr) if all(k in new_attrs for k in keys) else None
+        if before is None and now is None:
+            continue
+        projection = (index.projection or {}).get("ProjectionType", "ALL")
+        projected = set(keys) | set(index.table_key_attrs) | set((index.projection or {}).get("NonKeyAttributes", []))
+        changes = written if projection == "ALL" else written & projected
+        if before is not None and now is not None:
+            # A key written with a computed value (`sold = sold + :n`) counts as moved.
+            moved = before != now or any(
+                k in written and (k not in known or old_attrs.get(k) != new_attrs.get(k)) for k in keys
+            )
+            if moved:
+                # The index key moved: the old index item deleted, the new one put.
+                writes.append(((table_name, f"{index.name}/{before.value}"), units))
+                writes.append(((table_name, f"{index.name}/{now.value}"), units))
+            elif changes:
+                writes.append(((table_name, f"{index.name}/{before.value}"), units))
+        else:
+            value = before if before is not None else now
+            writes.append(((table_name, f"{index.name}/{value.value}"), units))
+    return writes
+
+
+def _throttled(table_name, index_partition):
+    """A single write's throttling answer, with DynamoDB's throttling reason."""
+    arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{table_name}"
+    if index_partition is not None:
+        reason = "IndexWriteKeyRangeThroughputExceeded"
+        arn += "/index/" + index_partition[1].split("/", 1)[0]
+    else:
+        reason = "TableWriteKeyRangeThroughputExceeded"
+    status, body = _error("ProvisionedThroughputExceededException", _THROTTLED_MESSAGE)
+    body["ThrottlingReasons"] = [{"reason": reason, "resource": arn}]
+    return status, body
+
+
 def _error(kind, message):
     return "400 Bad Request", {"__type": f"com.amazonaws.dynamodb.v20120810#{kind}", "message": message}
 
@@ -609,7 +790,12 @@ def _contention_control(environ, start_response):
         with _dynamodb_lock:
             _contention.control(body)
     with _dynamodb_lock:
-        answer = {"default": _contention.default, "overrides": _contention.overrides, **_contention.counts}
+        answer = {
+            "default": _contention.default,
+            "overrides": _contention.overrides,
+            **_contention.counts,
+            "indexWrites": _contention.index_writes,
+        }
     start_response("200 OK", [("Content-Type", "application/json")])
     return [json.dumps(answer).encode()]
 
@@ -638,15 +824,23 @@ def serialize_dynamodb(app):
         if problem:
             return _refuse(start_response, problem)
         with _dynamodb_lock:
-            refused = _contention.refusal(target.split(".")[-1], request)
+            refused, index_cost = _contention.refusal(target.split(".")[-1], request)
             if refused is not None:
                 status, answer = refused
                 start_response(status, [("Content-Type", "application/x-amz-json-1.0")])
                 return [json.dumps(answer).encode()]
+            answered = []
+
+            def record_status(status, headers, *rest):
+                answered.append(status)
+                return start_response(status, headers, *rest)
+
             # Drain the body inside the lock: the work may happen lazily.
-            body = b"".join(app(environ, start_response))
+            body = b"".join(app(environ, record_status))
             if target.split(".")[-1] in _WRITES and isinstance(request, dict):
                 _index_partitions.after_write(request)
+                if answered and answered[0].startswith("200"):
+                    _contention.wrote(index_cost)
             return [body]
 
     return wrapped

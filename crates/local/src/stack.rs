@@ -10,6 +10,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use serde_json::json;
 use shop::config::{CognitoConfig, Config};
+use shop::store::IndexPartitions;
 use shop::App;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
@@ -152,6 +153,10 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
                 .unwrap_or(shop::domain::DEFAULT_RENEWAL_COOLDOWN_SECS),
         },
         admin_mfa_required: options.admin_mfa_required,
+        index_partitions: template
+            .parameter("IndexPartitions")
+            .and_then(IndexPartitions::new)
+            .ok_or_else(|| LocalError::Setup("the template's IndexPartitions is not 1 to 64".into()))?,
     };
     let app = Arc::new(App::new(config, &sdk));
     let products = resources::seed_catalog(&app.store, SEED_CATALOG).await?;
@@ -245,6 +250,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
         "emulatorEndpoint": endpoint,
         "region": REGION,
         "tableName": table_name,
+        "indexPartitions": app.config.index_partitions.count(),
         "streamArn": stream_arn,
         "queueUrls": queue_urls,
         "cleanupQueueUrl": app.config.cleanup_queue_url,
@@ -343,13 +349,22 @@ pub async fn local_store() -> Result<shop::store::Store, LocalError> {
     let (Some(endpoint), Some(table)) = (field("emulatorEndpoint"), field("tableName")) else {
         return Err(LocalError::Setup(format!("{} lacks emulatorEndpoint or tableName", file.display())));
     };
-    Ok(store_at(&endpoint, &table).await)
+    Ok(store_at(&endpoint, &table, index_partitions_of(&coordinates)).await)
+}
+
+/// How the stack spreads its index lists (`indexPartitions` in its coordinates).
+pub fn index_partitions_of(coordinates: &serde_json::Value) -> IndexPartitions {
+    coordinates["indexPartitions"]
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .and_then(IndexPartitions::new)
+        .unwrap_or(IndexPartitions::DEFAULT)
 }
 
 /// A store on the emulator at `endpoint`.
-pub async fn store_at(endpoint: &str, table: &str) -> shop::store::Store {
+pub async fn store_at(endpoint: &str, table: &str, partitions: IndexPartitions) -> shop::store::Store {
     let sdk = emulator_sdk(endpoint).await;
-    shop::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+    shop::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table, partitions)
 }
 
 /// AWS SDK settings for the emulator (it takes any credentials).

@@ -53,11 +53,13 @@ pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client 
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-/// The workers need only the table: `TABLE_NAME` and the SDK's defaults.
+/// The workers need only the table: `TABLE_NAME`, `INDEX_PARTITIONS` and the
+/// SDK's defaults.
 pub async fn store_from_env() -> Result<store::Store, ConfigError> {
     let table = std::env::var("TABLE_NAME").map_err(|_| ConfigError("TABLE_NAME"))?;
+    let partitions = crate::config::index_partitions_from_env()?;
     let sdk = aws_sdk_config().await?;
-    Ok(store::Store::new(dynamodb_client(&sdk), table))
+    Ok(store::Store::new(dynamodb_client(&sdk), table, partitions))
 }
 
 #[cfg(test)]

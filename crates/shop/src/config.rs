@@ -3,6 +3,7 @@
 use std::env;
 
 use crate::domain::HoldPolicy;
+use crate::store::IndexPartitions;
 
 #[derive(Debug, thiserror::Error)]
 #[error("missing or invalid setting {0}")]
@@ -20,6 +21,7 @@ pub struct Config {
     pub holds: HoldPolicy,
     /// Admin routes refuse an admin whose account has no authenticator app (TOTP).
     pub admin_mfa_required: bool,
+    pub index_partitions: IndexPartitions,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +57,7 @@ impl Config {
                 Some("false") => false,
                 Some(_) => return Err(ConfigError("ADMIN_MFA_REQUIRED")),
             },
+            index_partitions: index_partitions_from_env()?,
         })
     }
 }
@@ -73,6 +76,16 @@ pub fn hold_policy_from_env() -> Result<HoldPolicy, ConfigError> {
             Some(v) => v.parse().ok().filter(|s| *s >= 0).ok_or(ConfigError("RENEWAL_COOLDOWN_SECONDS"))?,
         },
     })
+}
+
+/// How the table's shop-wide index lists are spread (`INDEX_PARTITIONS`, the
+/// template's `IndexPartitions`; every function must read the same count,
+/// so the template sets it for all of them). The workers read it too.
+pub fn index_partitions_from_env() -> Result<IndexPartitions, ConfigError> {
+    match optional("INDEX_PARTITIONS") {
+        None => Ok(IndexPartitions::DEFAULT),
+        Some(v) => v.parse().ok().and_then(IndexPartitions::new).ok_or(ConfigError("INDEX_PARTITIONS")),
+    }
 }
 
 /// A setting that must be a positive number, or `default` when unset.

@@ -58,7 +58,7 @@ impl App {
     }
 
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
-        let store = store::Store::new(aws::dynamodb_client(sdk), config.table_name.clone());
+        let store = store::Store::new(aws::dynamodb_client(sdk), config.table_name.clone(), config.index_partitions);
         let cleanup_queue = config.cleanup_queue_url.as_ref().map(|url| {
             let sqs = aws_sdk_sqs::config::Builder::from(sdk).interceptor(aws_calls::CallCounter).build();
             queue::CleanupQueue::new(aws_sdk_sqs::Client::from_conf(sqs), url.clone())

@@ -229,7 +229,7 @@ pub async fn expire_overdue_orders(
     let orders =
         Orders { store, payments, clock: &FixedClock(now), renewal_cooldown_secs: holds.renewal_cooldown_secs };
     let mut report = ExpiryReport::default();
-    let mut start = None;
+    let mut start = crate::store::SweepPosition::default();
     for _ in 0..EXPIRY_PAGES {
         let (due, next) = store.orders_due_for_expiry(now, 100, start).await?;
         for order in due {
@@ -258,7 +258,7 @@ pub async fn expire_overdue_orders(
             }
         }
         match next {
-            Some(key) => start = Some(key),
+            Some(position) => start = position,
             None => break,
         }
     }

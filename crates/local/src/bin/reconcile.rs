@@ -22,7 +22,16 @@ async fn main() -> ExitCode {
     let store = match args.iter().position(|a| a == "--table").and_then(|i| args.get(i + 1)) {
         Some(table) => {
             let sdk = aws_config::load_from_env().await;
-            shop::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone())
+            match shop::config::index_partitions_from_env() {
+                // As the deployed functions spread the index lists (their INDEX_PARTITIONS).
+                Ok(partitions) => {
+                    shop::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone(), partitions)
+                }
+                Err(e) => {
+                    eprintln!("reconcile: {e}");
+                    return ExitCode::from(2);
+                }
+            }
         }
         None => match shop_local::stack::local_store().await {
             Ok(store) => store,

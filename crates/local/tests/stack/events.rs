@@ -140,7 +140,7 @@ async fn the_totals_worker_reports_its_first_bad_record_and_a_retry_from_it_appl
     event["Records"] = json!([bad, after]);
     let (_, _, result) = invoke("cart-totals", &event).await;
     assert_eq!(result, failure);
-    let store = shop_local::stack::store_at(&stack().emulator, &stack().table).await;
+    let store = shop_local::stack::store_at(&stack().emulator, &stack().table, stack().index_partitions).await;
     let id = shop::domain::ProductId::parse(&product).unwrap();
     assert_eq!(store.cart_total(&id).await.unwrap(), 2);
 }

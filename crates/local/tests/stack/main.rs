@@ -12,6 +12,7 @@ mod contention;
 mod emulator;
 mod events;
 mod hostile;
+mod index_partitions;
 mod journey;
 mod migrate;
 mod permissions;

@@ -36,7 +36,12 @@ impl Shop {
         .expect("a stack");
         let coordinates = child.coordinates().unwrap();
         let field = |name: &str| coordinates[name].as_str().unwrap().to_owned();
-        let store = store_at(&field("emulatorEndpoint"), &field("tableName")).await;
+        let store = store_at(
+            &field("emulatorEndpoint"),
+            &field("tableName"),
+            shop_local::stack::index_partitions_of(&coordinates),
+        )
+        .await;
         let admin = shop_local::stack::demo_id_token(&coordinates, "admin").await.unwrap();
         Self { api: field("apiUrl"), store, admin, coordinates, _child: child }
     }

@@ -18,6 +18,7 @@ pub struct Stack {
     pub user_pool_id: String,
     pub issuer: String,
     pub table: String,
+    pub index_partitions: shop::store::IndexPartitions,
     pub queue_urls: Value,
     pub demo_users: Value,
 }
@@ -49,6 +50,7 @@ pub fn stack() -> &'static Stack {
             user_pool_id: s("userPoolId"),
             issuer: s("issuer"),
             table: s("tableName"),
+            index_partitions: shop_local::stack::index_partitions_of(&c),
             queue_urls: c["queueUrls"].clone(),
             demo_users: c["demoUsers"].clone(),
         }

@@ -235,7 +235,7 @@ async fn cart_totals_stay_exact_under_redelivery_crashes_splits_and_poison() {
 
     let sink = |tag: &'static str| async move {
         let (table, _) = new_table(tag).await;
-        shop_local::stack::store_at(&stack().emulator, &table).await
+        shop_local::stack::store_at(&stack().emulator, &table, stack().index_partitions).await
     };
 
     // Every batch delivered twice, then the first batches again, late.

@@ -84,8 +84,11 @@ impl Store {
         let category = product.category.clone();
         let id = ProductId::parse(&product.product_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
         let item = ProductItem::new(&id, &product);
-        let stock =
-            StockItem::new(&id, StockLevels { available: initial_stock, reserved: 0, sold: 0, added: initial_stock });
+        let stock = StockItem::new(
+            &id,
+            StockLevels { available: initial_stock, reserved: 0, sold: 0, added: initial_stock },
+            self.partitions,
+        );
         let put = |item: Item| {
             Put::builder()
                 .table_name(&self.table)
@@ -287,20 +290,22 @@ impl Store {
         Ok(if replayed { Restocked::Replayed(levels) } else { Restocked::Applied(levels) })
     }
 
-    /// Products by units sold, most first.
+    /// Products by units sold, most first: the top of each best-seller
+    /// index partition, merged.
     pub async fn bestsellers(&self, limit: i32) -> Result<Vec<(RatedProduct, i64)>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(BESTSELLER_INDEX)
-            .key_condition_expression("bestsellerList = :b")
-            .expression_attribute_values(":b", s(BESTSELLER_PARTITION))
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let items = self
+            .query_every_partition(BESTSELLER_PARTITION, limit, |query, partition| {
+                query
+                    .index_name(BESTSELLER_INDEX)
+                    .key_condition_expression("bestsellerList = :b")
+                    .expression_attribute_values(":b", s(partition))
+                    .scan_index_forward(false)
+            })
             .await?;
-        let stocks: Vec<StockItem> = serde_dynamo::from_items(out.items.unwrap_or_default())?;
+        let mut stocks: Vec<StockItem> = serde_dynamo::from_items(items)?;
+        stocks.sort_by(|a, b| b.levels.sold.cmp(&a.levels.sold).then_with(|| a.product_id.cmp(&b.product_id)));
+        stocks.truncate(limit);
         let ids: Vec<ProductId> = stocks.iter().filter_map(|s| ProductId::parse(&s.product_id).ok()).collect();
         let mut products: HashMap<String, RatedProduct> = self
             .batch_get(&ids, PRODUCT_META_SK)

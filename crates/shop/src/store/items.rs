@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{
     cart_pk, line_sk, order_sk, owner_of_cart_pk, product_of_key, product_pk, review_sk, stock_shard_pk, user_pk,
-    BESTSELLER_PARTITION, CATALOG_PARTITION, ORDER_PARTITION, PENDING_PARTITION, PRODUCT_META_SK, STOCK_SK,
+    IndexPartitions, BESTSELLER_PARTITION, CATALOG_PARTITION, ORDER_PARTITION, PENDING_PARTITION, PRODUCT_META_SK,
+    STOCK_SK,
 };
 use super::StoreError;
 use crate::domain::{CartLine, CartOwner, LineState, Order, OrderStatus, Product, ProductId, Review, StockLevels};
@@ -30,7 +31,8 @@ impl<'a> ProductItem<'a> {
 }
 
 /// The `product#<id>` / `stock` item. `bestsellerList` puts it in the sparse
-/// best-seller index, sorted by `sold`.
+/// best-seller index, sorted by `sold`, on the index partition its product id
+/// picks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StockItem {
@@ -61,12 +63,12 @@ fn is_zero(n: &i64) -> bool {
 pub(crate) const STOCK_WRITTEN: &str = " ADD version :one";
 
 impl StockItem {
-    pub fn new(id: &ProductId, levels: StockLevels) -> Self {
+    pub fn new(id: &ProductId, levels: StockLevels, partitions: IndexPartitions) -> Self {
         Self {
             pk: product_pk(id),
             sk: STOCK_SK.to_owned(),
             product_id: id.to_string(),
-            bestseller_list: Some(BESTSELLER_PARTITION.to_owned()),
+            bestseller_list: Some(partitions.of(BESTSELLER_PARTITION, id.as_str())),
             shard: 0,
             levels,
             version: 0,
@@ -187,28 +189,35 @@ impl CartLineImage {
 /// An order: `user#<sub>` / `order#<id>`. Order ids are UUIDv7, so the sort
 /// key orders a user's orders by time. `orderList` feeds the index admins use
 /// to find any order; `pendingList` is present only while payment is awaited
-/// and feeds the expiry sweeper's index (sorted by `expiresAt`). Reads
+/// and feeds the expiry sweeper's index (sorted by `expiresAt`); each on the
+/// index partition the order id picks (`pending_partition`). Reads
 /// deserialize `Order` straight from the item.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderItem<'a> {
     pk: String,
     sk: String,
-    order_list: &'static str,
+    order_list: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pending_list: Option<&'static str>,
+    pending_list: Option<String>,
     #[serde(flatten)]
     order: &'a Order,
 }
 
 impl<'a> OrderItem<'a> {
-    pub fn new(order: &'a Order) -> Self {
+    pub fn new(order: &'a Order, partitions: IndexPartitions) -> Self {
         Self {
             pk: user_pk(&order.owner),
             sk: order_sk(&order.order_id),
-            order_list: ORDER_PARTITION,
-            pending_list: (order.status == OrderStatus::PendingPayment).then_some(PENDING_PARTITION),
+            order_list: partitions.of(ORDER_PARTITION, &order.order_id),
+            pending_list: (order.status == OrderStatus::PendingPayment).then(|| pending_partition(order, partitions)),
             order,
         }
     }
+}
+
+/// The pending index's partition of an order (while it awaits payment, or a
+/// refund).
+pub fn pending_partition(order: &Order, partitions: IndexPartitions) -> String {
+    partitions.of(PENDING_PARTITION, &order.order_id)
 }

@@ -43,11 +43,72 @@ pub const BOUGHT_PREFIX: &str = "bought#";
 pub const REVIEW_PREFIX: &str = "review#";
 pub const REVIEWED_PREFIX: &str = "reviewed#";
 /// Index partitions (sparse GSIs): every product, every stock item (best
-/// sellers), every order, the orders awaiting payment.
+/// sellers), every order, the orders awaiting payment. The last three are
+/// written at the shop's sales rate, so each is spread over
+/// [`IndexPartitions`] key values (`order`, `order#1`, … `order#7`).
 pub const CATALOG_PARTITION: &str = "product";
 pub const BESTSELLER_PARTITION: &str = "stock";
 pub const ORDER_PARTITION: &str = "order";
 pub const PENDING_PARTITION: &str = "pending";
+
+/// How many partition key values each shop-wide index list (orders, orders
+/// awaiting payment, best sellers) is spread over. DynamoDB limits each GSI
+/// partition key value as it limits a table's (about 1,000 write units a
+/// second), and a GSI short of write capacity throttles the table's writes
+/// (developerguide/GSI.html, "Provisioned throughput considerations for
+/// global secondary indexes"): one value for every order capped the whole
+/// shop's sales. The item's own id picks its value, so a write lands on one
+/// of N; readers query all N and merge. The first value is the list's name
+/// alone, which is where every item written before the spread lives, so a
+/// table from before needs no migration. N may grow (items stay where they
+/// were written and readers ask every value below N), never shrink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexPartitions(u32);
+
+impl IndexPartitions {
+    /// Readers query every value: a bound on the fan-out of one read.
+    pub const MAX: u32 = 64;
+    /// The template's default (`IndexPartitions`).
+    pub const DEFAULT: Self = Self(8);
+    /// One value per list: the layout before the spread.
+    pub const ONE: Self = Self(1);
+
+    pub fn new(count: u32) -> Option<Self> {
+        (1..=Self::MAX).contains(&count).then_some(Self(count))
+    }
+
+    pub fn count(self) -> u32 {
+        self.0
+    }
+
+    /// The key value of the item `id` in `list` (e.g. [`ORDER_PARTITION`]).
+    /// FNV-1a: a hash defined by its spec, so the choice never moves between
+    /// builds (std's hasher promises no such thing).
+    pub fn of(self, list: &str, id: &str) -> String {
+        let mut hasher = fnv::FnvHasher::default();
+        std::hash::Hasher::write(&mut hasher, id.as_bytes());
+        let shard = std::hash::Hasher::finish(&hasher) % u64::from(self.0);
+        list_partition(list, shard as u32)
+    }
+
+    /// Every key value of `list`, the first being the list's name.
+    pub fn all(self, list: &str) -> impl Iterator<Item = String> + '_ {
+        (0..self.0).map(move |k| list_partition(list, k))
+    }
+
+    /// Whether `value` is one of `list`'s key values.
+    pub fn holds(self, list: &str, value: &str) -> bool {
+        self.all(list).any(|v| v == value)
+    }
+}
+
+fn list_partition(list: &str, shard: u32) -> String {
+    if shard == 0 {
+        list.to_owned()
+    } else {
+        format!("{list}#{shard}")
+    }
+}
 
 /// Partition of everything stored about a product.
 pub fn product_pk(id: &ProductId) -> String {
@@ -129,6 +190,27 @@ pub fn stars_attribute(stars: Stars) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_list_spreads_over_its_partitions_and_keeps_the_first_name() {
+        let four = IndexPartitions::new(4).unwrap();
+        assert_eq!(four.all(ORDER_PARTITION).collect::<Vec<_>>(), ["order", "order#1", "order#2", "order#3"]);
+        let mut used = std::collections::BTreeSet::new();
+        for i in 0..200 {
+            let id = format!("0190d6c0-0000-7000-8000-{i:012}");
+            let value = four.of(ORDER_PARTITION, &id);
+            assert!(four.holds(ORDER_PARTITION, &value));
+            assert_eq!(value, four.of(ORDER_PARTITION, &id), "the same id, the same partition");
+            used.insert(value);
+        }
+        assert_eq!(used.len(), 4, "ids spread over every partition");
+        assert_eq!(IndexPartitions::ONE.of(ORDER_PARTITION, "anything"), "order");
+        // FNV-1a of the id's bytes, pinned: the choice must not move between builds.
+        assert_eq!(four.of(BESTSELLER_PARTITION, "p1"), "stock#2");
+        assert_eq!(four.of(BESTSELLER_PARTITION, "p2"), "stock#3");
+        assert_eq!(IndexPartitions::new(0), None);
+        assert_eq!(IndexPartitions::new(IndexPartitions::MAX + 1), None);
+    }
 
     #[test]
     fn keys_round_trip() {

@@ -34,7 +34,8 @@ mod totals;
 pub use inventory::{
     product_page_start, CategoryPage, PageKey, Restocked, StockRead, BESTSELLER_INDEX, CATEGORY_INDEX,
 };
-pub use orders::{order_page_start, Holdings, ORDERS_INDEX, PENDING_INDEX};
+pub use keys::IndexPartitions;
+pub use orders::{order_page_start, Holdings, OrderPageStart, SweepPosition, ORDERS_INDEX, PENDING_INDEX};
 pub use reviews::{review_page_start, ReviewerStanding};
 pub use totals::{CountedLine, LineCount, ProductView, SequenceNumber, TableSnapshot, TotalsApplied};
 
@@ -111,6 +112,8 @@ pub(crate) fn build_error(err: impl std::fmt::Display) -> StoreError {
 pub struct Store {
     pub(crate) client: Client,
     pub(crate) table: String,
+    /// How the shop-wide index lists are spread (the template's `IndexPartitions`).
+    pub(crate) partitions: IndexPartitions,
 }
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
@@ -139,8 +142,8 @@ pub(crate) fn item_of<T: Serialize>(value: &T) -> Result<Item, StoreError> {
 }
 
 impl Store {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+    pub fn new(client: Client, table: impl Into<String>, partitions: IndexPartitions) -> Self {
+        Self { client, table: table.into(), partitions }
     }
 
     // ---- catalog ----
@@ -257,6 +260,44 @@ impl Store {
             _ => None,
         };
         Ok((items, next))
+    }
+
+    /// Up to `limit` items from each of `list`'s index partitions, asked at
+    /// once (`build` makes the query of one partition's key value); the caller
+    /// merges them in its own order.
+    pub(crate) async fn query_every_partition<F>(
+        &self,
+        list: &str,
+        limit: usize,
+        build: F,
+    ) -> Result<Vec<Item>, StoreError>
+    where
+        F: Fn(
+            aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+            String,
+        ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    {
+        let build = &build;
+        let queries = self.partitions.all(list).map(|partition| async move {
+            let mut items: Vec<Item> = Vec::new();
+            let mut start = None;
+            // A query answers at most 1 MB: go on until the partition gave `limit`.
+            while items.len() < limit {
+                let wanted = i32::try_from(limit - items.len()).unwrap_or(i32::MAX);
+                let out = build(self.client.query().table_name(&self.table), partition.clone())
+                    .limit(wanted)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await?;
+                items.extend(out.items.unwrap_or_default());
+                start = out.last_evaluated_key.filter(|k| !k.is_empty());
+                if start.is_none() {
+                    break;
+                }
+            }
+            Ok::<_, StoreError>(items)
+        });
+        Ok(futures::future::try_join_all(queries).await?.into_iter().flatten().collect())
     }
 
     pub(crate) async fn query_all<T, F>(&self, build: F) -> Result<Vec<T>, StoreError>

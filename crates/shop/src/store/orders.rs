@@ -8,7 +8,7 @@ use serde_dynamo::{from_item, to_item};
 
 use std::collections::HashMap;
 
-use super::items::{OrderItem, STOCK_WRITTEN};
+use super::items::{pending_partition, OrderItem, STOCK_WRITTEN};
 use super::keys::{
     bought_sk, cart_pk, checkout_key_sk, order_sk, stock_shard_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX,
     PENDING_COUNT_SK, PENDING_PARTITION, STOCK_SK,
@@ -22,7 +22,6 @@ use crate::use_cases::ports::{CartAdjustment, CheckoutOutcome, OrderStore};
 
 /// GSI over orders by id, newest first (admins find any order through it).
 pub const ORDERS_INDEX: &str = "orders-index";
-/// Adds `:bought` to the products a user may review.
 /// Sparse GSI over orders awaiting payment, by `expiresAt`.
 pub const PENDING_INDEX: &str = "pending-index";
 
@@ -63,7 +62,7 @@ impl OrderStore for Store {
             .put(
                 Put::builder()
                     .table_name(&self.table)
-                    .set_item(Some(to_item(OrderItem::new(order))?))
+                    .set_item(Some(to_item(OrderItem::new(order, self.partitions))?))
                     .condition_expression("attribute_not_exists(pk)")
                     .build()
                     .map_err(build_error)?,
@@ -374,19 +373,38 @@ fn purchase_mark_item(sub: &str, product: &str) -> Result<Item, StoreError> {
 /// Where an order page starts: a cursor `order_page` answered for the same
 /// listing (the owner's orders, or everyone's), checked before it reaches
 /// DynamoDB so a forged one is refused.
-pub fn order_page_start(raw: &str, owner: Option<&CartOwner>) -> Result<Item, CursorError> {
-    let key = match owner.map(cart_pk) {
-        None => cursor::decode(raw, &["pk", "sk", "orderList", "orderId"], |name, v| match name {
-            "orderList" => v == ORDER_PARTITION,
-            "sk" => v.starts_with(ORDER_PREFIX),
-            _ => true,
-        })?,
-        Some(own_pk) => cursor::decode(raw, &["pk", "sk"], |name, v| match name {
-            "pk" => v == own_pk,
-            _ => v.starts_with(ORDER_PREFIX),
-        })?,
-    };
-    Ok(key.into_iter().map(|(k, v)| (k, s(v))).collect())
+pub fn order_page_start(raw: &str, owner: Option<&CartOwner>) -> Result<OrderPageStart, CursorError> {
+    match owner.map(cart_pk) {
+        // Everyone's orders come from every orders-index partition, merged:
+        // the cursor is the last order id answered (UUIDv7: time order).
+        None => {
+            let mut key = cursor::decode(raw, &["before"], |_, v| uuid::Uuid::parse_str(v).is_ok())?;
+            Ok(OrderPageStart::Everyone { before: key.remove("before").unwrap_or_default() })
+        }
+        Some(own_pk) => {
+            let key = cursor::decode(raw, &["pk", "sk"], |name, v| match name {
+                "pk" => v == own_pk,
+                _ => v.starts_with(ORDER_PREFIX),
+            })?;
+            Ok(OrderPageStart::Owner(key.into_iter().map(|(k, v)| (k, s(v))).collect()))
+        }
+    }
+}
+
+/// Where an order page starts: in the owner's partition, or (everyone's)
+/// before an order id.
+#[derive(Debug, Clone)]
+pub enum OrderPageStart {
+    Owner(Item),
+    Everyone { before: String },
+}
+
+/// Where the expiry sweep goes on: a pending-index partition and the key its
+/// last page ended at (the start of the first partition by default).
+#[derive(Debug, Clone, Default)]
+pub struct SweepPosition {
+    partition: usize,
+    key: Option<Item>,
 }
 
 impl Store {
@@ -524,7 +542,7 @@ impl Store {
             .condition_expression("attribute_exists(pk) AND #status <> :paid AND #status <> :pending")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":due", AttributeValue::Bool(true))
-            .expression_attribute_values(":p", s(PENDING_PARTITION))
+            .expression_attribute_values(":p", s(pending_partition(order, self.partitions)))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
             .expression_attribute_values(":pending", s(OrderStatus::PendingPayment.as_str()))
@@ -597,52 +615,57 @@ impl Store {
         Ok(item.map(from_item).transpose()?)
     }
 
-    /// Any user's order, by id (admins).
+    /// Any user's order, by id (admins): its index partition is asked with
+    /// every other, since an order written while `IndexPartitions` was smaller
+    /// lives where that count put it.
     pub async fn order_by_id(&self, order_id: &str) -> Result<Option<Order>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(ORDERS_INDEX)
-            .key_condition_expression("orderList = :o AND orderId = :id")
-            .expression_attribute_values(":o", s(ORDER_PARTITION))
-            .expression_attribute_values(":id", s(order_id))
-            .send()
+        let found = self
+            .query_every_partition(ORDER_PARTITION, 1, |query, partition| {
+                query
+                    .index_name(ORDERS_INDEX)
+                    .key_condition_expression("orderList = :o AND orderId = :id")
+                    .expression_attribute_values(":o", s(partition))
+                    .expression_attribute_values(":id", s(order_id))
+            })
             .await?;
-        let Some(found) = out.items.unwrap_or_default().into_iter().next() else { return Ok(None) };
+        let Some(found) = found.into_iter().next() else { return Ok(None) };
         let found: Order = from_item(found)?;
         // The index lags; the table has the current status.
         self.order_in(&user_pk(&found.owner), order_id).await
     }
 
     /// One page of orders, newest first: a user's (by partition) or
-    /// everyone's; `start` from [`order_page_start`], the next page's cursor
-    /// with the orders when more follow.
+    /// everyone's (a page from each orders-index partition, merged, so the
+    /// page is exactly the next `limit` orders); `start` from
+    /// [`order_page_start`], the next page's cursor with the orders when more
+    /// follow.
     pub async fn order_page(
         &self,
         owner: Option<&CartOwner>,
         limit: i32,
-        start: Option<Item>,
+        start: Option<OrderPageStart>,
     ) -> Result<(Vec<Order>, Option<String>), StoreError> {
-        let query = self.client.query().table_name(&self.table).scan_index_forward(false);
-        let (query, key_attributes): (_, &[&str]) = match owner.map(cart_pk) {
-            Some(pk) => (
-                query
-                    .consistent_read(true)
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :o)")
-                    .expression_attribute_values(":pk", s(pk))
-                    .expression_attribute_values(":o", s(ORDER_PREFIX)),
-                &["pk", "sk"],
-            ),
-            None => (
-                query
-                    .index_name(ORDERS_INDEX)
-                    .key_condition_expression("orderList = :o")
-                    .expression_attribute_values(":o", s(ORDER_PARTITION)),
-                &["pk", "sk", "orderList", "orderId"],
-            ),
+        let Some(owner) = owner else {
+            let before = match start {
+                Some(OrderPageStart::Everyone { before }) => Some(before),
+                _ => None,
+            };
+            return self.everyones_order_page(limit, before).await;
         };
-        let (items, next) = self.page(query, limit, key_attributes, start).await?;
+        let start = match start {
+            Some(OrderPageStart::Owner(key)) => Some(key),
+            _ => None,
+        };
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :o)")
+            .expression_attribute_values(":pk", s(cart_pk(owner)))
+            .expression_attribute_values(":o", s(ORDER_PREFIX));
+        let (items, next) = self.page(query, limit, &["pk", "sk"], start).await?;
         let next = next.map(|next| {
             let key: HashMap<String, String> =
                 next.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
@@ -651,26 +674,74 @@ impl Store {
         Ok((serde_dynamo::from_items(items)?, next))
     }
 
-    /// Orders still awaiting payment whose hold ended at or before `now`.
+    async fn everyones_order_page(
+        &self,
+        limit: i32,
+        before: Option<String>,
+    ) -> Result<(Vec<Order>, Option<String>), StoreError> {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        // One more than a page from each: if the merge holds more than a
+        // page, another page follows; if not, every partition was drained.
+        let mut items = self
+            .query_every_partition(ORDER_PARTITION, limit + 1, |query, partition| {
+                let query = query
+                    .index_name(ORDERS_INDEX)
+                    .scan_index_forward(false)
+                    .expression_attribute_values(":o", s(partition));
+                match &before {
+                    Some(id) => query
+                        .key_condition_expression("orderList = :o AND orderId < :before")
+                        .expression_attribute_values(":before", s(id)),
+                    None => query.key_condition_expression("orderList = :o"),
+                }
+            })
+            .await?;
+        let order_id = |item: &Item| item.get("orderId").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        items.sort_by_cached_key(|item| std::cmp::Reverse(order_id(item)));
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = match items.last() {
+            Some(last) if more => Some(cursor::encode(&HashMap::from([("before".to_owned(), order_id(last))]))),
+            _ => None,
+        };
+        Ok((serde_dynamo::from_items(items)?, next))
+    }
+
+    /// Orders still awaiting payment (or a refund) whose hold ended at or
+    /// before `now`: the next non-empty page from `from` on, one pending-index
+    /// partition after another, and where the sweep goes on (None: at the end).
     pub async fn orders_due_for_expiry(
         &self,
         now: i64,
         limit: i32,
-        start: Option<Item>,
-    ) -> Result<(Vec<Order>, Option<Item>), StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(PENDING_INDEX)
-            .key_condition_expression("pendingList = :p AND expiresAt <= :now")
-            .expression_attribute_values(":p", s(PENDING_PARTITION))
-            .expression_attribute_values(":now", n(now))
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await?;
-        let next = out.last_evaluated_key.filter(|k| !k.is_empty());
-        Ok((serde_dynamo::from_items(out.items.unwrap_or_default())?, next))
+        from: SweepPosition,
+    ) -> Result<(Vec<Order>, Option<SweepPosition>), StoreError> {
+        let partitions: Vec<String> = self.partitions.all(PENDING_PARTITION).collect();
+        let mut at = from;
+        loop {
+            let Some(partition) = partitions.get(at.partition) else { return Ok((Vec::new(), None)) };
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(PENDING_INDEX)
+                .key_condition_expression("pendingList = :p AND expiresAt <= :now")
+                .expression_attribute_values(":p", s(partition))
+                .expression_attribute_values(":now", n(now))
+                .limit(limit)
+                .set_exclusive_start_key(at.key.take())
+                .send()
+                .await?;
+            let items = out.items.unwrap_or_default();
+            let next = match out.last_evaluated_key.filter(|k| !k.is_empty()) {
+                Some(key) => Some(SweepPosition { partition: at.partition, key: Some(key) }),
+                None => (at.partition + 1 < partitions.len())
+                    .then(|| SweepPosition { partition: at.partition + 1, key: None }),
+            };
+            match next {
+                Some(next) if items.is_empty() => at = next,
+                next => return Ok((serde_dynamo::from_items(items)?, next)),
+            }
+        }
     }
 }
