@@ -13,17 +13,22 @@ pub mod shard_sale;
 /// The stack a sale runs against: the one SHOP_STACK_FILE names, or one of
 /// its own (kept alive by the returned handle), and its coordinates.
 pub fn sale_stack() -> Result<(Option<shop_local::stack::ChildStack>, serde_json::Value), String> {
-    let (stack, file) = match std::env::var("SHOP_STACK_FILE") {
-        Ok(file) => (None, file.into()),
-        Err(_) => {
-            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-            let binary = std::env::current_exe().map(|p| p.with_file_name("shop-local")).unwrap_or_default();
-            let stack = shop_local::stack::spawn_child_stack(&binary, &root, &[]).map_err(|e| e.to_string())?;
-            let file = stack.coordinates_file.clone();
-            (Some(stack), file)
-        }
-    };
-    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let coordinates = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    match std::env::var("SHOP_STACK_FILE") {
+        Ok(file) => Ok((None, coordinates_in(file.into())?)),
+        Err(_) => own_stack(&[]).map(|(stack, coordinates)| (Some(stack), coordinates)),
+    }
+}
+
+/// A stack of its own, with `env` (e.g. SHOP_PARAMETER_OVERRIDES), and its coordinates.
+pub fn own_stack(env: &[(&str, &str)]) -> Result<(shop_local::stack::ChildStack, serde_json::Value), String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let binary = std::env::current_exe().map(|p| p.with_file_name("shop-local")).unwrap_or_default();
+    let stack = shop_local::stack::spawn_child_stack(&binary, &root, env).map_err(|e| e.to_string())?;
+    let coordinates = coordinates_in(stack.coordinates_file.clone())?;
     Ok((stack, coordinates))
+}
+
+fn coordinates_in(file: std::path::PathBuf) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))
 }

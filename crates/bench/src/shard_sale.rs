@@ -1,11 +1,16 @@
 //! The hot-product sale: one product, B buyers, U units, against a local
-//! table that contends as DynamoDB does (each stock shard's partition takes
-//! `partition_wcu` write units a second; a transaction holds its items
-//! `transaction_ms`), with the stock split into 1, 2, 4 and 8 shards, and
-//! once more with contention off (the emulator's own ceiling). Each buyer
-//! checks out once and, told to come back (503), comes back after the
-//! `Retry-After` it was given, until they have an order or were told the
-//! product is sold out.
+//! table that contends as DynamoDB does (each stock shard's partition, and
+//! each partition of the shop-wide indexes, takes `partition_wcu` write units
+//! a second; a transaction holds its items `transaction_ms`), with the stock
+//! split into 1, 2, 4 and 8 shards, and once more with contention off (the
+//! emulator's own ceiling). Each buyer checks out once and, told to come back
+//! (503), comes back after the `Retry-After` it was given, until they have an
+//! order or were told the product is sold out.
+//!
+//! And the wide sale: the same buyers spread over many products, so no
+//! product's partition binds and the shop-wide index partitions do: run on a
+//! stack whose index lists are one key value each (the layout before
+//! `IndexPartitions`) and on one with the template's spread, side by side.
 
 use std::time::{Duration, Instant};
 
@@ -40,8 +45,10 @@ pub struct SaleRun {
     /// 503s answered (each followed by the buyer's retry).
     pub retry_laters: usize,
     pub errors: usize,
-    /// What the emulator refused meanwhile: throttled writes, transaction conflicts.
+    /// What the emulator refused meanwhile: throttled writes (of which for
+    /// an index partition), transaction conflicts.
     pub throttled: u64,
+    pub index_throttled: u64,
     pub conflicts: u64,
     pub invariant_holds: bool,
     pub elapsed_secs: f64,
@@ -109,6 +116,15 @@ impl Stack {
 }
 
 pub async fn run(coordinates: &Value, sale: &ShardSale, plan: &[(u32, bool)]) -> Result<Vec<SaleRun>, LocalError> {
+    let stack = stack_of(coordinates).await?;
+    let mut runs = Vec::new();
+    for (shards, contended) in plan {
+        runs.push(one_sale(&stack, sale, *shards, *contended).await?);
+    }
+    Ok(runs)
+}
+
+async fn stack_of(coordinates: &Value) -> Result<Stack, LocalError> {
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
     let sdk = emulator_sdk(&field("emulatorEndpoint")).await;
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
@@ -129,11 +145,7 @@ pub async fn run(coordinates: &Value, sale: &ShardSale, plan: &[(u32, bool)]) ->
         cognito,
         admin,
     };
-    let mut runs = Vec::new();
-    for (shards, contended) in plan {
-        runs.push(one_sale(&stack, sale, *shards, *contended).await?);
-    }
-    Ok(runs)
+    Ok(stack)
 }
 
 async fn one_sale(stack: &Stack, sale: &ShardSale, shards: u32, contended: bool) -> Result<SaleRun, LocalError> {
@@ -166,9 +178,70 @@ async fn one_sale(stack: &Stack, sale: &ShardSale, shards: u32, contended: bool)
     .await?;
 
     let prefix = format!("product#{product}");
+    // The product's partitions, and the index partitions every sale writes.
+    let mut prefixes = vec![prefix.as_str()];
+    prefixes.extend(INDEX_PREFIXES);
+    let checkouts = checkouts_under(stack, tokens, if contended { Some(sale) } else { None }, &prefixes).await?;
+
+    let store = shop_local::stack::store_at(&stack.emulator, &stack.table, stack.index_partitions).await;
+    let id = shop::domain::ProductId::parse(&product).map_err(|e| LocalError::Setup(e.to_string()))?;
+    let split = store.product(&id).await.ok().flatten().map(|p| p.stock_shards).unwrap_or_default();
+    let levels = store.shard_stocks(&id, split).await.map_err(|e| LocalError::Setup(e.to_string()))?;
+    let total = shop::domain::total_stock(&levels);
+    let taken = total.reserved + total.sold;
+    let short = checkouts.sold_out;
+    Ok(SaleRun {
+        shards,
+        contended,
+        buyers: sale.buyers,
+        units: sale.units,
+        units_sold: taken,
+        oversold: (taken - sale.units).max(0) + (checkouts.orders as i64 - sale.units).max(0),
+        false_sold_outs: if total.available > 0 { short.min(total.available as usize) } else { 0 },
+        sold_out_answers: short,
+        retry_laters: checkouts.retry_laters,
+        errors: checkouts.errors,
+        throttled: checkouts.throttled,
+        index_throttled: checkouts.index_throttled,
+        conflicts: checkouts.conflicts,
+        invariant_holds: levels.iter().all(|s| s.violation().is_none()) && total.added == sale.units,
+        elapsed_secs: checkouts.elapsed_secs,
+        checkouts_per_sec: checkouts.orders as f64 / checkouts.elapsed_secs,
+        checkout_p50_ms: checkouts.p50_ms,
+        checkout_p99_ms: checkouts.p99_ms,
+    })
+}
+
+/// The partitions of the shop-wide index lists, in the emulator's settings.
+const INDEX_PREFIXES: [&str; 3] = ["orders-index/", "pending-index/", "bestseller-index/"];
+
+/// What a round of checkouts got.
+struct Checkouts {
+    orders: usize,
+    sold_out: usize,
+    errors: usize,
+    retry_laters: usize,
+    throttled: u64,
+    index_throttled: u64,
+    conflicts: u64,
+    elapsed_secs: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Every buyer checks out at once, and comes back when told to (503), with
+/// the partitions under `prefixes` contending as `sale` says (None: not).
+async fn checkouts_under(
+    stack: &Stack,
+    tokens: Vec<String>,
+    sale: Option<&ShardSale>,
+    prefixes: &[&str],
+) -> Result<Checkouts, LocalError> {
     let before = stack.counts().await?;
-    if contended {
-        stack.contend(&prefix, sale.partition_wcu, sale.transaction_ms).await?;
+    if let Some(sale) = sale {
+        for prefix in prefixes {
+            stack.contend(prefix, sale.partition_wcu, sale.transaction_ms).await?;
+        }
     }
     let started = Instant::now();
     let mut buyers = Vec::new();
@@ -211,34 +284,92 @@ async fn one_sale(stack: &Stack, sale: &ShardSale, shards: u32, contended: bool)
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    stack.contend(&prefix, 0.0, 0.0).await?;
+    for prefix in prefixes {
+        stack.contend(prefix, 0.0, 0.0).await?;
+    }
     let after = stack.counts().await?;
     latencies.sort();
-
-    let store = shop_local::stack::store_at(&stack.emulator, &stack.table, stack.index_partitions).await;
-    let id = shop::domain::ProductId::parse(&product).map_err(|e| LocalError::Setup(e.to_string()))?;
-    let split = store.product(&id).await.ok().flatten().map(|p| p.stock_shards).unwrap_or_default();
-    let levels = store.shard_stocks(&id, split).await.map_err(|e| LocalError::Setup(e.to_string()))?;
-    let total = shop::domain::total_stock(&levels);
-    let taken = total.reserved + total.sold;
-    let count = |v: &Value, k: &str| v[k].as_u64().unwrap_or(0);
-    Ok(SaleRun {
-        shards,
-        contended,
-        buyers: sale.buyers,
-        units: sale.units,
-        units_sold: taken,
-        oversold: (taken - sale.units).max(0) + (created_orders as i64 - sale.units).max(0),
-        false_sold_outs: if total.available > 0 { short.min(total.available as usize) } else { 0 },
-        sold_out_answers: short,
-        retry_laters,
+    let count = |k: &str| after[k].as_u64().unwrap_or(0) - before[k].as_u64().unwrap_or(0);
+    Ok(Checkouts {
+        orders: created_orders,
+        sold_out: short,
         errors,
-        throttled: count(&after, "throttled") - count(&before, "throttled"),
-        conflicts: count(&after, "conflicts") - count(&before, "conflicts"),
-        invariant_holds: levels.iter().all(|s| s.violation().is_none()) && total.added == sale.units,
+        retry_laters,
+        throttled: count("throttled"),
+        index_throttled: count("indexThrottled"),
+        conflicts: count("conflicts"),
         elapsed_secs: elapsed,
-        checkouts_per_sec: created_orders as f64 / elapsed,
-        checkout_p50_ms: percentile(&latencies, 0.50),
-        checkout_p99_ms: percentile(&latencies, 0.99),
+        p50_ms: percentile(&latencies, 0.50),
+        p99_ms: percentile(&latencies, 0.99),
+    })
+}
+
+/// One wide sale's figures: many products, the index partitions binding.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WideRun {
+    pub index_partitions: u32,
+    pub products: usize,
+    pub buyers: usize,
+    pub orders: usize,
+    pub errors: usize,
+    pub retry_laters: usize,
+    pub throttled: u64,
+    pub index_throttled: u64,
+    pub elapsed_secs: f64,
+    pub checkouts_per_sec: f64,
+    pub checkout_p50_ms: f64,
+    pub checkout_p99_ms: f64,
+}
+
+/// `sale.buyers` buyers, each with one unit of one of `products` new
+/// products (stock enough for all), check out at once, every product's
+/// partitions and every index partition contending as `sale` says.
+pub async fn wide_sale(coordinates: &Value, sale: &ShardSale, products: usize) -> Result<WideRun, LocalError> {
+    use reqwest::Method;
+    let stack = stack_of(coordinates).await?;
+    let per_product = sale.buyers.div_ceil(products.max(1));
+    let mut tokens = Vec::new();
+    for i in 0..products {
+        let created = stack
+            .call(
+                Method::POST,
+                "/product",
+                &stack.admin,
+                json!({ "name": format!("wide sale {i}"), "category": "wide-sale", "price": 1999, "initialStock": per_product }),
+            )
+            .await?;
+        let product = created["product"]["productId"].as_str().unwrap_or_default().to_owned();
+        tokens.extend(
+            buyers_with_one_unit(
+                &stack.cognito,
+                &stack.http,
+                &stack.pool,
+                &stack.client_id,
+                &stack.api,
+                &product,
+                per_product,
+                "wide",
+            )
+            .await?,
+        );
+    }
+    let mut prefixes = vec!["product#"];
+    prefixes.extend(INDEX_PREFIXES);
+    let buyers = tokens.len();
+    let checkouts = checkouts_under(&stack, tokens, Some(sale), &prefixes).await?;
+    Ok(WideRun {
+        index_partitions: stack.index_partitions.count(),
+        products,
+        buyers,
+        orders: checkouts.orders,
+        errors: checkouts.errors + checkouts.sold_out,
+        retry_laters: checkouts.retry_laters,
+        throttled: checkouts.throttled,
+        index_throttled: checkouts.index_throttled,
+        elapsed_secs: checkouts.elapsed_secs,
+        checkouts_per_sec: checkouts.orders as f64 / checkouts.elapsed_secs,
+        checkout_p50_ms: checkouts.p50_ms,
+        checkout_p99_ms: checkouts.p99_ms,
     })
 }
