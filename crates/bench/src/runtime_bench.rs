@@ -541,12 +541,20 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 pub struct FunctionProcess {
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// Lambda's `_HANDLER`: the function's `Handler` (the shop's one binary
+    /// runs the endpoint or worker it names).
+    pub handler: Option<String>,
 }
 
 impl FunctionProcess {
     /// A function that is its own program, as a Rust function's binary is.
     pub fn binary(path: impl Into<PathBuf>) -> Self {
-        Self { program: path.into(), args: Vec::new() }
+        Self { program: path.into(), args: Vec::new(), handler: None }
+    }
+
+    /// The shop's binary running the function whose `Handler` is `handler`.
+    pub fn handler(path: impl Into<PathBuf>, handler: &str) -> Self {
+        Self { program: path.into(), args: Vec::new(), handler: Some(handler.to_owned()) }
     }
 
     fn display(&self) -> String {
@@ -659,6 +667,7 @@ fn function_command(function: &FunctionProcess, runtime: SocketAddr, aws: Socket
         .env("COGNITO_JWKS_URL", format!("http://{aws}/jwks.json"))
         .env("COGNITO_CLIENT_ID", BENCH_CLIENT_ID)
         .env("RUST_LOG", "warn")
+        .env("_HANDLER", function.handler.as_deref().unwrap_or("bootstrap"))
         .env("POWERTOOLS_LOG_LEVEL", "WARNING")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

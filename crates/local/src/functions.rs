@@ -17,7 +17,7 @@ use shop::{App, Endpoint};
 use crate::ledger::Ledger;
 use crate::LocalError;
 
-/// What a function binary runs.
+/// What a function runs: the endpoint or worker its `Handler` names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handler {
     Http(Endpoint),
@@ -25,21 +25,21 @@ pub enum Handler {
 }
 
 impl Handler {
-    pub fn for_binary(binary: &str) -> Result<Self, LocalError> {
-        Endpoint::from_binary_name(binary)
+    pub fn named(name: &str) -> Result<Self, LocalError> {
+        Endpoint::from_handler_name(name)
             .map(Self::Http)
-            .or_else(|| Worker::from_binary_name(binary).map(Self::Worker))
+            .or_else(|| Worker::from_handler_name(name).map(Self::Worker))
             .ok_or_else(|| {
-                LocalError::Setup(format!("template names binary {binary}, which the library does not serve"))
+                LocalError::Setup(format!("a function's Handler is {name:?}, which names no endpoint or worker"))
             })
     }
 }
 
 impl Handler {
-    pub fn binary_name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
-            Self::Http(endpoint) => endpoint.binary_name(),
-            Self::Worker(worker) => worker.binary_name(),
+            Self::Http(endpoint) => endpoint.handler_name(),
+            Self::Worker(worker) => worker.handler_name(),
         }
     }
 }
@@ -72,7 +72,7 @@ impl Functions {
         let started = Instant::now();
         let ((result, usage), running) =
             PollTimed::new(shop::aws_calls::counting_with_requests(invoke(&self.app, handler, payload))).await;
-        self.ledger.record(handler.binary_name(), route, &usage, started.elapsed(), running);
+        self.ledger.record(handler.name(), route, &usage, started.elapsed(), running);
         (result, usage.calls.into_iter().map(|c| c.operation).collect())
     }
 }

@@ -129,16 +129,16 @@ impl Gateway {
                 resource: path.to_owned(),
                 segments: segments(path),
                 method: method.to_owned(),
-                handler: Handler::for_binary(&function.binary)?,
+                handler: Handler::named(&function.handler)?,
                 authorized,
                 throttle: template.throttle_for(path, method).map(|t| TokenBucket::new(t.rate, t.burst)),
             });
         }
         let mut handlers = HashMap::new();
         for f in &template.functions {
-            let handler = Handler::for_binary(&f.binary)?;
+            let handler = Handler::named(&f.handler)?;
             handlers.insert(f.logical_id.clone(), handler);
-            handlers.insert(f.binary.clone(), handler);
+            handlers.insert(f.handler.clone(), handler);
         }
         Ok(Self {
             functions,

@@ -165,7 +165,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     for function in &template.functions {
-        let handler = Handler::for_binary(&function.binary)?;
+        let handler = Handler::named(&function.handler)?;
         for event in &function.events {
             match event {
                 EventDef::Sqs { queue, batch_size, report_batch_item_failures } => {

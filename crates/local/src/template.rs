@@ -89,7 +89,8 @@ pub struct UserPoolDef {
 #[derive(Debug, Clone)]
 pub struct FunctionDef {
     pub logical_id: String,
-    pub binary: String,
+    /// The function's `Handler`: the endpoint or worker it runs.
+    pub handler: String,
     pub events: Vec<EventDef>,
     /// Environment variables set to `!Ref <resource>`: variable to logical id.
     pub env_refs: Vec<(String, String)>,
@@ -391,7 +392,7 @@ impl Template {
                         });
                     }
                 }
-                "AWS::Serverless::Function" => functions.push(parse_function(id, resource, &props, &roles)?),
+                "AWS::Serverless::Function" => functions.push(parse_function(id, &props, &roles)?),
                 _ => {}
             }
         }
@@ -421,7 +422,7 @@ impl Template {
         let table = self.table.0.as_str();
         let mut missing = Vec::new();
         for (binary, permission) in used {
-            let Some(function) = self.functions.iter().find(|f| f.binary == binary) else {
+            let Some(function) = self.functions.iter().find(|f| f.handler == binary) else {
                 missing.push(format!("{binary}: not a function of the template"));
                 continue;
             };
@@ -456,12 +457,10 @@ impl Template {
 
 fn parse_function(
     id: String,
-    resource: &Value,
     props: &Value,
     roles: &std::collections::HashMap<String, Vec<Grant>>,
 ) -> Result<FunctionDef, TemplateError> {
-    let binary = str_at(resource, &["Metadata", "BuildProperties", "Binary"])
-        .ok_or_else(|| invalid(format!("{id}: no Metadata.BuildProperties.Binary")))?;
+    let handler = str_at(props, &["Handler"]).ok_or_else(|| invalid(format!("{id}: no Properties.Handler")))?;
     let mut events = Vec::new();
     if let Some(map) = get(props, &["Events"]).and_then(Value::as_mapping) {
         for (name, event) in map {
@@ -526,7 +525,7 @@ fn parse_function(
         Some(role) => roles.get(&role).cloned().ok_or_else(|| invalid(format!("{id}: role {role} not found")))?,
         None => policy_grants(&id, props)?,
     };
-    Ok(FunctionDef { logical_id: id, binary, events, env_refs, grants })
+    Ok(FunctionDef { logical_id: id, handler, events, env_refs, grants })
 }
 
 #[cfg(test)]
@@ -597,7 +596,7 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
         let template = Template::load(&path).unwrap();
         assert_eq!(template.table.0, "ShopTable");
-        let routes: Vec<_> = template.routes().map(|(f, p, m, a)| (f.binary.as_str(), p, m, a)).collect();
+        let routes: Vec<_> = template.routes().map(|(f, p, m, a)| (f.handler.as_str(), p, m, a)).collect();
         assert!(routes.contains(&("get-cart", "/cart", "GET", false)));
         assert!(routes.contains(&("migrate-cart", "/cart/migrate", "POST", true)));
         assert!(routes.contains(&("get-cart-total", "/cart/{product_id}/total", "GET", true)));
@@ -605,7 +604,7 @@ mod tests {
         assert_eq!(cleanup.redrive, Some(("CartCleanupDeadLetterQueue".into(), 5)));
         assert_eq!(template.env_ref("CLEANUP_QUEUE_URL"), Some("CartCleanupQueue"));
         assert!(template.user_pool.groups.contains(&"admin".to_owned()));
-        let totals = template.functions.iter().find(|f| f.binary == "cart-totals").unwrap();
+        let totals = template.functions.iter().find(|f| f.handler == "cart-totals").unwrap();
         match &totals.events[0] {
             EventDef::Stream(s) => {
                 assert!(s.report_batch_item_failures && s.trim_horizon);
@@ -613,8 +612,43 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        let expiry = template.functions.iter().find(|f| f.binary == "order-expiry").unwrap();
+        let expiry = template.functions.iter().find(|f| f.handler == "order-expiry").unwrap();
         assert!(matches!(expiry.events[0], EventDef::Schedule { every_secs: 60 }));
+    }
+
+    /// A mistyped `Handler` would fail at a cold start on AWS; here it fails
+    /// in CI. And `sam build` builds one binary only while every function's
+    /// Metadata is the same.
+    #[test]
+    fn every_function_runs_a_handler_of_the_shop_from_the_one_binary() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let template = Template::load(&root.join("template.yaml")).unwrap();
+        let mut handlers: Vec<&str> = template.functions.iter().map(|f| f.handler.as_str()).collect();
+        for function in &template.functions {
+            assert!(crate::functions::Handler::named(&function.handler).is_ok(), "{}", function.logical_id);
+        }
+        handlers.sort();
+        let mut served: Vec<&str> = shop::Endpoint::ALL
+            .iter()
+            .map(|e| e.handler_name())
+            .chain(shop::workers::Worker::ALL.iter().map(|w| w.handler_name()))
+            .collect();
+        served.sort();
+        assert_eq!(handlers, served, "each endpoint and worker runs in exactly one function");
+
+        let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(root.join("template.yaml")).unwrap()).unwrap();
+        let functions: Vec<&Value> = doc["Resources"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function"))
+            .collect();
+        assert_eq!(functions.len(), handlers.len());
+        let metadata = &functions[0]["Metadata"];
+        assert!(functions.iter().all(|f| f["Metadata"] == *metadata), "every function's Metadata the same");
+        assert_eq!(metadata["BuildProperties"]["Binary"].as_str(), Some("shop-function"));
+        let manifest = std::fs::read_to_string(root.join("functions/Cargo.toml")).unwrap();
+        assert!(manifest.contains("name = \"shop-function\""), "the binary SAM builds is the functions crate's");
     }
 
     #[test]

@@ -275,7 +275,7 @@ pub async fn expire_overdue_orders(
     Ok(report)
 }
 
-/// The event-driven functions, by the binary that runs each.
+/// The event-driven functions, by the `Handler` (in `template.yaml`) of each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Worker {
     CartCleanup,
@@ -286,7 +286,7 @@ pub enum Worker {
 impl Worker {
     pub const ALL: [Worker; 3] = [Self::CartCleanup, Self::CartTotals, Self::OrderExpiry];
 
-    pub fn binary_name(self) -> &'static str {
+    pub fn handler_name(self) -> &'static str {
         match self {
             Self::CartCleanup => "cart-cleanup",
             Self::CartTotals => "cart-totals",
@@ -294,8 +294,8 @@ impl Worker {
         }
     }
 
-    pub fn from_binary_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|w| w.binary_name() == name)
+    pub fn from_handler_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.handler_name() == name)
     }
 
     /// Runs this worker on one event as Lambda hands it over (JSON) and

@@ -49,7 +49,7 @@ async fn run() -> Result<(), String> {
 fn unused_grants(root: &Path, counted: &Value) -> Result<(), String> {
     let template = shop_local::template::Template::load(&root.join("template.yaml")).map_err(|e| e.to_string())?;
     for function in &template.functions {
-        let used: Vec<&str> = counted["functions"][&function.binary]["permissions"]
+        let used: Vec<&str> = counted["functions"][&function.handler]["permissions"]
             .as_array()
             .into_iter()
             .flatten()

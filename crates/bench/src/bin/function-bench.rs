@@ -5,10 +5,11 @@
 //!
 //!   function-bench [BINARY_DIR] [LAMBDA_DIR]
 //!
-//! BINARY_DIR holds native release binaries (default `target/release`): the
-//! timings run them, since this machine cannot run arm64 code. LAMBDA_DIR is
-//! cargo-lambda's output (`<dir>/<binary>/bootstrap`, default
-//! `target/lambda`); sizes are read there when present.
+//! BINARY_DIR holds the native release binary `shop-function` (default
+//! `target/release`), run with each function's `Handler` as `_HANDLER`, as
+//! Lambda runs it: the timings run it, since this machine cannot run arm64
+//! code. LAMBDA_DIR is cargo-lambda's output (`<dir>/shop-function/bootstrap`,
+//! default `target/lambda`); its size is read there when present.
 //!
 //! FUNCTIONS=list-products,checkout times only those functions (their rows
 //! alone then make up `functions.json`). STUB_LATENCY_US=5000 has the stubbed
@@ -66,6 +67,9 @@ fn run_figures(run: &FunctionRun) -> Value {
 
 /// The routes run side by side with Python: the route, the Rust function
 /// (and its event) and the Python handler doing the same work.
+/// The one binary every function runs (`[[bin]]` of `functions/`).
+const FUNCTION_BINARY: &str = "shop-function";
+
 const SIDE_BY_SIDE: [(&str, &str, &str); 2] =
     [("GET /cart", "get-cart", "cart.handler"), ("POST /cart", "add-to-cart", "cart.add_to_cart")];
 
@@ -90,6 +94,7 @@ async fn side_by_side_run(
     let python_process = FunctionProcess {
         program: python.to_owned(),
         args: vec![bootstrap.to_string_lossy().into_owned(), handler.to_owned()],
+        handler: None,
     };
     let run = |process: FunctionProcess| {
         let event = event.clone();
@@ -99,7 +104,7 @@ async fn side_by_side_run(
                 .map_err(|e| e.to_string())
         }
     };
-    let rust = run_figures(&run(FunctionProcess::binary(binaries.join(function))).await?);
+    let rust = run_figures(&run(FunctionProcess::handler(binaries.join(FUNCTION_BINARY), function)).await?);
     let python = run_figures(&run(python_process).await?);
     if f64_at(&rust, "errors") > 0.0 || f64_at(&python, "errors") > 0.0 || rust["statuses"] != python["statuses"] {
         return Err(format!("{route}: the two did not answer alike: rust {rust}, python {python}"));
@@ -173,7 +178,7 @@ async fn main() -> ExitCode {
     let mut rows = Vec::new();
     let probe = shop_bench::machine::MachineProbe::start();
     for function in &template.functions {
-        let name = &function.binary;
+        let name = &function.handler;
         if only.as_ref().is_some_and(|only| !only.contains(name)) {
             continue;
         }
@@ -195,7 +200,7 @@ async fn main() -> ExitCode {
             }
         };
         let run = match shop_bench::runtime_bench::run_function(
-            &FunctionProcess::binary(binaries.join(name)),
+            &FunctionProcess::handler(binaries.join(FUNCTION_BINARY), name),
             &event,
             cold_starts,
             warm,
@@ -208,7 +213,7 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let bootstrap = lambda.join(name).join("bootstrap");
+        let bootstrap = lambda.join(FUNCTION_BINARY).join("bootstrap");
         let size = std::fs::metadata(&bootstrap).ok().map(|m| m.len());
         let zipped = size.and(zipped_size(&bootstrap));
         let mb = |b: Option<u64>| b.map_or("-".to_owned(), |b| format!("{:.2}", b as f64 / 1_000_000.0));

@@ -26,7 +26,7 @@ async fn every_call_of_every_function_is_allowed_by_its_policy() {
         let idle: Vec<&str> = template
             .functions
             .iter()
-            .map(|f| f.binary.as_str())
+            .map(|f| f.handler.as_str())
             .filter(|binary| used[*binary]["invocations"].as_u64().unwrap_or(0) == 0)
             .collect();
         if idle.is_empty() {

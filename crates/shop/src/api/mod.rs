@@ -1,5 +1,6 @@
-//! The HTTP endpoints. Each Lambda binary serves one [`Endpoint`]; the local
-//! stack serves them all, routed as `template.yaml` declares.
+//! The HTTP endpoints. Each Lambda function serves one [`Endpoint`], the one
+//! its `Handler` names; the local stack serves them all, routed as
+//! `template.yaml` declares.
 
 use std::convert::Infallible;
 
@@ -18,7 +19,7 @@ mod reviews;
 pub mod views;
 
 macro_rules! endpoints {
-    ($($variant:ident => $binary:literal => $handler:path,)*) => {
+    ($($variant:ident => $name:literal => $handler:path,)*) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         pub enum Endpoint {
             $($variant,)*
@@ -27,10 +28,10 @@ macro_rules! endpoints {
         impl Endpoint {
             pub const ALL: &'static [Endpoint] = &[$(Self::$variant,)*];
 
-            /// The binary (`BuildProperties.Binary` in `template.yaml`) serving this endpoint.
-            pub fn binary_name(self) -> &'static str {
+            /// The `Handler` (in `template.yaml`) of the function serving this endpoint.
+            pub fn handler_name(self) -> &'static str {
                 match self {
-                    $(Self::$variant => $binary,)*
+                    $(Self::$variant => $name,)*
                 }
             }
 
@@ -72,8 +73,8 @@ endpoints! {
 }
 
 impl Endpoint {
-    pub fn from_binary_name(name: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|e| e.binary_name() == name)
+    pub fn from_handler_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|e| e.handler_name() == name)
     }
 
     /// Serves one request; every error becomes its response here.
@@ -87,7 +88,7 @@ impl Endpoint {
         // The caller's `sub` on every signed-in request's line: the audit
         // trail of who changed prices and stock.
         tracing::info!(
-            endpoint = self.binary_name(),
+            endpoint = self.handler_name(),
             status = response.status().as_u16(),
             caller = caller.as_ref().map(|c| c.sub.as_str()),
             admin = caller.as_ref().map(|c| c.admin),

@@ -77,7 +77,7 @@ impl IndexPartitions {
         (1..=Self::MAX).contains(&count).then_some(Self(count))
     }
 
-    pub fn count(self) -> u32 {
+    pub const fn count(self) -> u32 {
         self.0
     }
 

@@ -1,6 +1,0 @@
-//! `create-review`: see `shop::api` and the route in template.yaml.
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), lambda_http::Error> {
-    shop_functions::run_endpoint(shop::Endpoint::CreateReview).await
-}
