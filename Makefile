@@ -190,8 +190,9 @@ lint: tools checkov
 	$(TOOLS)/bin/cfn-lint template.yaml
 	cargo test --quiet -p shop-local --test template_checks
 	$(SAM) validate --lint --region us-east-1
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/python crates/local/sam/build_plan.py template.yaml
 
-## Release (arm64) build of every function with cargo-lambda, as SAM deploys them.
+## Release (arm64) build of the one binary every function runs, with cargo-lambda, as SAM deploys it.
 build: tools
 	$(SAM) build --beta-features
 
