@@ -190,9 +190,9 @@ lint: tools checkov
 	$(TOOLS)/bin/cfn-lint template.yaml
 	cargo test --quiet -p shop-local --test template_checks
 	$(SAM) validate --lint --region us-east-1
-	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/python crates/local/sam/build_plan.py template.yaml
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/python crates/local/sam/build_plan.py template.yaml 2
 
-## Release (arm64) build of the one binary every function runs, with cargo-lambda, as SAM deploys it.
+## Release (arm64) build of the two binaries the functions run, with cargo-lambda, as SAM deploys them.
 build: tools
 	$(SAM) build --beta-features
 

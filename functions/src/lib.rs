@@ -1,5 +1,8 @@
-//! What the function's `main` runs: the handler its `Handler` names, with
-//! logs, clients built once and the runtime loop.
+//! What the functions' two binaries run: `shop-endpoint` every HTTP endpoint,
+//! `shop-worker` every event-driven worker, each the one its function's
+//! `Handler` names, with logs, clients built once and the runtime loop. Two
+//! binaries, not one: the workers' would otherwise carry the whole HTTP side
+//! (a third larger), and two links still build in minutes (docs/deploy.md).
 //!
 //! Every `main` runs on tokio's current-thread runtime: Lambda gives an
 //! execution environment one event at a time, so worker threads would only add
@@ -11,21 +14,40 @@ use lambda_runtime::LambdaEvent;
 use shop::workers::Worker;
 use shop::Endpoint;
 
-/// Runs the endpoint or worker Lambda's `_HANDLER` names: the function's
-/// `Handler` in template.yaml ("the handler location configured on the
-/// function", Lambda's defined runtime environment variables:
+/// The function's `Handler` in template.yaml, as Lambda passes it in
+/// `_HANDLER` ("the handler location configured on the function", Lambda's
+/// defined runtime environment variables:
 /// lambda/latest/dg/configuration-envvars.html). `sam local invoke` sets
 /// `AWS_LAMBDA_FUNCTION_HANDLER` for the emulator in its container, which
 /// passes it on as `_HANDLER`; either is read.
-pub async fn run_handler_from_env() -> Result<(), Error> {
-    let name = std::env::var("_HANDLER")
+fn handler_name() -> Result<String, Error> {
+    std::env::var("_HANDLER")
         .or_else(|_| std::env::var("AWS_LAMBDA_FUNCTION_HANDLER"))
-        .map_err(|_| "no _HANDLER: Lambda sets it from the function's Handler")?;
-    match (Endpoint::from_handler_name(&name), Worker::from_handler_name(&name)) {
-        (Some(endpoint), _) => run_endpoint(endpoint).await,
-        (None, Some(worker)) => run_worker(worker).await,
-        (None, None) => Err(format!("the function's Handler {name:?} names no endpoint or worker of the shop").into()),
+        .map_err(|_| "no _HANDLER: Lambda sets it from the function's Handler".into())
+}
+
+/// `shop-endpoint`'s `main`: the endpoint the function's `Handler` names.
+pub async fn run_endpoint_from_env() -> Result<(), Error> {
+    let name = handler_name()?;
+    match Endpoint::from_handler_name(&name) {
+        Some(endpoint) => run_endpoint(endpoint).await,
+        None => Err(wrong_binary(&name, "shop-endpoint", "endpoint")),
     }
+}
+
+/// `shop-worker`'s `main`: the worker the function's `Handler` names.
+pub async fn run_worker_from_env() -> Result<(), Error> {
+    let name = handler_name()?;
+    match Worker::from_handler_name(&name) {
+        Some(worker) => run_worker(worker).await,
+        None => Err(wrong_binary(&name, "shop-worker", "worker")),
+    }
+}
+
+/// Logged by the runtime as the init error (the template test keeps it from
+/// reaching AWS).
+fn wrong_binary(name: &str, binary: &str, kind: &str) -> Error {
+    format!("the function's Handler {name:?} names no {kind} of the shop, which is all {binary} runs").into()
 }
 
 /// Runs one HTTP endpoint behind API Gateway.

@@ -541,8 +541,8 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 pub struct FunctionProcess {
     pub program: PathBuf,
     pub args: Vec<String>,
-    /// Lambda's `_HANDLER`: the function's `Handler` (the shop's one binary
-    /// runs the endpoint or worker it names).
+    /// Lambda's `_HANDLER`: the function's `Handler` (the shop's binaries run
+    /// the endpoint or worker it names).
     pub handler: Option<String>,
 }
 

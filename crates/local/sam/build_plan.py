@@ -2,10 +2,10 @@
 CLI's own code: the stacks as `sam build` reads them (language extensions
 expanded, as samconfig.toml asks), each function's FunctionBuildDefinition,
 and SAM's own equality between them (runtime, CodeUri, Metadata,
-architecture...). Fails unless every function shares one build: one
-cargo-lambda run, one link (docs/deploy.md, "One binary").
+architecture...). Fails unless there are exactly BUILDS builds: one
+cargo-lambda run, one link per binary (docs/deploy.md, "Two binaries").
 
-Usage: build_plan.py TEMPLATE   (run with the SAM CLI's Python: .venv-tools)
+Usage: build_plan.py TEMPLATE BUILDS   (with the SAM CLI's Python: .venv-tools)
 """
 
 import sys
@@ -37,8 +37,9 @@ def main():
             builds.append([definition, [function.name]])
     for definition, names in builds:
         print(f"one build ({definition.metadata.get('BuildProperties')}): {len(names)} functions: {', '.join(names)}")
-    if len(builds) != 1 or not functions:
-        print(f"sam build would build {len(builds)} times: every function's runtime, CodeUri and Metadata must match")
+    expected = int(sys.argv[2])
+    if len(builds) != expected or not functions:
+        print(f"sam build would build {len(builds)} times, not {expected}: the runtime, CodeUri and Metadata of the functions of one binary must match")
         return 1
     return 0
 

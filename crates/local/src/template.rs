@@ -617,10 +617,10 @@ mod tests {
     }
 
     /// A mistyped `Handler` would fail at a cold start on AWS; here it fails
-    /// in CI. And `sam build` builds one binary only while every function's
-    /// Metadata is the same.
+    /// in CI. And `sam build` builds each binary once only while the Metadata
+    /// of every function it serves are the same.
     #[test]
-    fn every_function_runs_a_handler_of_the_shop_from_the_one_binary() {
+    fn every_function_runs_a_handler_of_the_shop_from_its_kinds_binary() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let template = Template::load(&root.join("template.yaml")).unwrap();
         let mut handlers: Vec<&str> = template.functions.iter().map(|f| f.handler.as_str()).collect();
@@ -644,11 +644,20 @@ mod tests {
             .filter(|r| r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function"))
             .collect();
         assert_eq!(functions.len(), handlers.len());
-        let metadata = &functions[0]["Metadata"];
-        assert!(functions.iter().all(|f| f["Metadata"] == *metadata), "every function's Metadata the same");
-        assert_eq!(metadata["BuildProperties"]["Binary"].as_str(), Some("shop-function"));
         let manifest = std::fs::read_to_string(root.join("functions/Cargo.toml")).unwrap();
-        assert!(manifest.contains("name = \"shop-function\""), "the binary SAM builds is the functions crate's");
+        for (binary, is_worker) in [("shop-endpoint", false), ("shop-worker", true)] {
+            assert!(manifest.contains(&format!("name = \"{binary}\"")), "{binary} is a binary of functions/");
+            let kind: Vec<&&Value> = functions
+                .iter()
+                .filter(|f| {
+                    let handler = f["Properties"]["Handler"].as_str().unwrap_or_default();
+                    shop::workers::Worker::from_handler_name(handler).is_some() == is_worker
+                })
+                .collect();
+            let metadata = &kind[0]["Metadata"];
+            assert!(kind.iter().all(|f| f["Metadata"] == *metadata), "every {binary} function's Metadata the same");
+            assert_eq!(metadata["BuildProperties"]["Binary"].as_str(), Some(binary));
+        }
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //!
 //!   function-bench [BINARY_DIR] [LAMBDA_DIR]
 //!
-//! BINARY_DIR holds the native release binary `shop-function` (default
-//! `target/release`), run with each function's `Handler` as `_HANDLER`, as
-//! Lambda runs it: the timings run it, since this machine cannot run arm64
-//! code. LAMBDA_DIR is cargo-lambda's output (`<dir>/shop-function/bootstrap`,
-//! default `target/lambda`); its size is read there when present.
+//! BINARY_DIR holds the native release binaries `shop-endpoint` and
+//! `shop-worker` (default `target/release`), run with each function's
+//! `Handler` as `_HANDLER`, as Lambda runs them: the timings run them, since
+//! this machine cannot run arm64 code. LAMBDA_DIR is cargo-lambda's output
+//! (`<dir>/<binary>/bootstrap`, default `target/lambda`); sizes are read there
+//! when present.
 //!
 //! FUNCTIONS=list-products,checkout times only those functions (their rows
 //! alone then make up `functions.json`). STUB_LATENCY_US=5000 has the stubbed
@@ -67,8 +68,15 @@ fn run_figures(run: &FunctionRun) -> Value {
 
 /// The routes run side by side with Python: the route, the Rust function
 /// (and its event) and the Python handler doing the same work.
-/// The one binary every function runs (`[[bin]]` of `functions/`).
-const FUNCTION_BINARY: &str = "shop-function";
+/// The binary a function runs (`[[bin]]`s of `functions/`): the workers', or
+/// the endpoints'.
+fn binary_of(handler: &str) -> &'static str {
+    if shop::workers::Worker::from_handler_name(handler).is_some() {
+        "shop-worker"
+    } else {
+        "shop-endpoint"
+    }
+}
 
 const SIDE_BY_SIDE: [(&str, &str, &str); 2] =
     [("GET /cart", "get-cart", "cart.handler"), ("POST /cart", "add-to-cart", "cart.add_to_cart")];
@@ -104,7 +112,7 @@ async fn side_by_side_run(
                 .map_err(|e| e.to_string())
         }
     };
-    let rust = run_figures(&run(FunctionProcess::handler(binaries.join(FUNCTION_BINARY), function)).await?);
+    let rust = run_figures(&run(FunctionProcess::handler(binaries.join(binary_of(function)), function)).await?);
     let python = run_figures(&run(python_process).await?);
     if f64_at(&rust, "errors") > 0.0 || f64_at(&python, "errors") > 0.0 || rust["statuses"] != python["statuses"] {
         return Err(format!("{route}: the two did not answer alike: rust {rust}, python {python}"));
@@ -200,7 +208,7 @@ async fn main() -> ExitCode {
             }
         };
         let run = match shop_bench::runtime_bench::run_function(
-            &FunctionProcess::handler(binaries.join(FUNCTION_BINARY), name),
+            &FunctionProcess::handler(binaries.join(binary_of(name)), name),
             &event,
             cold_starts,
             warm,
@@ -213,7 +221,7 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let bootstrap = lambda.join(FUNCTION_BINARY).join("bootstrap");
+        let bootstrap = lambda.join(binary_of(name)).join("bootstrap");
         let size = std::fs::metadata(&bootstrap).ok().map(|m| m.len());
         let zipped = size.and(zipped_size(&bootstrap));
         let mb = |b: Option<u64>| b.map_or("-".to_owned(), |b| format!("{:.2}", b as f64 / 1_000_000.0));
