@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: totp checkov local test storefront unit-frontend e2e deploy-frontend bench-emulator bench-storefront api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
+.PHONY: check totp checkov local test storefront unit-frontend e2e deploy-frontend bench-emulator bench-storefront api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -74,6 +74,14 @@ test: venv storefront
 	cargo test --workspace
 	$(MAKE) unit-frontend
 	$(MAKE) e2e
+
+## The fast loop while changing code: formatting, clippy, the library's unit
+## tests and the storefront's (no stack, no browser).
+check: frontend/node_modules/.installed
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo test --quiet -p shop --lib
+	cd frontend && npx vitest run
 
 unit-frontend: frontend/node_modules/.installed
 	cd frontend && npx vue-tsc --noEmit -p tsconfig.json
