@@ -602,13 +602,9 @@ _key_names = {}
 def _key_attribute_names(table_name):
     """The table's (hash, range) key attribute names, from moto's backends."""
     if table_name not in _key_names:
-        from moto.dynamodb.models import dynamodb_backends
-
-        for regions in dynamodb_backends.values():
-            for backend in regions.values():
-                table = backend.tables.get(table_name)
-                if table is not None:
-                    _key_names[table_name] = (table.hash_key_attr, table.range_key_attr)
+        table = _table(table_name)
+        if table is not None:
+            _key_names[table_name] = (table.hash_key_attr, table.range_key_attr)
     return _key_names.get(table_name)
 
 

@@ -635,6 +635,8 @@ mod tests {
             .collect();
         served.sort();
         assert_eq!(handlers, served, "each endpoint and worker runs in exactly one function");
+        // The functions' fallback when INDEX_PARTITIONS is unset is the template's default.
+        assert_eq!(template.parameter::<u32>("IndexPartitions"), Some(shop::store::IndexPartitions::DEFAULT.count()));
 
         let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(root.join("template.yaml")).unwrap()).unwrap();
         let functions: Vec<&Value> = doc["Resources"]

@@ -133,6 +133,13 @@ pub(crate) fn item_key(item: &Item) -> (&str, &str) {
     (text("pk"), text("sk"))
 }
 
+/// A page's last key as the opaque cursor of the next page (string keys).
+pub(crate) fn key_cursor(key: Item) -> String {
+    let key: HashMap<String, String> =
+        key.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
+    crate::cursor::encode(&key)
+}
+
 pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }

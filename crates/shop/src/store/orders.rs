@@ -13,7 +13,7 @@ use super::keys::{
     bought_sk, cart_pk, checkout_key_sk, order_sk, stock_shard_pk, user_pk, ORDER_PARTITION, ORDER_PREFIX,
     PENDING_COUNT_SK, PENDING_PARTITION, STOCK_SK,
 };
-use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
+use super::{build_error, key, key_cursor, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
 use crate::domain::{
     CartLine, CartOwner, HoldPolicy, Order, OrderStatus, Product, ProductId, StockLevels, StockShards,
@@ -666,11 +666,7 @@ impl Store {
             .expression_attribute_values(":pk", s(cart_pk(owner)))
             .expression_attribute_values(":o", s(ORDER_PREFIX));
         let (items, next) = self.page(query, limit, &["pk", "sk"], start).await?;
-        let next = next.map(|next| {
-            let key: HashMap<String, String> =
-                next.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
-            cursor::encode(&key)
-        });
+        let next = next.map(key_cursor);
         Ok((serde_dynamo::from_items(items)?, next))
     }
 

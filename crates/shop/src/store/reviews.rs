@@ -2,8 +2,6 @@
 //! the product item: every review write is one transaction that also moves
 //! the summary's counters, so a scan of the reviews always gives them.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
@@ -12,7 +10,7 @@ use super::keys::{
     bought_sk, product_pk, review_sk, reviewed_sk, stars_attribute, user_pk, BOUGHT_PREFIX, PRODUCT_META_SK,
     REVIEW_PREFIX,
 };
-use super::{build_error, item_key, key, n, s, transact_error, Item, Store, StoreError};
+use super::{build_error, item_key, key, key_cursor, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
 use crate::domain::{Product, ProductId, RatedProduct, RatingChange, RatingSummary, Review, Stars};
 use crate::use_cases::ports::{ReviewCreated, ReviewStore};
@@ -74,11 +72,7 @@ impl Store {
             .expression_attribute_values(":pk", s(product_pk(product)))
             .expression_attribute_values(":r", s(REVIEW_PREFIX));
         let (items, next) = self.page(query, limit, &["pk", "sk"], start).await?;
-        let next = next.map(|next| {
-            let key: HashMap<String, String> =
-                next.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
-            cursor::encode(&key)
-        });
+        let next = next.map(key_cursor);
         Ok((serde_dynamo::from_items(items)?, next))
     }
 
