@@ -386,11 +386,12 @@ pub fn parse_seed_catalog(catalog_json: &str) -> Result<Vec<SeedProduct>, LocalE
 /// The seed catalog, shipped as data and written to the table (never compiled
 /// into a function).
 pub async fn seed_catalog(store: &shop::store::Store, catalog_json: &str) -> Result<usize, LocalError> {
+    use shop::use_cases::ports::CatalogStore;
     let products = parse_seed_catalog(catalog_json)?;
     let count = products.len();
     for seed in products {
         store
-            .create_product(seed.product, seed.initial_stock)
+            .create_product(&seed.product, seed.initial_stock)
             .await
             .map_err(|e| LocalError::Setup(format!("seed: {e}")))?;
     }

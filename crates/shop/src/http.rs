@@ -9,11 +9,12 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::views::{Availability, ExistingReview, OrderAnswer, ShortLines};
+use crate::api::views::{Availability, Available, ExistingReview, OrderAnswer, ShortLines};
 use crate::auth::{AuthError, Identity};
 use crate::domain::{CartOwner, DomainError, ANONYMOUS_CART_TTL_SECS};
 use crate::store::StoreError;
 use crate::use_cases::cart::CartError;
+use crate::use_cases::catalog::CatalogError;
 use crate::use_cases::checkout::CheckoutError;
 use crate::use_cases::payment::OrderError;
 use crate::use_cases::ports::PaymentError;
@@ -87,6 +88,23 @@ impl From<CartError> for ApiError {
             CartError::KeyUsedForAnother { .. } => Self::Conflict(message),
             CartError::Busy => Self::Store(StoreError::Conflict),
             CartError::Store(e) => Self::Store(e),
+        }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(err: CatalogError) -> Self {
+        let message = err.to_string();
+        match err {
+            CatalogError::Invalid(e) => e.into(),
+            CatalogError::NotFound(_) => Self::NotFound(message),
+            CatalogError::NotEnoughStock { available, .. } => {
+                detailed(StatusCode::CONFLICT, message, Available { available })
+            }
+            CatalogError::AlreadyExists(_)
+            | CatalogError::KeyUsedForAnother { .. }
+            | CatalogError::ReshardedMeanwhile(_) => Self::Conflict(message),
+            CatalogError::Store(e) => Self::Store(e),
         }
     }
 }

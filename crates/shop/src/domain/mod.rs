@@ -57,6 +57,20 @@ pub enum DomainError {
     InvalidReviewId,
     #[error("shards must be a whole number from 1 to {MAX_STOCK_SHARDS}")]
     InvalidShardCount,
+    #[error("category must be 1 to {MAX_CATEGORY_LEN} lowercase letters, digits or '-'")]
+    InvalidCategory,
+    #[error("name must be 1 to {MAX_NAME_LEN} characters")]
+    InvalidProductName,
+    #[error("description must be at most {MAX_DESCRIPTION_LEN} characters")]
+    InvalidDescription,
+    #[error("price must be 1 to {MAX_PRICE_CENTS} cents")]
+    InvalidPrice,
+    #[error("at most {MAX_PICTURES} pictures, each a URL of at most {MAX_PICTURE_URL_LEN} characters")]
+    InvalidPictures,
+    #[error("at most {MAX_TAGS} tags of 1 to {MAX_TAG_LEN} characters")]
+    InvalidTags,
+    #[error("initialStock must be 0 to {MAX_INITIAL_STOCK}")]
+    InvalidInitialStock,
 }
 
 /// A catalog product id: short, printable, safe inside a key.

@@ -14,8 +14,10 @@ use super::keys::{
 use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
 use crate::cursor::{self, CursorError};
 use crate::domain::{
-    plan_takes, rebalance, spread, total_stock, Product, ProductId, RatedProduct, StockLevels, StockShards, StockTake,
+    plan_takes, rebalance, spread, total_stock, Product, ProductId, ProductPatch, RatedProduct, StockLevels,
+    StockShards, StockTake,
 };
+use crate::use_cases::ports::{CatalogStore, Restocked};
 
 /// GSI over product items by category (sparse), sorted by product id.
 pub const CATEGORY_INDEX: &str = "category-index";
@@ -25,16 +27,6 @@ const CATEGORIES_PK: &str = "catalog";
 const CATEGORIES_SK: &str = "categories";
 
 const RESTOCK_KEY_PREFIX: &str = "restock#";
-
-/// How a restock ended.
-pub enum Restocked {
-    /// Applied now: the stock after it.
-    Applied(StockLevels),
-    /// A retry of the restock the key made: nothing changed; the stock now.
-    Replayed(StockLevels),
-    /// The key made a restock of another delta: nothing changed.
-    KeyUsedForAnother { delta: i64 },
-}
 
 /// A page of a category and the key to continue from.
 pub struct CategoryPage {
@@ -78,74 +70,6 @@ pub fn product_page_start(raw: &str, category: Option<&str>) -> Result<PageKey, 
 }
 
 impl Store {
-    /// Creates a product with its stock counters (`initial_stock` available).
-    /// Fails with `Conflict` if the id exists.
-    pub async fn create_product(&self, product: Product, initial_stock: i64) -> Result<(), StoreError> {
-        let category = product.category.clone();
-        let id = ProductId::parse(&product.product_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let item = ProductItem::new(&id, &product);
-        let stock = StockItem::new(
-            &id,
-            StockLevels { available: initial_stock, reserved: 0, sold: 0, added: initial_stock },
-            self.partitions,
-        );
-        let put = |item: Item| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(build_error)
-        };
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put(to_item(&item)?)?).build())
-            .transact_items(TransactWriteItem::builder().put(put(to_item(&stock)?)?).build())
-            .transact_items(TransactWriteItem::builder().update(add_category(&self.table, &category)?).build())
-            .send()
-            .await?;
-        Ok(())
-    }
-
-    /// Sets some catalog fields of an existing product and returns it as it
-    /// now is (`Conflict` if there is no such product). A new category joins
-    /// the category list after (adding one is idempotent: a retry completes it).
-    pub async fn patch_product(
-        &self,
-        id: &ProductId,
-        fields: Vec<(&str, AttributeValue)>,
-        new_category: Option<&str>,
-    ) -> Result<Product, StoreError> {
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(product_pk(id), PRODUCT_META_SK)))
-            .condition_expression("attribute_exists(pk)")
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
-        let mut sets = Vec::new();
-        for (i, (name, value)) in fields.into_iter().enumerate() {
-            sets.push(format!("#f{i} = :v{i}"));
-            update = update
-                .expression_attribute_names(format!("#f{i}"), name)
-                .expression_attribute_values(format!(":v{i}"), value);
-        }
-        let out = update.update_expression(format!("SET {}", sets.join(", "))).send().await?;
-        let product = from_item::<_, Product>(out.attributes.unwrap_or_default())?;
-        if let Some(category) = new_category {
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key(CATEGORIES_PK, CATEGORIES_SK)))
-                .update_expression("ADD #names :c")
-                .expression_attribute_names("#names", "names")
-                .expression_attribute_values(":c", AttributeValue::Ss(vec![category.to_owned()]))
-                .send()
-                .await?;
-        }
-        Ok(product)
-    }
-
     pub async fn categories(&self) -> Result<Vec<String>, StoreError> {
         let item = self.get(CATEGORIES_PK, CATEGORIES_SK, false).await?;
         let mut names: Vec<String> =
@@ -189,105 +113,6 @@ impl Store {
     pub async fn stock(&self, id: &ProductId) -> Result<Option<StockLevels>, StoreError> {
         let item = self.get(product_pk(id), STOCK_SK, true).await?;
         Ok(item.map(from_item::<_, StockLevels>).transpose()?)
-    }
-
-    /// Adds (or, negative, removes) available units: a sharded product's
-    /// spread evenly over its active shards, or taken from the fullest.
-    /// Removing more than is available fails with `Conflict`; the counters
-    /// never go below zero. With an idempotency key the change is recorded
-    /// with it in the same transaction, so a retried request changes nothing
-    /// twice (`replayed`). Answers the product's stock after.
-    pub async fn restock(
-        &self,
-        id: &ProductId,
-        shards: StockShards,
-        delta: i64,
-        idempotency_key: Option<&str>,
-    ) -> Result<Restocked, StoreError> {
-        let takes = if shards.is_single() {
-            vec![StockTake { shard: 0, units: delta }]
-        } else if delta > 0 {
-            spread(delta, shards.active)
-        } else {
-            let available: Vec<i64> = self.shard_stocks(id, shards).await?.iter().map(|s| s.available).collect();
-            let fullest = (0..available.len()).max_by_key(|s| available[*s]).unwrap_or(0);
-            let taken = plan_takes(-delta, &available, fullest).ok_or(StoreError::Conflict)?;
-            taken.into_iter().map(|t| StockTake { shard: t.shard, units: -t.units }).collect()
-        };
-        let change = |take: &StockTake| -> Result<Update, StoreError> {
-            let mut update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(stock_shard_pk(id, take.shard), STOCK_SK)))
-                .update_expression(format!("SET available = available + :d, added = added + :d{STOCK_WRITTEN}"))
-                .expression_attribute_values(":d", n(take.units))
-                .expression_attribute_values(":one", n(1));
-            update = if take.units < 0 {
-                update
-                    .condition_expression("attribute_exists(pk) AND available >= :take")
-                    .expression_attribute_values(":take", n(-take.units))
-            } else {
-                update.condition_expression("attribute_exists(pk)")
-            };
-            update.build().map_err(build_error)
-        };
-        if let (None, [take]) = (idempotency_key, takes.as_slice()) {
-            // One stock item and no key: one conditional update that answers the counters.
-            let update = change(take)?;
-            let out = self
-                .client
-                .update_item()
-                .table_name(update.table_name)
-                .set_key(Some(update.key))
-                .update_expression(update.update_expression)
-                .set_condition_expression(update.condition_expression)
-                .set_expression_attribute_values(update.expression_attribute_values)
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-                .send()
-                .await?;
-            let levels = from_item::<_, StockLevels>(out.attributes.unwrap_or_default())?;
-            return Ok(Restocked::Applied(levels));
-        }
-        // Otherwise one transaction: every shard's change and the key's record
-        // (a transaction answers nothing: the counters are read after).
-        let mut items = takes
-            .iter()
-            .map(|t| change(t).map(|u| TransactWriteItem::builder().update(u).build()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let record_key = idempotency_key.map(|k| key(product_pk(id), format!("{RESTOCK_KEY_PREFIX}{k}")));
-        if let Some(record_key) = &record_key {
-            let mut record = record_key.clone();
-            record.insert("delta".into(), n(delta));
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(record))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(build_error)?;
-            items.push(TransactWriteItem::builder().put(put).build());
-        }
-        let replayed = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
-            Ok(_) => false,
-            Err(e) => match (transact_error(e)?.last(), &record_key) {
-                (Some(true), Some(_)) => true,
-                _ => return Err(StoreError::Conflict),
-            },
-        };
-        if let (true, Some(record_key)) = (replayed, &record_key) {
-            // A true retry replays; the same key with another delta is another
-            // request, refused rather than answered with the first one's result.
-            let (pk, sk) = (record_key["pk"].as_s().cloned(), record_key["sk"].as_s().cloned());
-            let first = self.get(pk.unwrap_or_default(), sk.unwrap_or_default(), true).await?;
-            let first_delta = first
-                .as_ref()
-                .and_then(|r| r.get("delta"))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|d| d.parse::<i64>().ok());
-            if let Some(first_delta) = first_delta.filter(|d| *d != delta) {
-                return Ok(Restocked::KeyUsedForAnother { delta: first_delta });
-            }
-        }
-        let levels = total_stock(&self.shard_stocks(id, shards).await?);
-        Ok(if replayed { Restocked::Replayed(levels) } else { Restocked::Applied(levels) })
     }
 
     /// Products by units sold, most first: the top of each best-seller
@@ -410,15 +235,198 @@ pub struct StockRead {
     pub version: i64,
 }
 
-impl Store {
-    /// Splits a product's stock as `to` says: the product records the split
-    /// and any new shard items are created empty, in one transaction
-    /// (`Conflict` if the split was not `from` any more); then available units
-    /// move so that the active shards hold even shares and retired ones none,
-    /// each move one transaction (both sides change `added` alike, so no unit
-    /// is lost or invented; a move that a checkout outran is skipped). Answers
-    /// each shard's counters after.
-    pub async fn reshard(
+/// Catalog administration. Every stock change is a conditional write: no
+/// counter goes below zero and `available + reserved + sold == added` holds.
+impl CatalogStore for Store {
+    async fn create_product(&self, product: &Product, initial_stock: i64) -> Result<(), StoreError> {
+        let id = ProductId::parse(&product.product_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let item = ProductItem::new(&id, product);
+        let stock = StockItem::new(
+            &id,
+            StockLevels { available: initial_stock, reserved: 0, sold: 0, added: initial_stock },
+            self.partitions,
+        );
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_error)
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put(to_item(&item)?)?).build())
+            .transact_items(TransactWriteItem::builder().put(put(to_item(&stock)?)?).build())
+            .transact_items(TransactWriteItem::builder().update(add_category(&self.table, &product.category)?).build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// One conditional update, no read first. A new category joins the
+    /// category list after (adding one is idempotent: a retry completes it).
+    async fn edit_product(
+        &self,
+        id: &ProductId,
+        patch: &ProductPatch,
+        modified_date: &str,
+    ) -> Result<Option<Product>, StoreError> {
+        let mut fields: Vec<(&str, AttributeValue)> = Vec::new();
+        let mut set = |name: &'static str, value: Option<AttributeValue>| {
+            if let Some(value) = value {
+                fields.push((name, value));
+            }
+        };
+        set("name", patch.name.as_ref().map(s));
+        set("category", patch.category.as_ref().map(s));
+        set("description", patch.description.as_ref().map(s));
+        set("price", patch.price.map(n));
+        set("package", patch.package.as_ref().map(serde_dynamo::to_attribute_value).transpose()?);
+        set("pictures", patch.pictures.as_ref().map(serde_dynamo::to_attribute_value).transpose()?);
+        set("tags", patch.tags.as_ref().map(serde_dynamo::to_attribute_value).transpose()?);
+        set("modifiedDate", Some(s(modified_date)));
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(product_pk(id), PRODUCT_META_SK)))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let mut sets = Vec::new();
+        for (i, (name, value)) in fields.into_iter().enumerate() {
+            sets.push(format!("#f{i} = :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#f{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), value);
+        }
+        let out = match update.update_expression(format!("SET {}", sets.join(", "))).send().await {
+            Ok(out) => out,
+            Err(e) => match StoreError::from(e) {
+                StoreError::Conflict => return Ok(None),
+                other => return Err(other),
+            },
+        };
+        let product = from_item::<_, Product>(out.attributes.unwrap_or_default())?;
+        if let Some(category) = &patch.category {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(CATEGORIES_PK, CATEGORIES_SK)))
+                .update_expression("ADD #names :c")
+                .expression_attribute_names("#names", "names")
+                .expression_attribute_values(":c", AttributeValue::Ss(vec![category.to_owned()]))
+                .send()
+                .await?;
+        }
+        Ok(Some(product))
+    }
+
+    /// Adds (or, negative, removes) available units: a sharded product's
+    /// spread evenly over its active shards, or taken from the fullest.
+    /// Removing more than is available fails with `Conflict`; the counters
+    /// never go below zero. With an idempotency key the change is recorded
+    /// with it in the same transaction, so a retried request changes nothing
+    /// twice (`replayed`). Answers the product's stock after.
+    async fn restock(
+        &self,
+        id: &ProductId,
+        shards: StockShards,
+        delta: i64,
+        idempotency_key: Option<&str>,
+    ) -> Result<Restocked, StoreError> {
+        let takes = if shards.is_single() {
+            vec![StockTake { shard: 0, units: delta }]
+        } else if delta > 0 {
+            spread(delta, shards.active)
+        } else {
+            let available: Vec<i64> = self.shard_stocks(id, shards).await?.iter().map(|s| s.available).collect();
+            let fullest = (0..available.len()).max_by_key(|s| available[*s]).unwrap_or(0);
+            let taken = plan_takes(-delta, &available, fullest).ok_or(StoreError::Conflict)?;
+            taken.into_iter().map(|t| StockTake { shard: t.shard, units: -t.units }).collect()
+        };
+        let change = |take: &StockTake| -> Result<Update, StoreError> {
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(stock_shard_pk(id, take.shard), STOCK_SK)))
+                .update_expression(format!("SET available = available + :d, added = added + :d{STOCK_WRITTEN}"))
+                .expression_attribute_values(":d", n(take.units))
+                .expression_attribute_values(":one", n(1));
+            update = if take.units < 0 {
+                update
+                    .condition_expression("attribute_exists(pk) AND available >= :take")
+                    .expression_attribute_values(":take", n(-take.units))
+            } else {
+                update.condition_expression("attribute_exists(pk)")
+            };
+            update.build().map_err(build_error)
+        };
+        if let (None, [take]) = (idempotency_key, takes.as_slice()) {
+            // One stock item and no key: one conditional update that answers the counters.
+            let update = change(take)?;
+            let out = self
+                .client
+                .update_item()
+                .table_name(update.table_name)
+                .set_key(Some(update.key))
+                .update_expression(update.update_expression)
+                .set_condition_expression(update.condition_expression)
+                .set_expression_attribute_values(update.expression_attribute_values)
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+                .send()
+                .await?;
+            let levels = from_item::<_, StockLevels>(out.attributes.unwrap_or_default())?;
+            return Ok(Restocked::Applied(levels));
+        }
+        // Otherwise one transaction: every shard's change and the key's record
+        // (a transaction answers nothing: the counters are read after).
+        let mut items = takes
+            .iter()
+            .map(|t| change(t).map(|u| TransactWriteItem::builder().update(u).build()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let record_key = idempotency_key.map(|k| key(product_pk(id), format!("{RESTOCK_KEY_PREFIX}{k}")));
+        if let Some(record_key) = &record_key {
+            let mut record = record_key.clone();
+            record.insert("delta".into(), n(delta));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(record))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_error)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let replayed = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => false,
+            Err(e) => match (transact_error(e)?.last(), &record_key) {
+                (Some(true), Some(_)) => true,
+                _ => return Err(StoreError::Conflict),
+            },
+        };
+        if let (true, Some(record_key)) = (replayed, &record_key) {
+            // A true retry replays; the same key with another delta is another
+            // request, refused rather than answered with the first one's result.
+            let (pk, sk) = (record_key["pk"].as_s().cloned(), record_key["sk"].as_s().cloned());
+            let first = self.get(pk.unwrap_or_default(), sk.unwrap_or_default(), true).await?;
+            let first_delta = first
+                .as_ref()
+                .and_then(|r| r.get("delta"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|d| d.parse::<i64>().ok());
+            if let Some(first_delta) = first_delta.filter(|d| *d != delta) {
+                return Ok(Restocked::KeyUsedForAnother { delta: first_delta });
+            }
+        }
+        let levels = total_stock(&self.shard_stocks(id, shards).await?);
+        Ok(if replayed { Restocked::Replayed(levels) } else { Restocked::Applied(levels) })
+    }
+
+    /// The product records the split and any new shard items are created
+    /// empty, in one transaction; then available units move so that the
+    /// active shards hold even shares and retired ones none, each move one
+    /// transaction (both sides change `added` alike, so no unit is lost or
+    /// invented; a move that a checkout outran is skipped).
+    async fn reshard(
         &self,
         id: &ProductId,
         from: StockShards,
@@ -486,5 +494,13 @@ impl Store {
             }
         }
         self.shard_stocks(id, to).await
+    }
+
+    async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        Store::product(self, id).await
+    }
+
+    async fn shard_stocks(&self, id: &ProductId, shards: StockShards) -> Result<Vec<StockLevels>, StoreError> {
+        Store::shard_stocks(self, id, shards).await
     }
 }

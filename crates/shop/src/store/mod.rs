@@ -31,9 +31,7 @@ mod orders;
 mod reviews;
 mod totals;
 
-pub use inventory::{
-    product_page_start, CategoryPage, PageKey, Restocked, StockRead, BESTSELLER_INDEX, CATEGORY_INDEX,
-};
+pub use inventory::{product_page_start, CategoryPage, PageKey, StockRead, BESTSELLER_INDEX, CATEGORY_INDEX};
 pub use keys::IndexPartitions;
 pub use orders::{order_page_start, Holdings, OrderPageStart, SweepPosition, ORDERS_INDEX, PENDING_INDEX};
 pub use reviews::{review_page_start, ReviewerStanding};

@@ -6,13 +6,12 @@
 //! to the store directly: there is no rule between them to keep here.
 
 pub mod cart;
+pub mod catalog;
 pub mod checkout;
 pub mod payment;
 pub mod ports;
 pub mod reviews;
 
-#[cfg(test)]
-mod review_tests;
 #[cfg(test)]
 mod tests;
 

@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use crate::domain::{CartLine, CartOwner, HoldPolicy, Order, Product, ProductId, Review, StockLevels, StockShards};
+use crate::domain::{
+    CartLine, CartOwner, HoldPolicy, Order, Product, ProductId, ProductPatch, Review, StockLevels, StockShards,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -254,6 +256,60 @@ pub trait ReviewStore: Send + Sync {
     /// With `moderated` (an admin removing another's review) the author's
     /// mark stays, as a tombstone: they cannot post another review of it.
     fn delete_review(&self, read: &Review, moderated: bool) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// How a restock ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restocked {
+    /// Applied now: the stock after it.
+    Applied(StockLevels),
+    /// A retry of the restock the key made: nothing changed; the stock now.
+    Replayed(StockLevels),
+    /// The key made a restock of another delta: nothing changed.
+    KeyUsedForAnother { delta: i64 },
+}
+
+/// The catalog as an admin changes it: products and their stock counters.
+pub trait CatalogStore: Send + Sync {
+    fn product(&self, id: &ProductId) -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
+    /// Creates the product with `initial_stock` available; `Conflict` if
+    /// its id is taken.
+    fn create_product(
+        &self,
+        product: &Product,
+        initial_stock: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Sets the fields `patch` holds and the modified date; the product as it
+    /// now is, `None` if there is no such product.
+    fn edit_product(
+        &self,
+        id: &ProductId,
+        patch: &ProductPatch,
+        modified_date: &str,
+    ) -> impl Future<Output = Result<Option<Product>, StoreError>> + Send;
+    /// Adds (or removes) `delta` available units over the product's shards;
+    /// `Conflict` when removing more than is available. With a key, a retry
+    /// changes nothing twice.
+    fn restock(
+        &self,
+        id: &ProductId,
+        shards: StockShards,
+        delta: i64,
+        idempotency_key: Option<&str>,
+    ) -> impl Future<Output = Result<Restocked, StoreError>> + Send;
+    fn shard_stocks(
+        &self,
+        id: &ProductId,
+        shards: StockShards,
+    ) -> impl Future<Output = Result<Vec<StockLevels>, StoreError>> + Send;
+    /// Splits the stock as `to` says; `Conflict` if the split is no longer
+    /// `from`. Each shard's counters after.
+    fn reshard(
+        &self,
+        id: &ProductId,
+        from: StockShards,
+        to: StockShards,
+    ) -> impl Future<Output = Result<Vec<StockLevels>, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
