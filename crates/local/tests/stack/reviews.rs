@@ -74,6 +74,21 @@ fn histogram(rating: &Value) -> Vec<i64> {
 }
 
 #[tokio::test]
+async fn the_reviews_of_a_product_that_does_not_exist_are_not_found() {
+    let missing = format!("no-such-{}", uuid::Uuid::new_v4().simple());
+    let listed = call(Method::GET, &reviews_path(&missing)).send().await;
+    assert_eq!(listed.status, StatusCode::NOT_FOUND, "{:?}", listed.body);
+    assert_eq!(listed.body["message"], format!("product {missing} not found"));
+    let shopper = new_user_token("reader").await;
+    let written = write(&shopper, &missing, json!({ "rating": 5, "title": "Great" })).await;
+    assert_eq!(written.status, StatusCode::NOT_FOUND, "{:?}", written.body);
+    // A product with no review yet is found, with an empty page.
+    let product = new_product(1, 100).await;
+    let empty = call(Method::GET, &reviews_path(&product)).send().await;
+    assert_eq!((empty.status, empty.body["reviews"].clone()), (StatusCode::OK, json!([])));
+}
+
+#[tokio::test]
 async fn only_buyers_review_once_and_only_the_author_or_an_admin_changes_it() {
     let product = new_product(10, 250).await;
     let (buyer, stranger, admin) =

@@ -62,6 +62,10 @@ pub(super) async fn list_reviews(app: &App, req: &Request) -> Result<Reply, ApiE
         }
     };
     let ((reviews, next_cursor), standing) = tokio::try_join!(app.store.review_page(&product, limit, start), standing)?;
+    // No review yet, or no such product: only then is the product read.
+    if reviews.is_empty() && app.store.product(&product).await?.is_none() {
+        return Err(ApiError::NotFound(format!("product {product} not found")));
+    }
     let own_id = standing.as_ref().and_then(|s| s.own_review_id.as_deref());
     let own = match own_id {
         Some(id) => match reviews.iter().find(|r| r.review_id == id) {

@@ -165,11 +165,13 @@ impl ReviewStore for Store {
             Err(e) => transact_error(e)?,
         };
         let is = |i: usize| failed.get(i) == Some(&true);
-        if is(3) {
-            return Ok(ReviewCreated::NotABuyer);
-        }
+        // Every failed condition is reported, in the items' order
+        // (API_CancellationReason): a missing product outranks the rest.
         if is(2) {
             return Ok(ReviewCreated::NoSuchProduct);
+        }
+        if is(3) {
+            return Ok(ReviewCreated::NotABuyer);
         }
         if is(1) {
             let mark = self.get(author_pk, reviewed_sk(&product), true).await?;
