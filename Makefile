@@ -115,6 +115,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := decoders api_request api_event
 fuzz:
 	cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked --version 0.13.2
+	cd fuzz && cargo run --quiet --bin seeds
 	cd fuzz && for target in $(FUZZ_TARGETS); do \
 		mkdir -p corpus/$$target; \
 		cargo fuzz run --sanitizer none $$target corpus/$$target $$(test -d seeds/$$target && echo seeds/$$target) \

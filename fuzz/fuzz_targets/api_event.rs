@@ -28,6 +28,6 @@ fuzz_target!(|data: &[u8]| {
     }
     let Ok(text) = serde_json::to_string(&event) else { return };
     let Ok(request) = lambda_http::request::from_str(&text) else { return };
-    let endpoints = shop::Endpoint::ALL;
+    let endpoints = shop::inbound::http::Endpoint::ALL;
     shop_fuzz::serve_and_check(endpoints[usize::from(*first) % endpoints.len()], request);
 });

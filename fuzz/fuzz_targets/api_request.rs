@@ -21,7 +21,7 @@ struct Input {
 }
 
 fuzz_target!(|input: Input| {
-    let endpoints = shop::Endpoint::ALL;
+    let endpoints = shop::inbound::http::Endpoint::ALL;
     let endpoint = endpoints[usize::from(input.endpoint) % endpoints.len()];
     let mut builder = http::Request::builder().method("POST").uri("https://api.example.com/Prod/x");
     for (name, value) in [

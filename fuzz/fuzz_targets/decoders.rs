@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shop::cursor;
+use shop::outbound::dynamodb::cursor;
 
 fuzz_target!(|text: &str| {
     for expected in [&["pk", "sk"][..], &["pk", "sk", "category", "productId"], &["pk", "sk", "orderList", "orderId"]] {
@@ -16,17 +16,17 @@ fuzz_target!(|text: &str| {
     if let Ok(value) = http::HeaderValue::from_str(text) {
         if let Ok(request) = http::Request::builder().header("cookie", value).body(lambda_http::Body::Empty) {
             if let Ok(Some(owner)) = shop::http::cart_cookie_owner(&request) {
-                assert!(shop::store::keys::is_cart_pk(&shop::store::keys::cart_pk(&owner)));
+                assert!(shop::outbound::dynamodb::keys::is_cart_pk(&shop::outbound::dynamodb::keys::cart_pk(&owner)));
             }
         }
     }
     let _ = shop::domain::CartOwner::anonymous_from_cookie(text);
     if let Ok(id) = shop::domain::ProductId::parse(text) {
-        assert_eq!(shop::store::keys::product_of_key(&shop::store::keys::product_pk(&id)).as_ref().map(|p| p.as_str()), Some(text));
+        assert_eq!(shop::outbound::dynamodb::keys::product_of_key(&shop::outbound::dynamodb::keys::product_pk(&id)).as_ref().map(|p| p.as_str()), Some(text));
     }
     let _ = shop::domain::validate_idempotency_key(text);
     let product = shop::domain::ProductId::parse("p1").unwrap();
-    if shop::store::review_page_start(text, &product).is_ok() {
+    if shop::outbound::dynamodb::review_page_start(text, &product).is_ok() {
         assert!(cursor::decode(text, &["pk", "sk"], |name, value| name != "pk" || value == "product#p1").is_ok());
     }
     if let Ok(id) = shop::use_cases::reviews::parse_review_id(text) {

@@ -7,8 +7,9 @@
 use std::sync::OnceLock;
 
 use aws_smithy_http_client::test_util::infallible_client_fn;
-use shop::config::{CognitoConfig, Config};
-use shop::App;
+use shop::app::config::Config;
+use shop::outbound::cognito::tokens::CognitoConfig;
+use shop::app::App;
 
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -40,6 +41,7 @@ pub fn app() -> &'static App {
             allowed_origin: "http://localhost:8080".into(),
             holds: shop::domain::HoldPolicy::default(),
             admin_mfa_required: false,
+            index_partitions: shop::outbound::dynamodb::IndexPartitions::DEFAULT,
         };
         App::new(config, &sdk)
     })
@@ -47,7 +49,7 @@ pub fn app() -> &'static App {
 
 /// Serves `request` with `endpoint` and checks the answer is ours: never a
 /// 500, always JSON with a `message` when refused.
-pub fn serve_and_check(endpoint: shop::Endpoint, request: lambda_http::Request) {
+pub fn serve_and_check(endpoint: shop::inbound::http::Endpoint, request: lambda_http::Request) {
     let response = runtime().block_on(endpoint.serve(app(), request)).expect("infallible");
     let status = response.status().as_u16();
     assert_ne!(status, 500, "{endpoint:?} answered 500");

@@ -570,6 +570,69 @@ mod tests {
         );
     }
 
+    /// An endpoint is wired in five places; this names the places that
+    /// disagree. Each template function runs one handler of the shop; each
+    /// route of an endpoint's function is the OpenAPI operation named after
+    /// that handler (`list-reviews`: `listReviews`); `events/` holds one
+    /// event per function, the endpoints' on one of their function's routes.
+    /// (The binaries are two, checked above; the fuzz seeds are written from
+    /// `events/`.)
+    #[test]
+    fn every_endpoint_is_wired_the_same_in_the_table_the_template_the_contract_and_events() {
+        use std::collections::BTreeSet;
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let template = Template::load(&root.join("template.yaml")).unwrap();
+        let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(root.join("openapi.yaml")).unwrap()).unwrap();
+        let camel = |handler: &str| {
+            let mut words = handler.split('-');
+            let first = words.next().unwrap_or_default().to_owned();
+            words.fold(first, |mut id, word| {
+                let mut chars = word.chars();
+                id.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+                id.push_str(chars.as_str());
+                id
+            })
+        };
+        let mut wrong = Vec::new();
+        let endpoints: BTreeSet<&str> = shop::inbound::http::Endpoint::ALL.iter().map(|e| e.handler_name()).collect();
+        for (function, path, method, _) in template.routes() {
+            if !endpoints.contains(function.handler.as_str()) {
+                wrong.push(format!("{method} {path} is routed to {}, which is no endpoint", function.handler));
+            }
+            let operation = spec["paths"][path][method.to_ascii_lowercase().as_str()]["operationId"].as_str();
+            if operation != Some(camel(&function.handler).as_str()) {
+                wrong.push(format!(
+                    "{method} {path}: openapi.yaml's operationId {operation:?}, handler {}",
+                    function.handler
+                ));
+            }
+        }
+        let events: BTreeSet<String> = std::fs::read_dir(root.join("events"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".json").map(str::to_owned))
+            .collect();
+        let handlers: BTreeSet<String> = template.functions.iter().map(|f| f.handler.clone()).collect();
+        wrong.extend(handlers.difference(&events).map(|h| format!("events/{h}.json is missing")));
+        wrong.extend(events.difference(&handlers).map(|e| format!("events/{e}.json names no function's handler")));
+        for function in template.functions.iter().filter(|f| endpoints.contains(f.handler.as_str())) {
+            let Ok(text) = std::fs::read_to_string(root.join(format!("events/{}.json", function.handler))) else {
+                continue;
+            };
+            let event: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let (resource, method) = (event["resource"].as_str(), event["httpMethod"].as_str());
+            let on_a_route = template
+                .routes()
+                .any(|(f, p, m, _)| f.handler == function.handler && Some(p) == resource && Some(m) == method);
+            if !on_a_route {
+                wrong.push(format!(
+                    "events/{}.json ({method:?} {resource:?}) is on none of its routes",
+                    function.handler
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
     #[test]
     fn stream_filters_deliver_cart_lines_only() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
@@ -628,15 +691,18 @@ mod tests {
             assert!(crate::functions::Handler::named(&function.handler).is_ok(), "{}", function.logical_id);
         }
         handlers.sort();
-        let mut served: Vec<&str> = shop::Endpoint::ALL
+        let mut served: Vec<&str> = shop::inbound::http::Endpoint::ALL
             .iter()
             .map(|e| e.handler_name())
-            .chain(shop::workers::Worker::ALL.iter().map(|w| w.handler_name()))
+            .chain(shop::inbound::workers::Worker::ALL.iter().map(|w| w.handler_name()))
             .collect();
         served.sort();
         assert_eq!(handlers, served, "each endpoint and worker runs in exactly one function");
         // The functions' fallback when INDEX_PARTITIONS is unset is the template's default.
-        assert_eq!(template.parameter::<u32>("IndexPartitions"), Some(shop::store::IndexPartitions::DEFAULT.count()));
+        assert_eq!(
+            template.parameter::<u32>("IndexPartitions"),
+            Some(shop::outbound::dynamodb::IndexPartitions::DEFAULT.count())
+        );
 
         let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(root.join("template.yaml")).unwrap()).unwrap();
         let functions: Vec<&Value> = doc["Resources"]
@@ -653,7 +719,7 @@ mod tests {
                 .iter()
                 .filter(|f| {
                     let handler = f["Properties"]["Handler"].as_str().unwrap_or_default();
-                    shop::workers::Worker::from_handler_name(handler).is_some() == is_worker
+                    shop::inbound::workers::Worker::from_handler_name(handler).is_some() == is_worker
                 })
                 .collect();
             let metadata = &kind[0]["Metadata"];
