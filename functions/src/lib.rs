@@ -11,8 +11,9 @@
 
 use lambda_http::{service_fn, Error};
 use lambda_runtime::LambdaEvent;
-use shop::workers::Worker;
-use shop::Endpoint;
+use shop::app::App;
+use shop::inbound::http::Endpoint;
+use shop::inbound::workers::Worker;
 
 /// The function's `Handler` in template.yaml, as Lambda passes it in
 /// `_HANDLER` ("the handler location configured on the function", Lambda's
@@ -53,18 +54,17 @@ fn wrong_binary(name: &str, binary: &str, kind: &str) -> Error {
 /// Runs one HTTP endpoint behind API Gateway.
 pub async fn run_endpoint(endpoint: Endpoint) -> Result<(), Error> {
     shop::telemetry::init();
-    let app = shop::App::from_env().await?;
+    let app = App::from_env().await?;
     lambda_http::run(service_fn(|request| endpoint.serve(&app, request))).await
 }
 
-/// Runs one event-driven worker (a queue, the table's stream, a schedule).
+/// Runs one event-driven worker (a queue, the table's stream, a schedule),
+/// on the same composition root as the endpoints.
 pub async fn run_worker(worker: Worker) -> Result<(), Error> {
     shop::telemetry::init();
-    let store = shop::store_from_env().await?;
-    let payments = shop::payments::SandboxPayments::new(store.clone());
-    let holds = shop::config::hold_policy_from_env()?;
+    let app = App::from_env().await?;
     lambda_runtime::run(lambda_runtime::service_fn(|event: LambdaEvent<serde_json::Value>| {
-        worker.serve(&store, &payments, &holds, event.payload)
+        worker.serve(&app, event.payload)
     }))
     .await
 }

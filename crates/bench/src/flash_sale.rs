@@ -168,10 +168,11 @@ pub async fn run(coordinates: &Value, sale: &FlashSale) -> Result<FlashSaleRepor
     .await;
     let id = shop::domain::ProductId::parse(&product).map_err(|e| LocalError::Setup(e.to_string()))?;
     let levels = store.stock(&id).await.map_err(|e| LocalError::Setup(e.to_string()))?.unwrap_or_default();
-    let reconciled = shop::reconcile::reconcile(&store, shop::now_epoch_secs(), false)
+    let reconciled = shop::outbound::dynamodb::reconcile::reconcile(&store, shop::clock::now_epoch_secs(), false)
         .await
         .map_err(|e| LocalError::Setup(e.to_string()))?;
-    let stock_drift = reconciled.drift.iter().filter(|d| d.kind == shop::reconcile::DriftKind::Stock).count();
+    let stock_drift =
+        reconciled.drift.iter().filter(|d| d.kind == shop::outbound::dynamodb::reconcile::DriftKind::Stock).count();
     Ok(FlashSaleReport {
         buyers: sale.buyers,
         units: sale.units,

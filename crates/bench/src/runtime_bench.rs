@@ -25,7 +25,9 @@ use axum::Router;
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 
-use shop::store::{IndexPartitions, BESTSELLER_INDEX, CATALOG_INDEX, CATEGORY_INDEX, ORDERS_INDEX, PENDING_INDEX};
+use shop::outbound::dynamodb::{
+    IndexPartitions, BESTSELLER_INDEX, CATALOG_INDEX, CATEGORY_INDEX, ORDERS_INDEX, PENDING_INDEX,
+};
 
 use shop_local::LocalError;
 
@@ -211,8 +213,8 @@ impl StubTable {
                 added: seed.initial_stock + sold,
             };
             let product_id = shop::domain::ProductId::parse(&id).map_err(|e| setup(&e))?;
-            let stock = shop::store::items::StockItem::new(&product_id, levels, IndexPartitions::DEFAULT);
-            let product = shop::store::items::ProductItem::new(&product_id, &seed.product);
+            let stock = shop::outbound::dynamodb::items::StockItem::new(&product_id, levels, IndexPartitions::DEFAULT);
+            let product = shop::outbound::dynamodb::items::ProductItem::new(&product_id, &seed.product);
             let product = to_wire(product).map_err(|e| setup(&e))?;
             let stock_item = to_wire(stock).map_err(|e| setup(&e))?;
             ranked.push((levels.sold, stock_item.clone()));
@@ -226,11 +228,11 @@ impl StubTable {
 
     /// The events' anonymous cart, and the bench shopper's cart and orders.
     fn shoppers(products: &[shop::domain::Product]) -> Result<Vec<Value>, String> {
-        let now = shop::now_epoch_secs();
+        let now = shop::clock::now_epoch_secs();
         let user_pk = format!("user#{BENCH_SUB}");
         let mut records = Vec::new();
-        let line =
-            |pk: &str, product: &shop::domain::Product, quantity: i64, ttl: i64| shop::store::items::CartLineItem {
+        let line = |pk: &str, product: &shop::domain::Product, quantity: i64, ttl: i64| {
+            shop::outbound::dynamodb::items::CartLineItem {
                 pk: pk.to_owned(),
                 sk: format!("product#{}", product.product_id),
                 product_id: product.product_id.clone(),
@@ -241,7 +243,8 @@ impl StubTable {
                 migrated_to: None,
                 checkout_order: None,
                 recent_requests: Vec::new(),
-            };
+            }
+        };
         // The anonymous cart holds the events' product (the catalog's first);
         // the shopper's cart overlaps it by one product, so a migration merges
         // one line and moves the others.
@@ -283,8 +286,9 @@ impl StubTable {
             }
         };
         use shop::domain::OrderStatus::{Paid, PendingPayment};
-        let item =
-            |order: &shop::domain::Order| to_wire(shop::store::items::OrderItem::new(order, IndexPartitions::DEFAULT));
+        let item = |order: &shop::domain::Order| {
+            to_wire(shop::outbound::dynamodb::items::OrderItem::new(order, IndexPartitions::DEFAULT))
+        };
         records.push(item(&order(BENCH_ORDER_ID, PendingPayment, now + shop::domain::DEFAULT_RESERVATION_HOLD_SECS))?);
         records.push(item(&order(BENCH_EXPIRED_ORDER_ID, PendingPayment, now - 60))?);
         for (i, id) in BENCH_PAID_ORDER_IDS.iter().enumerate() {
@@ -305,10 +309,12 @@ impl StubTable {
         let id = pk.strip_prefix("product#")?;
         let (_, product, stock) = self.products.iter().find(|(p, _, _)| p == id).or_else(|| self.products.first())?;
         let mut item = match sk {
-            shop::store::keys::PRODUCT_META_SK => product.clone(),
-            shop::store::keys::STOCK_SK => stock.clone(),
+            shop::outbound::dynamodb::keys::PRODUCT_META_SK => product.clone(),
+            shop::outbound::dynamodb::keys::STOCK_SK => stock.clone(),
             // Units in carts, as the stream consumer keeps them.
-            shop::store::keys::TOTAL_QUANTITY_SK => serde_json::json!({ "sk": { "S": sk }, "quantity": { "N": "7" } }),
+            shop::outbound::dynamodb::keys::TOTAL_QUANTITY_SK => {
+                serde_json::json!({ "sk": { "S": sk }, "quantity": { "N": "7" } })
+            }
             _ => return None,
         };
         item["pk"] = serde_json::json!({ "S": pk });
@@ -413,7 +419,7 @@ impl StubTable {
                     let keys = request["TransactItems"].as_array().into_iter().flatten().filter_map(|w| {
                         w["Update"]["Key"]["sk"]["S"]
                             .as_str()
-                            .filter(|sk| sk.starts_with(shop::store::keys::ORDER_PREFIX))
+                            .filter(|sk| sk.starts_with(shop::outbound::dynamodb::keys::ORDER_PREFIX))
                     });
                     settled.extend(keys.map(str::to_owned));
                 }
@@ -466,7 +472,7 @@ const BENCH_CLIENT_ID: &str = "bench";
 /// group) wherever it carries an `Authorization` header, so signed-in
 /// functions run past the token check as a real request does.
 pub fn signed_in(event: &Value) -> Result<Value, LocalError> {
-    let now = shop::now_epoch_secs();
+    let now = shop::clock::now_epoch_secs();
     let claims = serde_json::json!({
         "sub": BENCH_SUB, "aud": BENCH_CLIENT_ID, "iss": BENCH_ISSUER, "token_use": "id",
         "cognito:username": "bench", "cognito:groups": ["admin"], "iat": now, "exp": now + 3600,
@@ -681,7 +687,7 @@ mod tests {
     use serde_json::json;
 
     use super::StubTable;
-    use shop::store::IndexPartitions;
+    use shop::outbound::dynamodb::IndexPartitions;
 
     #[test]
     fn the_stub_serves_the_seeded_catalog_as_the_table_stores_it() {
@@ -700,7 +706,7 @@ mod tests {
         );
         let found = batch["Responses"]["shop"].as_array().expect("responses");
         assert_eq!(found.len(), 2, "a product and its stock; no cart line");
-        let stock: shop::store::items::StockItem =
+        let stock: shop::outbound::dynamodb::items::StockItem =
             serde_dynamo::from_item(serde_json::from_value::<serde_dynamo::Item>(found[1].clone()).expect("item"))
                 .expect("stock item");
         assert_eq!(stock.levels.violation(), None);
@@ -757,9 +763,9 @@ mod tests {
                      "ExpressionAttributeValues": { ":v0": anonymous, ":v1": { "S": "product#" } } }),
         );
         assert_eq!(rust, boto3);
-        let lines: Vec<shop::store::items::CartLineItem> = stored(&rust["Items"]);
+        let lines: Vec<shop::outbound::dynamodb::items::CartLineItem> = stored(&rust["Items"]);
         assert_eq!(lines.len(), super::BENCH_LINES);
-        let now = shop::now_epoch_secs();
+        let now = shop::clock::now_epoch_secs();
         assert!(lines.iter().all(|l| l.expiration_time > now && l.quantity > 0));
         let asked = event("add-to-cart")["body"]
             .as_str()

@@ -64,7 +64,7 @@ struct Stack {
     pool: String,
     client_id: String,
     table: String,
-    index_partitions: shop::store::IndexPartitions,
+    index_partitions: shop::outbound::dynamodb::IndexPartitions,
     http: reqwest::Client,
     cognito: aws_sdk_cognitoidentityprovider::Client,
     admin: String,

@@ -11,8 +11,9 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::tower::Service;
 use lambda_http::{service_fn, Adapter, Context, LambdaEvent};
 use serde_json::Value;
-use shop::workers::Worker;
-use shop::{App, Endpoint};
+use shop::app::App;
+use shop::inbound::http::Endpoint;
+use shop::inbound::workers::Worker;
 
 use crate::ledger::Ledger;
 use crate::LocalError;
@@ -71,7 +72,8 @@ impl Functions {
     ) -> (Result<Value, LocalError>, Vec<String>) {
         let started = Instant::now();
         let ((result, usage), running) =
-            PollTimed::new(shop::aws_calls::counting_with_requests(invoke(&self.app, handler, payload))).await;
+            PollTimed::new(shop::outbound::call_counter::counting_with_requests(invoke(&self.app, handler, payload)))
+                .await;
         self.ledger.record(handler.name(), route, &usage, started.elapsed(), running);
         (result, usage.calls.into_iter().map(|c| c.operation).collect())
     }
@@ -120,12 +122,10 @@ pub async fn invoke(app: &Arc<App>, handler: Handler, payload: Value) -> Result<
                 .map_err(|e| LocalError::Handler(e.to_string()))?;
             answer(response)
         }
-        Handler::Worker(worker) => {
-            worker.serve(&app.store, &app.payments, &app.config.holds, payload).await.map_err(|e| match e {
-                shop::workers::WorkerError::BadEvent(e) => LocalError::BadEvent(e),
-                other => LocalError::Handler(other.to_string()),
-            })
-        }
+        Handler::Worker(worker) => worker.serve(app, payload).await.map_err(|e| match e {
+            shop::inbound::workers::WorkerError::BadEvent(e) => LocalError::BadEvent(e),
+            other => LocalError::Handler(other.to_string()),
+        }),
     }
 }
 

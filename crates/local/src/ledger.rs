@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shop::aws_calls::Usage;
+use shop::outbound::call_counter::Usage;
 
 use crate::permissions::{self, Permission};
 

@@ -4,7 +4,7 @@
 //! requests and carry no such table.
 
 use serde_json::Value;
-use shop::aws_calls::Call;
+use shop::outbound::call_counter::Call;
 
 /// An IAM action and, for DynamoDB index reads, the index it needs it on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]

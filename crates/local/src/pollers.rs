@@ -214,7 +214,7 @@ pub async fn poll_stream(
             continue;
         }
         if let Some(max_age) = source.maximum_record_age_secs {
-            let now = shop::now_epoch_secs();
+            let now = shop::clock::now_epoch_secs();
             let created = |r: &Value| r["dynamodb"]["ApproximateCreationDateTime"].as_i64().unwrap_or(now);
             let stale = pending.iter().take_while(|r| now - created(r) > max_age).count();
             if stale > 0 {
@@ -332,8 +332,9 @@ async fn send_to_on_failure(
     let Some(url) = &target.on_failure_url else {
         return;
     };
-    let arrival =
-        |r: Option<&Value>| r.and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_i64()).map(shop::rfc3339);
+    let arrival = |r: Option<&Value>| {
+        r.and_then(|r| r["dynamodb"]["ApproximateCreationDateTime"].as_i64()).map(shop::clock::rfc3339)
+    };
     let body = json!({
         "requestContext": {
             "requestId": uuid::Uuid::new_v4().to_string(),
@@ -342,7 +343,7 @@ async fn send_to_on_failure(
         },
         "responseContext": { "statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled" },
         "version": "1.0",
-        "timestamp": shop::rfc3339(shop::now_epoch_secs()),
+        "timestamp": shop::clock::rfc3339(shop::clock::now_epoch_secs()),
         "DDBStreamBatchInfo": {
             "shardId": shard_id,
             "startSequenceNumber": first,
@@ -381,7 +382,7 @@ pub async fn run_schedule(
             "detail-type": "Scheduled Event",
             "source": "aws.events",
             "account": "123456789012",
-            "time": shop::rfc3339(shop::now_epoch_secs()),
+            "time": shop::clock::rfc3339(shop::clock::now_epoch_secs()),
             "region": REGION,
             "resources": [format!("arn:aws:events:{REGION}:123456789012:rule/{rule}")],
             "detail": {},

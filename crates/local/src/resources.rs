@@ -310,7 +310,7 @@ pub async fn create_user_pool(
                 .map_err(|e| setup_error("add to group")(format!("{e:?}")))?;
         }
         // Admin routes require an authenticator app, as on AWS: the demo admin has one.
-        if user.groups.iter().any(|g| g == shop::auth::ADMIN_GROUP) {
+        if user.groups.iter().any(|g| g == shop::outbound::cognito::tokens::ADMIN_GROUP) {
             user.totp_secret = Some(set_up_totp(client, &client_id, &user.username, &user.password).await?);
         }
     }
@@ -385,7 +385,7 @@ pub fn parse_seed_catalog(catalog_json: &str) -> Result<Vec<SeedProduct>, LocalE
 
 /// The seed catalog, shipped as data and written to the table (never compiled
 /// into a function).
-pub async fn seed_catalog(store: &shop::store::Store, catalog_json: &str) -> Result<usize, LocalError> {
+pub async fn seed_catalog(store: &shop::outbound::dynamodb::Store, catalog_json: &str) -> Result<usize, LocalError> {
     use shop::use_cases::ports::CatalogStore;
     let products = parse_seed_catalog(catalog_json)?;
     let count = products.len();

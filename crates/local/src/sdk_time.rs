@@ -3,7 +3,7 @@
 //! and gives it an `rpc.system` field), entered around every poll of the
 //! operation's future. This layer reads the thread's CPU clock on entering and
 //! leaving those spans and adds the difference to the request's scope
-//! ([`shop::aws_calls::add_sdk_cpu`]), so the ledger can split "our code" into
+//! ([`shop::outbound::call_counter::add_sdk_cpu`]), so the ledger can split "our code" into
 //! the SDK's work and the rest.
 
 use std::cell::Cell;
@@ -30,7 +30,7 @@ impl<S: Subscriber> Layer<S> for SdkCpu {
 
     fn on_exit(&self, _id: &Id, _ctx: Context<'_, S>) {
         if let Some(entered) = ENTERED.with(Cell::take) {
-            shop::aws_calls::add_sdk_cpu(entered.elapsed());
+            shop::outbound::call_counter::add_sdk_cpu(entered.elapsed());
         }
     }
 }

@@ -9,9 +9,10 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use serde_json::json;
-use shop::config::{CognitoConfig, Config};
-use shop::store::IndexPartitions;
-use shop::App;
+use shop::app::config::Config;
+use shop::app::App;
+use shop::outbound::cognito::tokens::CognitoConfig;
+use shop::outbound::dynamodb::IndexPartitions;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
@@ -339,7 +340,7 @@ async fn wait_for_stop_signal(stop_on_stdin_eof: bool) {
 
 /// A store on the running local stack, from its coordinates file
 /// (SHOP_STACK_FILE, default `.local/stack.json`).
-pub async fn local_store() -> Result<shop::store::Store, LocalError> {
+pub async fn local_store() -> Result<shop::outbound::dynamodb::Store, LocalError> {
     let file = env_or("SHOP_STACK_FILE", PathBuf::from(".local/stack.json"));
     let text = std::fs::read_to_string(&file)
         .map_err(|e| LocalError::Setup(format!("{}: {e} (is `make local` running?)", file.display())))?;
@@ -362,9 +363,9 @@ pub fn index_partitions_of(coordinates: &serde_json::Value) -> IndexPartitions {
 }
 
 /// A store on the emulator at `endpoint`.
-pub async fn store_at(endpoint: &str, table: &str, partitions: IndexPartitions) -> shop::store::Store {
+pub async fn store_at(endpoint: &str, table: &str, partitions: IndexPartitions) -> shop::outbound::dynamodb::Store {
     let sdk = emulator_sdk(endpoint).await;
-    shop::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table, partitions)
+    shop::outbound::dynamodb::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table, partitions)
 }
 
 /// AWS SDK settings for the emulator (it takes any credentials).

@@ -43,7 +43,7 @@ pub const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
     ("GET /categories", 1, "one GetItem"),
     (
         "GET /bestsellers",
-        shop::store::IndexPartitions::DEFAULT.count() as usize + 1,
+        shop::outbound::dynamodb::IndexPartitions::DEFAULT.count() as usize + 1,
         "one Query of each best-seller index partition (the template's IndexPartitions, asked at once), one BatchGetItem of the products",
     ),
     ("GET /cart", 1, "one Query of the cart"),

@@ -103,7 +103,7 @@ fn run() -> Result<bool, String> {
         "os": command_output("uname", &["-sr"]),
     });
     let results = json!({
-        "generatedAt": shop::rfc3339(shop::now_epoch_secs()),
+        "generatedAt": shop::clock::rfc3339(shop::clock::now_epoch_secs()),
         "commit": command_output("git", &["rev-parse", "--short", "HEAD"]),
         "command": "make bench",
         "machine": machine,

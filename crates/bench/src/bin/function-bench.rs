@@ -71,7 +71,7 @@ fn run_figures(run: &FunctionRun) -> Value {
 /// The binary a function runs (`[[bin]]`s of `functions/`): the workers', or
 /// the endpoints'.
 fn binary_of(handler: &str) -> &'static str {
-    if shop::workers::Worker::from_handler_name(handler).is_some() {
+    if shop::inbound::workers::Worker::from_handler_name(handler).is_some() {
         "shop-worker"
     } else {
         "shop-endpoint"

@@ -56,7 +56,7 @@ async fn main() -> ExitCode {
         wide.partition_wcu
     );
     let mut wide_runs = Vec::new();
-    for partitions in ["1", &shop::store::IndexPartitions::DEFAULT.count().to_string()] {
+    for partitions in ["1", &shop::outbound::dynamodb::IndexPartitions::DEFAULT.count().to_string()] {
         let overrides = format!("IndexPartitions={partitions}");
         let outcome = match shop_bench::own_stack(&[("SHOP_PARAMETER_OVERRIDES", &overrides)]) {
             Ok((_stack, coordinates)) => wide_sale(&coordinates, &wide, products).await.map_err(|e| e.to_string()),

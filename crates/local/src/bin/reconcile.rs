@@ -22,10 +22,10 @@ async fn main() -> ExitCode {
     let store = match args.iter().position(|a| a == "--table").and_then(|i| args.get(i + 1)) {
         Some(table) => {
             let sdk = aws_config::load_from_env().await;
-            match shop::config::index_partitions_from_env() {
+            match shop::app::config::index_partitions_from_env() {
                 // As the deployed functions spread the index lists (their INDEX_PARTITIONS).
                 Ok(partitions) => {
-                    shop::store::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone(), partitions)
+                    shop::outbound::dynamodb::Store::new(aws_sdk_dynamodb::Client::new(&sdk), table.clone(), partitions)
                 }
                 Err(e) => {
                     eprintln!("reconcile: {e}");
@@ -41,13 +41,16 @@ async fn main() -> ExitCode {
             }
         },
     };
-    let report = match shop::reconcile::reconcile(&store, shop::now_epoch_secs(), flag("--repair")).await {
-        Ok(report) => report,
-        Err(e) => {
-            eprintln!("reconcile: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let report =
+        match shop::outbound::dynamodb::reconcile::reconcile(&store, shop::clock::now_epoch_secs(), flag("--repair"))
+            .await
+        {
+            Ok(report) => report,
+            Err(e) => {
+                eprintln!("reconcile: {e}");
+                return ExitCode::from(2);
+            }
+        };
     if flag("--json") {
         println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shop::domain::{ProductId, StockLevels};
-use shop::reconcile::{reconcile, reconcile_pausing, RepairStep};
+use shop::outbound::dynamodb::reconcile::{reconcile, reconcile_pausing, RepairStep};
 use shop_local::stack::{emulator_sdk, spawn_child_stack, store_at, ChildStack};
 
 use crate::support::{http, now, workspace_root};
@@ -22,7 +22,7 @@ struct Shop {
     _child: ChildStack,
     api: String,
     coordinates: Value,
-    store: shop::store::Store,
+    store: shop::outbound::dynamodb::Store,
     admin: String,
 }
 

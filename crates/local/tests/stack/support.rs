@@ -18,7 +18,7 @@ pub struct Stack {
     pub user_pool_id: String,
     pub issuer: String,
     pub table: String,
-    pub index_partitions: shop::store::IndexPartitions,
+    pub index_partitions: shop::outbound::dynamodb::IndexPartitions,
     pub queue_urls: Value,
     pub demo_users: Value,
 }

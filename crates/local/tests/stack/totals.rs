@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use serde_json::{json, Value};
-use shop::store::items::CartLineImage;
-use shop::store::Store;
+use shop::outbound::dynamodb::items::CartLineImage;
+use shop::outbound::dynamodb::Store;
 
 use crate::support::*;
 
@@ -185,7 +185,7 @@ async fn totals_in(store: &Store) -> BTreeMap<String, i64> {
 /// One invocation of the worker; the batch position Lambda would resume from.
 async fn deliver(store: &Store, batch: &[Value]) -> Option<usize> {
     let event = serde_json::from_value(json!({ "Records": batch })).expect("stream event");
-    let response = shop::workers::apply_cart_totals(store, event, now()).await;
+    let response = shop::inbound::workers::apply_cart_totals(store, event, now()).await;
     let failed = response.batch_item_failures.first()?.item_identifier.clone()?;
     Some(batch.iter().position(|r| r["dynamodb"]["SequenceNumber"] == failed.as_str()).expect("reported record"))
 }

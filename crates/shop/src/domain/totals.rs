@@ -2,6 +2,8 @@
 //! a record says what its cart line counts now (a state, not a delta), and it
 //! moves the total only if it is newer than the one the line last took.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// A DynamoDB Streams sequence number, zero-padded so that its string order is
@@ -61,9 +63,66 @@ pub fn decide_count(stored: Option<(&SequenceNumber, i64)>, sequence: &SequenceN
     }
 }
 
+/// One record of a batch of stream records: where it stands in the batch,
+/// the product and the cart line it counts, and the record itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRecord<P, L, R> {
+    pub index: usize,
+    pub product: P,
+    pub line: L,
+    pub record: R,
+}
+
+/// A product's part of a batch: the position of its earliest record (a
+/// retry must start there if any of it fails) and the newest record of each
+/// of its cart lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductRecords<R> {
+    pub first_index: usize,
+    pub newest: Vec<R>,
+}
+
+/// Of a batch's records, only the newest of each cart line matters (a count
+/// is a state, not a delta: a later record of a line replaces an earlier
+/// one), grouped per product. Records come in stream order, which is each
+/// line's order.
+pub fn newest_per_line<P: Ord, L: Ord, R>(
+    records: impl IntoIterator<Item = BatchRecord<P, L, R>>,
+) -> Vec<ProductRecords<R>> {
+    let mut per_product: BTreeMap<P, (usize, BTreeMap<L, R>)> = BTreeMap::new();
+    for BatchRecord { index, product, line, record } in records {
+        let (first, lines) = per_product.entry(product).or_insert((index, BTreeMap::new()));
+        *first = (*first).min(index);
+        lines.insert(line, record);
+    }
+    per_product
+        .into_values()
+        .map(|(first_index, lines)| ProductRecords { first_index, newest: lines.into_values().collect() })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_newest_record_of_each_line_counts_and_a_retry_starts_at_a_products_first() {
+        let record = |index, product, line, count| BatchRecord { index, product, line, record: (line, count) };
+        let batch = vec![
+            record(0, "p2", "cart-a", 1),
+            record(1, "p1", "cart-a", 5),
+            record(2, "p2", "cart-a", 3),
+            record(3, "p1", "cart-b", 2),
+            record(4, "p2", "cart-b", 7),
+        ];
+        assert_eq!(
+            newest_per_line(batch),
+            vec![
+                ProductRecords { first_index: 1, newest: vec![("cart-a", 5), ("cart-b", 2)] },
+                ProductRecords { first_index: 0, newest: vec![("cart-a", 3), ("cart-b", 7)] },
+            ]
+        );
+    }
 
     #[test]
     fn sequence_numbers_order_numerically() {

@@ -11,8 +11,8 @@ use super::keys::{
     REVIEW_PREFIX,
 };
 use super::{build_error, item_key, key, key_cursor, n, s, transact_error, Item, Store, StoreError};
-use crate::cursor::{self, CursorError};
 use crate::domain::{Product, ProductId, RatedProduct, RatingChange, RatingSummary, Review, Stars};
+use crate::outbound::dynamodb::cursor::{self, CursorError};
 use crate::use_cases::ports::{ReviewCreated, ReviewStore};
 
 /// A product's rating summary, taken out of its stored item (absent

@@ -1,28 +1,28 @@
-//! Catalog administration, stock counters, categories and best sellers.
-//! Every stock change is a conditional write: no counter goes below zero and
-//! `available + reserved + sold == added` holds after each one.
+//! The catalog: products (one by id, every one, a category's page, some by
+//! id), the category list, and the admin's changes: new products, edits,
+//! restocks and reshards. Every stock change is a conditional write: no
+//! counter goes below zero and `available + reserved + sold == added` holds
+//! after each one.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde_dynamo::{from_item, to_item};
 
+use super::cursor::{self, CursorError};
 use super::items::{ProductItem, StockItem, STOCK_WRITTEN};
-use super::keys::{
-    product_of_key, product_pk, stock_shard_pk, BESTSELLER_PARTITION, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK,
-};
-use super::{build_error, key, n, s, transact_error, Item, Store, StoreError};
-use crate::cursor::{self, CursorError};
+use super::keys::{product_of_key, product_pk, stock_shard_pk, CATALOG_PARTITION, PRODUCT_META_SK, STOCK_SK};
+use super::{build_error, key, n, reviews, s, transact_error, Item, Store, StoreError};
 use crate::domain::{
     plan_takes, rebalance, spread, total_stock, Product, ProductId, ProductPatch, RatedProduct, StockLevels,
     StockShards, StockTake,
 };
 use crate::use_cases::ports::{CatalogStore, Restocked};
 
+/// GSI over product items only (sparse): every product, by id.
+pub const CATALOG_INDEX: &str = "catalog-index";
 /// GSI over product items by category (sparse), sorted by product id.
 pub const CATEGORY_INDEX: &str = "category-index";
-/// GSI over stock items (sparse), sorted by units sold.
-pub const BESTSELLER_INDEX: &str = "bestseller-index";
 const CATEGORIES_PK: &str = "catalog";
 const CATEGORIES_SK: &str = "categories";
 
@@ -70,6 +70,24 @@ pub fn product_page_start(raw: &str, category: Option<&str>) -> Result<PageKey, 
 }
 
 impl Store {
+    pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        let item = self.get(product_pk(id), PRODUCT_META_SK, false).await?;
+        Ok(item.map(from_item::<_, Product>).transpose()?)
+    }
+
+    /// Every product, by id, through the sparse catalog index (no table scan).
+    pub async fn all_products(&self) -> Result<Vec<RatedProduct>, StoreError> {
+        let items = self
+            .query_all_items(|q| {
+                q.index_name(CATALOG_INDEX)
+                    .key_condition_expression("#catalog = :c")
+                    .expression_attribute_names("#catalog", "catalog")
+                    .expression_attribute_values(":c", s(CATALOG_PARTITION))
+            })
+            .await?;
+        items.into_iter().map(reviews::rated_product).collect()
+    }
+
     pub async fn categories(&self) -> Result<Vec<String>, StoreError> {
         let item = self.get(CATEGORIES_PK, CATEGORIES_SK, false).await?;
         let mut names: Vec<String> =
@@ -110,37 +128,6 @@ impl Store {
         Ok(CategoryPage { products, next: next.map(page_key_of) })
     }
 
-    pub async fn stock(&self, id: &ProductId) -> Result<Option<StockLevels>, StoreError> {
-        let item = self.get(product_pk(id), STOCK_SK, true).await?;
-        Ok(item.map(from_item::<_, StockLevels>).transpose()?)
-    }
-
-    /// Products by units sold, most first: the top of each best-seller
-    /// index partition, merged.
-    pub async fn bestsellers(&self, limit: i32) -> Result<Vec<(RatedProduct, i64)>, StoreError> {
-        let limit = usize::try_from(limit).unwrap_or(0);
-        let items = self
-            .query_every_partition(BESTSELLER_PARTITION, limit, |query, partition| {
-                query
-                    .index_name(BESTSELLER_INDEX)
-                    .key_condition_expression("bestsellerList = :b")
-                    .expression_attribute_values(":b", s(partition))
-                    .scan_index_forward(false)
-            })
-            .await?;
-        let mut stocks: Vec<StockItem> = serde_dynamo::from_items(items)?;
-        stocks.sort_by(|a, b| b.levels.sold.cmp(&a.levels.sold).then_with(|| a.product_id.cmp(&b.product_id)));
-        stocks.truncate(limit);
-        let ids: Vec<ProductId> = stocks.iter().filter_map(|s| ProductId::parse(&s.product_id).ok()).collect();
-        let mut products: HashMap<String, RatedProduct> = self
-            .batch_get(&ids, PRODUCT_META_SK)
-            .await?
-            .into_iter()
-            .map(|i| super::reviews::rated_product(i).map(|p| (p.product.product_id.clone(), p)))
-            .collect::<Result<_, _>>()?;
-        Ok(stocks.into_iter().filter_map(|s| products.remove(&s.product_id).map(|p| (p, s.levels.sold))).collect())
-    }
-
     /// Catalog entries by id (missing ids are simply absent).
     pub async fn products(&self, ids: &[ProductId]) -> Result<HashMap<String, Product>, StoreError> {
         let items = self.batch_get(ids, PRODUCT_META_SK).await?;
@@ -151,88 +138,9 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// Each stock shard's counters (index: shard; a shard not found reads as
-    /// empty), strongly consistent: one `BatchGetItem`.
-    pub async fn shard_stocks(&self, id: &ProductId, shards: StockShards) -> Result<Vec<StockLevels>, StoreError> {
-        self.shard_stocks_from(id, shards, 0).await
-    }
-
-    /// Shards `first` and up (index 0: shard `first`), one `BatchGetItem`.
-    pub(crate) async fn shard_stocks_from(
-        &self,
-        id: &ProductId,
-        shards: StockShards,
-        first: u32,
-    ) -> Result<Vec<StockLevels>, StoreError> {
-        let count = shards.items.max(1);
-        let keys = (first..count).map(|k| key(stock_shard_pk(id, k), STOCK_SK)).collect();
-        let mut levels = vec![StockLevels::default(); count.saturating_sub(first) as usize];
-        for item in self.batch_get_keys(keys).await? {
-            let stock: StockItem = from_item(item)?;
-            if let Some(slot) = stock.shard.checked_sub(first).and_then(|i| levels.get_mut(i as usize)) {
-                *slot = stock.levels;
-            }
-        }
-        Ok(levels)
-    }
-
-    async fn batch_get(&self, ids: &[ProductId], sk: &str) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn batch_get(&self, ids: &[ProductId], sk: &str) -> Result<Vec<Item>, StoreError> {
         self.batch_get_keys(ids.iter().map(|id| key(product_pk(id), sk)).collect()).await
     }
-
-    /// Rewrites one stock shard's counters (reconciliation), conditional on
-    /// the shard not having been written since it was read (its version).
-    pub(crate) async fn repair_stock(&self, read: &StockRead, fixed: &StockLevels) -> Result<(), StoreError> {
-        let id = ProductId::parse(&read.product_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(stock_shard_pk(&id, read.shard), STOCK_SK)))
-            .update_expression(format!("SET available = :a, reserved = :r, sold = :s{STOCK_WRITTEN}"))
-            .expression_attribute_values(":a", n(fixed.available))
-            .expression_attribute_values(":r", n(fixed.reserved))
-            .expression_attribute_values(":s", n(fixed.sold))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":added", n(read.levels.added));
-        update = if read.version == 0 {
-            update.condition_expression("attribute_not_exists(version) AND added = :added")
-        } else {
-            update
-                .condition_expression("version = :v AND added = :added")
-                .expression_attribute_values(":v", n(read.version))
-        };
-        update.send().await?;
-        Ok(())
-    }
-
-    /// Stock shards as they are now (strongly consistent), with the version
-    /// each was read at; a shard that does not exist is left out.
-    pub(crate) async fn stock_reads(&self, shards: &[(ProductId, u32)]) -> Result<Vec<StockRead>, StoreError> {
-        let keys = shards.iter().map(|(id, shard)| key(stock_shard_pk(id, *shard), STOCK_SK)).collect();
-        let items = self.batch_get_keys(keys).await?;
-        items
-            .into_iter()
-            .map(|item| {
-                let stock: StockItem = from_item(item)?;
-                Ok(StockRead {
-                    product_id: stock.product_id,
-                    shard: stock.shard,
-                    levels: stock.levels,
-                    version: stock.version,
-                })
-            })
-            .collect()
-    }
-}
-
-/// One stock shard as read, and at which version (see `StockItem::version`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StockRead {
-    pub product_id: String,
-    pub shard: u32,
-    pub levels: StockLevels,
-    pub version: i64,
 }
 
 /// Catalog administration. Every stock change is a conditional write: no

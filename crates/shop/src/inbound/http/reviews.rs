@@ -6,15 +6,16 @@
 use lambda_http::Request;
 use serde::Deserialize;
 
+use super::errors::ApiError;
+use super::request::{grants_admin, json_body, page_limit, path_param, query_param, signed_in};
+use super::response::Reply;
 use super::views::{ReviewAnswer, ReviewList, ReviewView};
-use super::{page_limit, query_param, Reply};
+use crate::app::App;
 use crate::domain::ProductId;
-use crate::http::{json_body, path_param, ApiError};
-use crate::store::review_page_start;
+use crate::outbound::dynamodb::review_page_start;
 use crate::use_cases::ports::ReviewStore;
 use crate::use_cases::reviews::{self, parse_review_id, Actor, ReviewInput};
 use crate::use_cases::SystemClock;
-use crate::App;
 
 const MAX_PAGE: i32 = 50;
 const DEFAULT_PAGE: i32 = 10;
@@ -50,7 +51,7 @@ pub(super) async fn list_reviews(app: &App, req: &Request) -> Result<Reply, ApiE
     let limit = page_limit(req, DEFAULT_PAGE, MAX_PAGE)?;
     let start = query_param(req, "cursor").map(|raw| review_page_start(&raw, &product)).transpose()?;
     let reader = match req.headers().contains_key(http::header::AUTHORIZATION) {
-        true => Some(app.signed_in(req).await?),
+        true => Some(signed_in(app, req).await?),
         false => None,
     };
     // The page and, for a signed-in reader, whether they may review it and
@@ -84,7 +85,7 @@ pub(super) async fn list_reviews(app: &App, req: &Request) -> Result<Reply, ApiE
 }
 
 pub(super) async fn create_review(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let identity = app.signed_in(req).await?;
+    let identity = signed_in(app, req).await?;
     let product = product_param(req)?;
     let input: ReviewInput = json_body::<ReviewBody>(req)?.into();
     let review = reviews::write_review(&app.store, &SystemClock, &product, &identity.sub, &input).await?;
@@ -92,7 +93,7 @@ pub(super) async fn create_review(app: &App, req: &Request) -> Result<Reply, Api
 }
 
 pub(super) async fn update_review(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let identity = app.signed_in(req).await?;
+    let identity = signed_in(app, req).await?;
     let (product, review_id) = (product_param(req)?, review_param(req)?);
     let input: ReviewInput = json_body::<ReviewBody>(req)?.into();
     let actor = Actor { sub: &identity.sub, is_admin: false };
@@ -101,9 +102,9 @@ pub(super) async fn update_review(app: &App, req: &Request) -> Result<Reply, Api
 }
 
 pub(super) async fn delete_review(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let identity = app.signed_in(req).await?;
+    let identity = signed_in(app, req).await?;
     let (product, review_id) = (product_param(req)?, review_param(req)?);
-    let actor = Actor { sub: &identity.sub, is_admin: app.grants_admin(&identity).await? };
+    let actor = Actor { sub: &identity.sub, is_admin: grants_admin(app, &identity).await? };
     let review = reviews::delete_review(&app.store, &product, &review_id, actor).await?;
     Ok(Reply::ok(ReviewAnswer { review: (&review).into() }))
 }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_cognitoidentityprovider::operation::admin_get_user::AdminGetUserError;
 
-use crate::auth::AuthError;
+use crate::outbound::cognito::tokens::AuthError;
 
 /// How long a "TOTP enabled" answer is trusted: switching it off takes
 /// admin rights away within this time.

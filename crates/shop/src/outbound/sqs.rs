@@ -4,7 +4,7 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_sdk_sqs::Client;
 use serde::{Deserialize, Serialize};
 
-use crate::store::keys::{cart_pk, line_sk, owner_of_cart_pk, product_of_key};
+use crate::outbound::dynamodb::keys::{cart_pk, line_sk, owner_of_cart_pk, product_of_key};
 use crate::use_cases::ports::{LineCleanup, MovedLine};
 
 /// The cleanup worker's order, as the queue carries it: delete this migrated

@@ -3,7 +3,8 @@
 use std::env;
 
 use crate::domain::HoldPolicy;
-use crate::store::IndexPartitions;
+use crate::outbound::cognito::tokens::CognitoConfig;
+use crate::outbound::dynamodb::IndexPartitions;
 
 #[derive(Debug, thiserror::Error)]
 #[error("missing or invalid setting {0}")]
@@ -22,23 +23,6 @@ pub struct Config {
     /// Admin routes refuse an admin whose account has no authenticator app (TOTP).
     pub admin_mfa_required: bool,
     pub index_partitions: IndexPartitions,
-}
-
-#[derive(Debug, Clone)]
-pub struct CognitoConfig {
-    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>`, the tokens' `iss`.
-    pub issuer: String,
-    /// Usually `<issuer>/.well-known/jwks.json`; a separate setting because the
-    /// local emulator serves the keys at its own address.
-    pub jwks_url: String,
-    pub client_id: String,
-}
-
-impl CognitoConfig {
-    /// The pool's id: the issuer's last path segment.
-    pub fn user_pool_id(&self) -> &str {
-        self.issuer.rsplit('/').next().unwrap_or_default()
-    }
 }
 
 impl Config {

@@ -13,7 +13,22 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use tokio::sync::RwLock;
 
-use crate::config::CognitoConfig;
+#[derive(Debug, Clone)]
+pub struct CognitoConfig {
+    /// `https://cognito-idp.<region>.amazonaws.com/<pool id>`, the tokens' `iss`.
+    pub issuer: String,
+    /// Usually `<issuer>/.well-known/jwks.json`; a separate setting because the
+    /// local emulator serves the keys at its own address.
+    pub jwks_url: String,
+    pub client_id: String,
+}
+
+impl CognitoConfig {
+    /// The pool's id: the issuer's last path segment.
+    pub fn user_pool_id(&self) -> &str {
+        self.issuer.rsplit('/').next().unwrap_or_default()
+    }
+}
 
 const JWKS_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 /// Clock skew tolerated on `exp` and `nbf`.
@@ -172,7 +187,7 @@ mod tests {
     const KID: &str = "test-key-1";
 
     fn verifier() -> TokenVerifier {
-        let set: JwkSet = serde_json::from_str(include_str!("../testdata/jwks.json")).unwrap();
+        let set: JwkSet = serde_json::from_str(include_str!("../../../testdata/jwks.json")).unwrap();
         let config = CognitoConfig {
             issuer: ISSUER.into(),
             // Never reached: the keys are already cached.
@@ -188,7 +203,7 @@ mod tests {
     }
 
     fn now() -> i64 {
-        crate::now_epoch_secs()
+        crate::clock::now_epoch_secs()
     }
 
     fn claims() -> Value {
@@ -200,7 +215,7 @@ mod tests {
     }
 
     fn sign_with(claims: &Value, kid: &str) -> String {
-        let key = EncodingKey::from_rsa_pem(include_bytes!("../testdata/token-signing-key.pem")).unwrap();
+        let key = EncodingKey::from_rsa_pem(include_bytes!("../../../testdata/token-signing-key.pem")).unwrap();
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(kid.into());
         encode(&header, claims, &key).unwrap()
@@ -254,7 +269,7 @@ mod tests {
         let alg_none = format!("{}.{}.", b64(&json!({"alg": "none", "kid": KID})), b64(&claims()));
         let mut hs = Header::new(Algorithm::HS256);
         hs.kid = Some(KID.into());
-        let public_pem = include_bytes!("../testdata/token-public-key.pem");
+        let public_pem = include_bytes!("../../../testdata/token-public-key.pem");
         let hs256 = encode(&hs, &claims(), &EncodingKey::from_secret(public_pem)).unwrap();
         let good = sign(&claims());
         let parts: Vec<&str> = good.split('.').collect();

@@ -14,10 +14,10 @@ use super::keys::{
     PENDING_COUNT_SK, PENDING_PARTITION, STOCK_SK,
 };
 use super::{build_error, key, key_cursor, n, s, transact_error, Item, Store, StoreError};
-use crate::cursor::{self, CursorError};
 use crate::domain::{
     CartLine, CartOwner, HoldPolicy, Order, OrderStatus, Product, ProductId, StockLevels, StockShards,
 };
+use crate::outbound::dynamodb::cursor::{self, CursorError};
 use crate::use_cases::ports::{CartAdjustment, CheckoutOutcome, OrderStore};
 
 /// GSI over orders by id, newest first (admins find any order through it).

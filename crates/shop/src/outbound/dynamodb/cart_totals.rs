@@ -16,10 +16,10 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 use serde_dynamo::from_item;
 
-use super::{build_error, item_of, key, n, s, Item, Store, StoreError};
+use super::{build_error, item_of, key, n, s, Store, StoreError};
 pub use crate::domain::SequenceNumber;
 use crate::domain::{decide_count, CountDecision, ProductId};
-use crate::store::keys::TOTAL_QUANTITY_SK;
+use crate::outbound::dynamodb::keys::TOTAL_QUANTITY_SK;
 
 pub(crate) const COUNTED_LINE_PREFIX: &str = "incart#";
 /// A counted line at zero is kept this long after its last record: longer
@@ -58,7 +58,7 @@ impl CountedLine {
     }
 
     pub fn product_id(&self) -> Option<&str> {
-        self.pk.strip_prefix(crate::store::keys::PRODUCT_PREFIX)
+        self.pk.strip_prefix(crate::outbound::dynamodb::keys::PRODUCT_PREFIX)
     }
 }
 
@@ -103,7 +103,7 @@ pub struct TotalsApplied {
 impl Store {
     /// The product's units in carts, as the stream consumer keeps it.
     pub async fn cart_total(&self, product: &ProductId) -> Result<i64, StoreError> {
-        let item = self.get(crate::store::keys::product_pk(product), TOTAL_QUANTITY_SK, false).await?;
+        let item = self.get(crate::outbound::dynamodb::keys::product_pk(product), TOTAL_QUANTITY_SK, false).await?;
         let quantity = item
             .as_ref()
             .and_then(|i| i.get("quantity"))
@@ -141,26 +141,31 @@ impl Store {
         own_cart: Option<&crate::domain::CartOwner>,
         parts: ViewParts,
     ) -> Result<ProductView, StoreError> {
-        let pk = crate::store::keys::product_pk(id);
-        let mut keys = vec![key(pk.clone(), crate::store::keys::PRODUCT_META_SK)];
+        let pk = crate::outbound::dynamodb::keys::product_pk(id);
+        let mut keys = vec![key(pk.clone(), crate::outbound::dynamodb::keys::PRODUCT_META_SK)];
         if parts.stock {
-            keys.push(key(pk.clone(), crate::store::keys::STOCK_SK));
+            keys.push(key(pk.clone(), crate::outbound::dynamodb::keys::STOCK_SK));
         }
         if parts.total {
             keys.push(key(pk.clone(), TOTAL_QUANTITY_SK));
         }
         if let Some(owner) = own_cart {
-            keys.push(key(crate::store::keys::cart_pk(owner), crate::store::keys::line_sk(id)));
+            keys.push(key(
+                crate::outbound::dynamodb::keys::cart_pk(owner),
+                crate::outbound::dynamodb::keys::line_sk(id),
+            ));
         }
         let mut view = ProductView::default();
         for item in self.batch_get_keys(keys).await? {
             let (item_pk, sk) = super::item_key(&item);
             match sk {
-                crate::store::keys::PRODUCT_META_SK => {
+                crate::outbound::dynamodb::keys::PRODUCT_META_SK => {
                     let rated = super::reviews::rated_product(item)?;
                     (view.product, view.rating) = (Some(rated.product), rated.rating);
                 }
-                crate::store::keys::STOCK_SK => view.stock = Some(from_item::<_, crate::domain::StockLevels>(item)?),
+                crate::outbound::dynamodb::keys::STOCK_SK => {
+                    view.stock = Some(from_item::<_, crate::domain::StockLevels>(item)?)
+                }
                 TOTAL_QUANTITY_SK => {
                     view.in_carts =
                         item.get("quantity").and_then(|v| v.as_n().ok()).and_then(|q| q.parse().ok()).unwrap_or(0)
@@ -188,7 +193,7 @@ impl Store {
     pub async fn counted_lines(&self, counts: &[LineCount]) -> Result<CountedLines, StoreError> {
         let keys = counts
             .iter()
-            .map(|c| key(crate::store::keys::product_pk(&c.product), counted_line_sk(&c.cart_pk)))
+            .map(|c| key(crate::outbound::dynamodb::keys::product_pk(&c.product), counted_line_sk(&c.cart_pk)))
             .collect();
         let found = self.batch_get_keys(keys).await?;
         let lines = found
@@ -240,7 +245,7 @@ impl Store {
         stored: &CountedLines,
         now: i64,
     ) -> Result<TotalsApplied, StoreError> {
-        let pk = crate::store::keys::product_pk(product);
+        let pk = crate::outbound::dynamodb::keys::product_pk(product);
         let mut outcome = TotalsApplied::default();
         let mut writes = Vec::new();
         let mut delta = 0;
@@ -302,7 +307,7 @@ impl Store {
         corrected_lines: &[(String, Option<CountedLine>, i64)],
         new_total: i64,
     ) -> Result<(), StoreError> {
-        let pk = crate::store::keys::product_pk(product);
+        let pk = crate::outbound::dynamodb::keys::product_pk(product);
         let mut writes = Vec::new();
         for (cart_pk, stored, units) in corrected_lines {
             let update = Update::builder()
@@ -342,124 +347,5 @@ impl Store {
             self.client.transact_write_items().set_transact_items(Some(chunk.to_vec())).send().await?;
         }
         Ok(())
-    }
-}
-
-/// Every item of the table, sorted into what reconciliation compares.
-#[derive(Debug, Default)]
-pub struct TableSnapshot {
-    pub(crate) cart_lines: Vec<crate::store::items::CartLineImage>,
-    pub(crate) counted_lines: Vec<CountedLine>,
-    pub(crate) totals: HashMap<String, i64>,
-    pub(crate) stocks: Vec<crate::store::items::StockItem>,
-    pub(crate) orders: Vec<crate::domain::Order>,
-    pub(crate) reviews: Vec<crate::domain::Review>,
-    /// Each product's stored rating summary, by product id.
-    pub(crate) ratings: HashMap<String, crate::domain::RatingSummary>,
-    /// The products each user (by `sub`) may review.
-    pub(crate) purchases: HashMap<String, std::collections::BTreeSet<String>>,
-    /// Each user's count of orders awaiting payment, as stored (by `sub`).
-    pub(crate) pending_counts: HashMap<String, crate::store::Holdings>,
-    /// Items of a known kind that do not read as that kind: (pk, sk, why).
-    pub(crate) unreadable: Vec<(String, String, String)>,
-    /// The sandbox provider's approved charges not refunded, by order id.
-    pub(crate) unrefunded_charges: std::collections::BTreeSet<String>,
-}
-
-impl Store {
-    /// Scans the whole table once. For the reconciliation command, in quiet
-    /// moments; it reads every item.
-    pub async fn snapshot(&self) -> Result<TableSnapshot, StoreError> {
-        let mut snapshot = TableSnapshot::default();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await?;
-            snapshot.extend(page.items.unwrap_or_default());
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(snapshot),
-            }
-        }
-    }
-}
-
-impl TableSnapshot {
-    /// Sorts items in; one that does not read as what its key says is listed
-    /// as unreadable instead of stopping the reconciliation.
-    pub(crate) fn extend(&mut self, items: impl IntoIterator<Item = Item>) {
-        for item in items {
-            let (pk, sk) = super::item_key(&item);
-            let (pk, sk) = (pk.to_owned(), sk.to_owned());
-            if let Err(e) = self.add(item) {
-                self.unreadable.push((pk, sk, e.to_string()));
-            }
-        }
-    }
-
-    fn add(&mut self, item: Item) -> Result<(), StoreError> {
-        let (pk, sk) = super::item_key(&item);
-        let (pk, sk) = (pk.to_owned(), sk.to_owned());
-        if crate::store::keys::is_cart_pk(&pk) && crate::store::keys::product_of_key(&sk).is_some() {
-            self.cart_lines.push(from_item(item)?);
-        } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX) && sk.starts_with(COUNTED_LINE_PREFIX) {
-            self.counted_lines.push(from_item(item)?);
-        } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX) && sk == TOTAL_QUANTITY_SK {
-            let quantity = item.get("quantity").and_then(|v| v.as_n().ok()).and_then(|q| q.parse().ok());
-            self.totals.insert(pk, quantity.unwrap_or(0));
-        } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX) && sk == crate::store::keys::STOCK_SK {
-            self.stocks.push(from_item(item)?);
-        } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX) && sk == crate::store::keys::PRODUCT_META_SK {
-            let mut item = item;
-            let rating = super::reviews::take_rating(&mut item);
-            self.ratings.insert(pk[crate::store::keys::PRODUCT_PREFIX.len()..].to_owned(), rating);
-        } else if pk.starts_with(crate::store::keys::PRODUCT_PREFIX)
-            && sk.starts_with(crate::store::keys::REVIEW_PREFIX)
-        {
-            self.reviews.push(from_item(item)?);
-        } else if sk == crate::store::keys::PENDING_COUNT_SK {
-            let Some(sub) = pk.strip_prefix(crate::store::keys::USER_PREFIX) else { return Ok(()) };
-            self.pending_counts.insert(sub.to_owned(), crate::store::Holdings::of_item(&item));
-        } else if let Some(product) = sk.strip_prefix(crate::store::keys::BOUGHT_PREFIX) {
-            let Some(sub) = pk.strip_prefix(crate::store::keys::USER_PREFIX) else { return Ok(()) };
-            self.purchases.entry(sub.to_owned()).or_default().insert(product.to_owned());
-        } else if let (Some(order_id), "charge") = (pk.strip_prefix("charge#"), sk.as_str()) {
-            let approved = item.get("outcome").and_then(|v| v.as_s().ok()).is_some_and(|o| o == "APPROVED");
-            let refunded = item.get("refunded").and_then(|v| v.as_bool().ok()).copied().unwrap_or(false);
-            if approved && !refunded {
-                self.unrefunded_charges.insert(order_id.to_owned());
-            }
-        } else if sk.starts_with(crate::store::keys::ORDER_PREFIX) {
-            self.orders.push(from_item(item)?);
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_unreadable_item_is_listed_not_fatal() {
-        let line = |quantity: aws_sdk_dynamodb::types::AttributeValue| -> Item {
-            HashMap::from([
-                ("pk".to_owned(), s("cart#6f1c7b1e-9f0a-4c51-9a43-6a4c0c5a1d2e")),
-                ("sk".to_owned(), s("product#p1")),
-                ("quantity".to_owned(), quantity),
-                ("expirationTime".to_owned(), n(4_000_000_000i64)),
-            ])
-        };
-        let mut snapshot = TableSnapshot::default();
-        snapshot.extend([line(n(2)), line(s("many"))]);
-        assert_eq!(snapshot.cart_lines.len(), 1);
-        assert_eq!(snapshot.unreadable.len(), 1);
-        assert_eq!(snapshot.unreadable[0].1, "product#p1");
     }
 }

@@ -4,17 +4,22 @@
 use lambda_http::Request;
 use serde::Deserialize;
 
+use super::errors::ApiError;
+use super::request::{
+    admin, cart_cookie_owner, grants_admin, idempotency_key, json_body, page_limit, path_param, query_param, signed_in,
+};
+use super::response::Reply;
 use super::views::{
     catalog_entries, Bestseller, Categories, CreatedProduct, ProductAnswer, ProductList, ProductPage, Resharded,
     Restocked, StockShown,
 };
-use super::{page_limit, query_param, Reply};
+use crate::app::App;
+use crate::clock::now_epoch_secs;
 use crate::domain::{check_category, total_stock, CartOwner, Package, ProductDraft, ProductId, ProductPatch};
-use crate::http::{cart_cookie_owner, json_body, path_param, ApiError};
-use crate::store::product_page_start;
+use crate::outbound::dynamodb::cursor;
+use crate::outbound::dynamodb::product_page_start;
 use crate::use_cases::catalog;
 use crate::use_cases::SystemClock;
-use crate::{cursor, now_epoch_secs, App};
 
 const MAX_PAGE: i32 = 100;
 const DEFAULT_PAGE: i32 = 20;
@@ -57,8 +62,8 @@ pub(super) async fn get_product(app: &App, req: &Request) -> Result<Reply, ApiEr
 /// and whether the caller is an admin.
 async fn caller_cart(app: &App, req: &Request) -> Result<(Option<CartOwner>, bool), ApiError> {
     if req.headers().contains_key(http::header::AUTHORIZATION) {
-        let identity = app.signed_in(req).await?;
-        return Ok((Some(CartOwner::user(&identity.sub)?), app.grants_admin(&identity).await?));
+        let identity = signed_in(app, req).await?;
+        return Ok((Some(CartOwner::user(&identity.sub)?), grants_admin(app, &identity).await?));
     }
     Ok((cart_cookie_owner(req)?, false))
 }
@@ -167,7 +172,7 @@ struct Reshard {
 }
 
 pub(super) async fn create_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    app.admin(req).await?;
+    admin(app, req).await?;
     let body: NewProduct = json_body(req)?;
     let id = body.product_id.as_deref().map(ProductId::parse).transpose()?;
     let (product, initial_stock) = catalog::create_product(&app.store, &SystemClock, id, body.into()).await?;
@@ -176,7 +181,7 @@ pub(super) async fn create_product(app: &App, req: &Request) -> Result<Reply, Ap
 }
 
 pub(super) async fn update_product(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    app.admin(req).await?;
+    admin(app, req).await?;
     let raw_id = path_param(req, "product_id")?;
     let changes: ProductChanges = json_body(req)?;
     let id = ProductId::parse(&raw_id)?;
@@ -185,11 +190,11 @@ pub(super) async fn update_product(app: &App, req: &Request) -> Result<Reply, Ap
 }
 
 pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    app.admin(req).await?;
+    admin(app, req).await?;
     let raw_id = path_param(req, "product_id")?;
     let body: Restock = json_body(req)?;
     let id = ProductId::parse(&raw_id)?;
-    let key = super::idempotency_key(req)?;
+    let key = idempotency_key(req)?;
     let done = catalog::restock(&app.store, &id, body.delta, key.as_deref()).await?;
     Ok(Reply::ok(Restocked { product_id: &id, stock: done.stock, replayed: done.replayed }))
 }
@@ -197,7 +202,7 @@ pub(super) async fn restock(app: &App, req: &Request) -> Result<Reply, ApiError>
 /// Splits a product's stock into `shards` (more for a hot product, fewer
 /// after the rush): an admin's call, safe during a sale.
 pub(super) async fn reshard_stock(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    app.admin(req).await?;
+    admin(app, req).await?;
     let raw_id = path_param(req, "product_id")?;
     let body: Reshard = json_body(req)?;
     let id = ProductId::parse(&raw_id)?;

@@ -30,8 +30,8 @@ use serde::Serialize;
 use std::future::Future;
 
 use crate::domain::{Order, OrderStatus, ProductId, RatingSummary, StockLevels};
-use crate::store::keys::PRODUCT_PREFIX;
-use crate::store::{Holdings, StockRead, Store, StoreError, TableSnapshot};
+use crate::outbound::dynamodb::keys::PRODUCT_PREFIX;
+use crate::outbound::dynamodb::{Holdings, StockRead, Store, StoreError, TableSnapshot};
 
 /// Where a stock repair stands, for a test to make a writer land there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub struct ReconcileReport {
 struct ProductPlan {
     total: Option<i64>,
     /// Per cart: (stored counted line, units the cart line counts now).
-    lines: BTreeMap<String, (Option<crate::store::CountedLine>, i64)>,
+    lines: BTreeMap<String, (Option<crate::outbound::dynamodb::CountedLine>, i64)>,
     /// Each stock shard's counters (0: the product's own stock item).
     shards: BTreeMap<u32, StockLevels>,
     /// Per shard: units orders awaiting payment hold there, units paid orders bought there.
@@ -113,7 +113,7 @@ impl ProductPlan {
 fn plan(snapshot: &TableSnapshot, now: i64) -> BTreeMap<String, ProductPlan> {
     let mut products: BTreeMap<String, ProductPlan> = BTreeMap::new();
     for line in &snapshot.cart_lines {
-        let Some(product) = crate::store::keys::product_of_key(&line.sk) else { continue };
+        let Some(product) = crate::outbound::dynamodb::keys::product_of_key(&line.sk) else { continue };
         let state = line.state();
         // An expired line stops counting here even before TTL deletes it.
         let units = if state.expiration_time > now { state.counted_units() } else { 0 };
@@ -225,7 +225,7 @@ where
         ..Default::default()
     };
     for (pk, sk, why) in &snapshot.unreadable {
-        let product_id = crate::store::keys::product_of_key(sk)
+        let product_id = crate::outbound::dynamodb::keys::product_of_key(sk)
             .or_else(|| pk.strip_prefix(PRODUCT_PREFIX).and_then(|id| ProductId::parse(id).ok()))
             .map(|p| p.as_str().to_owned())
             .unwrap_or_default();
@@ -494,7 +494,7 @@ fn purchase_drift(snapshot: &TableSnapshot) -> BTreeMap<String, BTreeSet<String>
 /// count; `true` when something was rewritten.
 async fn repair_totals(store: &Store, product: &ProductId, plan: &ProductPlan) -> Result<bool, StoreError> {
     let true_total = plan.true_total();
-    let wrong_lines: Vec<(String, Option<crate::store::CountedLine>, i64)> = plan
+    let wrong_lines: Vec<(String, Option<crate::outbound::dynamodb::CountedLine>, i64)> = plan
         .lines
         .iter()
         .filter(|(_, (counted, units))| counted.as_ref().map_or(0, |c| c.counted) != *units)

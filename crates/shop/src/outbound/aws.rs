@@ -2,11 +2,16 @@
 //! configuration with an HTTPS client that trusts compiled-in roots, and the
 //! DynamoDB client with the call counter.
 
-use crate::{aws_calls, store, ConfigError};
+use super::call_counter;
+
+/// The SDK refused the trust store built from the compiled-in roots.
+#[derive(Debug, thiserror::Error)]
+#[error("the AWS clients' TLS trust store was refused")]
+pub struct TlsSetupError;
 
 /// The AWS SDK's configuration from the environment, as `aws_config`'s
 /// defaults read it, with [`aws_https_client`] as its HTTP client.
-pub async fn aws_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
+pub async fn aws_sdk_config() -> Result<aws_config::SdkConfig, TlsSetupError> {
     let http = aws_https_client()?;
     Ok(aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http).load().await)
 }
@@ -18,13 +23,12 @@ pub async fn aws_sdk_config() -> Result<aws_config::SdkConfig, ConfigError> {
 /// start (the bundle and each file of the certificate directory): a large
 /// share of the cold start (measured in docs/benchmarks.md, "Cold start"). The
 /// trust store takes PEM, so the DER certificates are wrapped once per container.
-pub fn aws_https_client() -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, ConfigError> {
+pub fn aws_https_client() -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, TlsSetupError> {
     use aws_smithy_http_client::tls;
     let trust = tls::TrustStore::empty().with_native_roots(false).with_pem_certificate(trusted_roots_pem());
     // A context the SDK refuses fails the cold start, rather than quietly
     // trusting something else.
-    let context =
-        tls::TlsContext::builder().with_trust_store(trust).build().map_err(|_| ConfigError("TLS trust store"))?;
+    let context = tls::TlsContext::builder().with_trust_store(trust).build().map_err(|_| TlsSetupError)?;
     Ok(aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
         .tls_context(context)
@@ -49,17 +53,8 @@ fn trusted_roots_pem() -> Vec<u8> {
 
 /// The DynamoDB client every function uses, with the call counter.
 pub fn dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(aws_calls::CallCounter).build();
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(call_counter::CallCounter).build();
     aws_sdk_dynamodb::Client::from_conf(config)
-}
-
-/// The workers need only the table: `TABLE_NAME`, `INDEX_PARTITIONS` and the
-/// SDK's defaults.
-pub async fn store_from_env() -> Result<store::Store, ConfigError> {
-    let table = std::env::var("TABLE_NAME").map_err(|_| ConfigError("TABLE_NAME"))?;
-    let partitions = crate::config::index_partitions_from_env()?;
-    let sdk = aws_sdk_config().await?;
-    Ok(store::Store::new(dynamodb_client(&sdk), table, partitions))
 }
 
 #[cfg(test)]

@@ -4,16 +4,18 @@
 use lambda_http::Request;
 use serde::Deserialize;
 
+use super::errors::ApiError;
+use super::request::{
+    admin_rights, grants_admin, idempotency_key, json_body, page_limit, path_param, query_param, signed_in,
+};
+use super::response::Reply;
 use super::views::{cart_view, CheckoutAnswer, OrderAnswer, OrderList, OrderView};
-use super::{idempotency_key, page_limit, query_param, Reply};
+use crate::app::App;
 use crate::domain::{CardToken, CartOwner};
-use crate::http::{json_body, path_param, ApiError};
-use crate::store::order_page_start;
+use crate::outbound::dynamodb::order_page_start;
 use crate::use_cases::checkout::{checkout as check_out, CheckoutRequest};
-use crate::use_cases::payment::Orders;
 use crate::use_cases::ports::OrderStore;
 use crate::use_cases::SystemClock;
-use crate::App;
 
 fn order_id_param(req: &Request) -> Result<String, ApiError> {
     let raw = path_param(req, "order_id")?;
@@ -22,17 +24,8 @@ fn order_id_param(req: &Request) -> Result<String, ApiError> {
         .map_err(|_| ApiError::BadRequest("order id must be a UUID".into()))
 }
 
-fn orders(app: &App) -> Orders<'_, crate::store::Store, crate::payments::SandboxPayments, SystemClock> {
-    Orders {
-        store: &app.store,
-        payments: &app.payments,
-        clock: &SystemClock,
-        renewal_cooldown_secs: app.config.holds.renewal_cooldown_secs,
-    }
-}
-
 pub(super) async fn checkout(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let identity = app.signed_in(req).await?;
+    let identity = signed_in(app, req).await?;
     let key = idempotency_key(req)?;
     let request =
         CheckoutRequest { buyer_sub: &identity.sub, idempotency_key: key.as_deref(), policy: app.config.holds };
@@ -42,12 +35,12 @@ pub(super) async fn checkout(app: &App, req: &Request) -> Result<Reply, ApiError
 }
 
 pub(super) async fn list_orders(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let identity = app.signed_in(req).await?;
+    let identity = signed_in(app, req).await?;
     let user = CartOwner::user(&identity.sub)?;
     let everyone = match query_param(req, "all").as_deref() {
         None | Some("false") => false,
         Some("true") => {
-            app.admin_rights(&identity).await?;
+            admin_rights(app, &identity).await?;
             true
         }
         Some(_) => return Err(ApiError::BadRequest("all must be true or false".into())),
@@ -60,11 +53,11 @@ pub(super) async fn list_orders(app: &App, req: &Request) -> Result<Reply, ApiEr
 }
 
 pub(super) async fn get_order(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let identity = app.signed_in(req).await?;
+    let identity = signed_in(app, req).await?;
     let order_id = order_id_param(req)?;
     let user = CartOwner::user(&identity.sub)?;
     let mut order = app.store.order(&user, &order_id).await?;
-    if order.is_none() && app.grants_admin(&identity).await? {
+    if order.is_none() && grants_admin(app, &identity).await? {
         order = app.store.order_by_id(&order_id).await?;
     }
     // Another user's order is simply not found.
@@ -79,17 +72,17 @@ struct Payment {
 }
 
 pub(super) async fn pay_order(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let identity = app.signed_in(req).await?;
+    let identity = signed_in(app, req).await?;
     let order_id = order_id_param(req)?;
     let payment: Payment = json_body(req)?;
     let card = CardToken::parse(&payment.card_token)?;
-    let order = orders(app).pay(&identity.sub, &order_id, &card).await?;
+    let order = app.orders().pay(&identity.sub, &order_id, &card).await?;
     Ok(Reply::ok(OrderAnswer::of(&order)))
 }
 
 pub(super) async fn cancel_order(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let identity = app.signed_in(req).await?;
+    let identity = signed_in(app, req).await?;
     let order_id = order_id_param(req)?;
-    let order = orders(app).cancel(&identity.sub, &order_id).await?;
+    let order = app.orders().cancel(&identity.sub, &order_id).await?;
     Ok(Reply::ok(OrderAnswer::of(&order)))
 }

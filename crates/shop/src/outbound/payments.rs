@@ -3,7 +3,7 @@
 //! provider's adapter implements the same port, passing the order id as the
 //! provider's idempotency key.
 
-use crate::store::{Store, StoreError};
+use crate::outbound::dynamodb::{Store, StoreError};
 use crate::use_cases::ports::{ChargeOutcome, PaymentError, PaymentProvider};
 
 /// Approved.
