@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
-use shop_local::ledger::RouteTimings;
+use shop_local::aws_costs::RouteTimings;
 use shop_local::resources::{setup_error as setup, sign_up};
 use shop_local::stack::emulator_sdk;
 use shop_local::LocalError;
@@ -183,7 +183,7 @@ pub struct LoadOptions {
 
 /// The local API for the harness's own set-up calls.
 struct Api {
-    client: shop_local::walk::Client,
+    client: shop_local::endpoint_tour::Client,
 }
 
 impl Api {
@@ -282,7 +282,10 @@ pub async fn run(coordinates: &Value, options: &LoadOptions) -> Result<Vec<Route
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build();
     let api = Arc::new(Api {
-        client: shop_local::walk::Client::new(http.map_err(|e| setup("http")(e.to_string()))?, field("apiUrl")),
+        client: shop_local::endpoint_tour::Client::new(
+            http.map_err(|e| setup("http")(e.to_string()))?,
+            field("apiUrl"),
+        ),
     });
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&emulator_sdk(&field("emulatorEndpoint")).await);
     let (pool, client_id) = (field("userPoolId"), field("clientId"));

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use shop_local::ledger::Spread;
+use shop_local::aws_costs::Spread;
 
 const INTERVAL: Duration = Duration::from_millis(100);
 /// 2^18 four-byte slots: 1 MiB, inside this machine's caches when warm.

@@ -15,7 +15,7 @@ use shop::app::App;
 use shop::inbound::http::Endpoint;
 use shop::inbound::workers::Worker;
 
-use crate::ledger::Ledger;
+use crate::aws_costs::Ledger;
 use crate::LocalError;
 
 /// What a function runs: the endpoint or worker its `Handler` names.

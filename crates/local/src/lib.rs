@@ -3,9 +3,10 @@
 //! API on 127.0.0.1 with the Lambdas' own handlers, the Lambda Invoke API, and
 //! the queue and stream pollers, and the storefront on the API's origin.
 
+pub mod aws_costs;
+pub mod endpoint_tour;
 pub mod functions;
 pub mod gateway;
-pub mod ledger;
 pub mod permissions;
 pub mod pollers;
 pub mod resources;
@@ -13,7 +14,6 @@ pub mod sdk_time;
 pub mod stack;
 pub mod storefront;
 pub mod template;
-pub mod walk;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {

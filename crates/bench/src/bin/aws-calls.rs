@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::{json, Value};
-use shop_local::walk::DESIGN_MINIMUM;
+use shop_local::endpoint_tour::DESIGN_MINIMUM;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,7 +28,7 @@ async fn run() -> Result<(), String> {
     let stack = shop_local::stack::spawn_child_stack(&binary, &root, &[]).map_err(|e| e.to_string())?;
     let coordinates = stack.coordinates().map_err(|e| e.to_string())?;
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
-    let client = shop_local::walk::Client::new(reqwest::Client::new(), field("apiUrl"));
+    let client = shop_local::endpoint_tour::Client::new(reqwest::Client::new(), field("apiUrl"));
     let sign_in = |user| shop_local::stack::demo_id_token(&coordinates, user);
     let customer = sign_in("customer").await.map_err(|e| e.to_string())?;
     let admin = sign_in("admin").await.map_err(|e| e.to_string())?;
@@ -36,7 +36,7 @@ async fn run() -> Result<(), String> {
     let ids: Vec<&str> =
         catalog["products"].as_array().into_iter().flatten().filter_map(|p| p["productId"].as_str()).collect();
     let products = (*ids.first().ok_or("empty catalog")?, *ids.get(1).ok_or("one product")?);
-    shop_local::walk::every_endpoint(&client, &customer, &admin, products).await?;
+    shop_local::endpoint_tour::every_endpoint(&client, &customer, &admin, products).await?;
     let (_, counted, _) = client.call(reqwest::Method::GET, "/_local/aws-calls", &[], None).await?;
     drop(stack);
     report(&counted)?;
@@ -89,7 +89,7 @@ fn report(counted: &Value) -> Result<(), String> {
             *grouped.entry(call).or_default() += 1;
         }
         let calls = grouped.iter().map(|(c, n)| format!("{n}× {c}")).collect::<Vec<_>>().join(", ");
-        let admin_checks = costliest.len() - shop_local::walk::route_calls(&costliest);
+        let admin_checks = costliest.len() - shop_local::endpoint_tour::route_calls(&costliest);
         let flag = if most - admin_checks > *minimum {
             over += 1;
             " (over)"

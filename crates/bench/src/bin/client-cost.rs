@@ -28,7 +28,7 @@ use hyper_util::client::legacy::Client;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use shop::domain::Product;
-use shop_local::ledger::Spread;
+use shop_local::aws_costs::Spread;
 
 fn main() -> ExitCode {
     match run() {

@@ -3,16 +3,16 @@
 //! timing them). The walk reads each request's calls from the local API's
 //! headers, so other tests' requests on the shared stack do not count.
 
+use shop_local::endpoint_tour::{route_calls, DESIGN_MINIMUM};
 use shop_local::template::Template;
-use shop_local::walk::{route_calls, DESIGN_MINIMUM};
 
 use crate::support::*;
 
 #[tokio::test]
 async fn no_endpoint_makes_more_aws_calls_than_its_design_minimum() {
-    let client = shop_local::walk::Client::new(http(), stack().api.clone());
+    let client = shop_local::endpoint_tour::Client::new(http(), stack().api.clone());
     let (a, b) = (product_for(45).await, product_for(46).await);
-    shop_local::walk::every_endpoint(&client, &new_user_token("calls").await, &admin_token().await, (&a, &b))
+    shop_local::endpoint_tour::every_endpoint(&client, &new_user_token("calls").await, &admin_token().await, (&a, &b))
         .await
         .unwrap();
     let costliest = client.costliest_calls();

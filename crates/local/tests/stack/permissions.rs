@@ -12,9 +12,11 @@ use crate::support::*;
 
 #[tokio::test]
 async fn every_call_of_every_function_is_allowed_by_its_policy() {
-    let client = shop_local::walk::Client::new(http(), stack().api.clone());
+    let client = shop_local::endpoint_tour::Client::new(http(), stack().api.clone());
     let (a, b) = (product_for(43).await, product_for(44).await);
-    shop_local::walk::every_endpoint(&client, &customer_token().await, &admin_token().await, (&a, &b)).await.unwrap();
+    shop_local::endpoint_tour::every_endpoint(&client, &customer_token().await, &admin_token().await, (&a, &b))
+        .await
+        .unwrap();
 
     // The walk's cart writes reach the totals worker by the stream, its
     // migration the cleanup worker by the queue; the expiry schedule runs

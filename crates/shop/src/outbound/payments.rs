@@ -1,5 +1,5 @@
 //! The sandbox payment provider: decides by card token, as test cards do,
-//! and keeps its ledger in the shop's table (`store::ledger`). A real
+//! and keeps its ledger in the shop's table (`outbound::dynamodb::charges`). A real
 //! provider's adapter implements the same port, passing the order id as the
 //! provider's idempotency key.
 

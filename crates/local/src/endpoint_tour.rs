@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::gateway::{LOCAL_AWS_CALLS_HEADER, LOCAL_ROUTE_HEADER};
 
-/// The call that checks an admin's authenticator app (`authenticator.rs`):
+/// The call that checks an admin's authenticator app (`outbound/cognito/authenticators.rs`):
 /// made by any route an admin calls, at most once a minute per admin and
 /// container, so counted apart from each route's own minimum.
 pub const ADMIN_CHECK_CALL: &str = "Cognito Identity Provider.AdminGetUser";
