@@ -22,8 +22,90 @@ fn assert_clear_refusal(what: &str, reply: &Reply, expected: StatusCode) {
     assert!(content_type.starts_with("application/json"), "{what}: {content_type}");
 }
 
-/// What, method, path, token, an extra header, body, the answer expected.
-type Case<'a> = (&'a str, Method, String, Option<&'a str>, Option<(&'a str, &'a str)>, Option<String>, StatusCode);
+/// A request that must be refused: `400 Bad Request` unless `answers` says
+/// otherwise.
+struct Refusal {
+    what: &'static str,
+    request: BrokenRequest,
+}
+
+/// A request as a hostile or broken client sends it.
+struct BrokenRequest {
+    method: Method,
+    path: String,
+    token: Option<String>,
+    header: Option<(&'static str, String)>,
+    body: Option<String>,
+    expected: StatusCode,
+}
+
+fn request(method: Method, path: &str) -> BrokenRequest {
+    BrokenRequest {
+        method,
+        path: path.to_owned(),
+        token: None,
+        header: None,
+        body: None,
+        expected: StatusCode::BAD_REQUEST,
+    }
+}
+
+fn get(path: &str) -> BrokenRequest {
+    request(Method::GET, path)
+}
+
+fn post(path: &str) -> BrokenRequest {
+    request(Method::POST, path)
+}
+
+fn put(path: &str) -> BrokenRequest {
+    request(Method::PUT, path)
+}
+
+impl BrokenRequest {
+    /// Sent with this bearer token.
+    fn by(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.header = Some((name, value.into()));
+        self
+    }
+
+    /// The body, as raw text (not necessarily JSON).
+    fn body(mut self, text: impl Into<String>) -> Self {
+        self.body = Some(text.into());
+        self
+    }
+
+    fn answers(mut self, status: StatusCode) -> Self {
+        self.expected = status;
+        self
+    }
+}
+
+fn refused(what: &'static str, request: BrokenRequest) -> Refusal {
+    Refusal { what, request }
+}
+
+impl Refusal {
+    async fn check(self) {
+        let BrokenRequest { method, path, token, header, body, expected } = self.request;
+        let mut request = call(method, &path);
+        if let Some(token) = &token {
+            request = request.token(token);
+        }
+        if let Some((name, value)) = &header {
+            request = request.header(name, value);
+        }
+        if let Some(body) = &body {
+            request = request.raw(body);
+        }
+        assert_clear_refusal(self.what, &request.send().await, expected);
+    }
+}
 
 #[tokio::test]
 async fn every_endpoint_refuses_broken_input_clearly_and_writes_nothing() {
@@ -36,452 +118,153 @@ async fn every_endpoint_refuses_broken_input_clearly_and_writes_nothing() {
     let big = format!(r#"{{"name":"{}"}}"#, "x".repeat(20_000));
     let fresh_id = format!("hostile-{}", uuid::Uuid::new_v4().simple());
     let order = uuid::Uuid::new_v4();
-    let bad_request = StatusCode::BAD_REQUEST;
     let long_key = "k".repeat(65);
     let long_cookie = format!("cartId={}", "a".repeat(5000));
+    let payment = format!("/orders/{order}/payment");
+    let add_one = format!(r#"{{"productId":"{product}","quantity":1}}"#);
+    // A new product's body with these fields after its id, name and category.
+    let new_product_json = |rest: &str| format!(r#"{{"productId":"{fresh_id}","name":"x","category":"c",{rest}}}"#);
 
-    let cases: Vec<Case> = vec![
+    let cases = [
         // Catalog administration.
-        (
-            "create: malformed JSON",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(r#"{"name":"#.into()),
-            bad_request,
-        ),
-        (
-            "create: missing fields",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(r#"{"name":"x"}"#.into()),
-            bad_request,
-        ),
-        (
+        refused("create: malformed JSON", post("/product").by(&admin).body(r#"{"name":"#)),
+        refused("create: missing fields", post("/product").by(&admin).body(r#"{"name":"x"}"#)),
+        refused(
             "create: unknown field",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(format!(r#"{{"productId":"{fresh_id}","name":"x","category":"c","price":1,"isAdmin":true}}"#)),
-            bad_request,
+            post("/product").by(&admin).body(new_product_json(r#""price":1,"isAdmin":true"#)),
         ),
-        (
+        refused(
             "create: unknown field in the package",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(format!(
-                r#"{{"productId":"{fresh_id}","name":"x","category":"c","price":1,"package":{{"height":1,"length":1,"weight":1,"width":1,"evil":1}}}}"#
-            )),
-            bad_request,
+            post("/product")
+                .by(&admin)
+                .body(new_product_json(r#""price":1,"package":{"height":1,"length":1,"weight":1,"width":1,"evil":1}"#)),
         ),
-        (
+        refused(
             "edit: unknown field in the package",
-            Method::PUT,
-            product_path.clone(),
-            Some(&admin),
-            None,
-            Some(r#"{"package":{"height":1,"length":1,"weight":1,"width":1,"evil":1}}"#.into()),
-            bad_request,
+            put(&product_path).by(&admin).body(r#"{"package":{"height":1,"length":1,"weight":1,"width":1,"evil":1}}"#),
         ),
-        (
-            "create: price as text",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(format!(r#"{{"productId":"{fresh_id}","name":"x","category":"c","price":"1"}}"#)),
-            bad_request,
-        ),
-        (
-            "create: negative price",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(format!(r#"{{"productId":"{fresh_id}","name":"x","category":"c","price":-1}}"#)),
-            bad_request,
-        ),
-        (
-            "create: fractional price",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(format!(r#"{{"productId":"{fresh_id}","name":"x","category":"c","price":1.5}}"#)),
-            bad_request,
-        ),
-        (
+        refused("create: price as text", post("/product").by(&admin).body(new_product_json(r#""price":"1""#))),
+        refused("create: negative price", post("/product").by(&admin).body(new_product_json(r#""price":-1"#))),
+        refused("create: fractional price", post("/product").by(&admin).body(new_product_json(r#""price":1.5"#))),
+        refused(
             "create: huge stock",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(format!(
-                r#"{{"productId":"{fresh_id}","name":"x","category":"c","price":1,"initialStock":99999999999}}"#
-            )),
-            bad_request,
+            post("/product").by(&admin).body(new_product_json(r#""price":1,"initialStock":99999999999"#)),
         ),
-        (
+        refused(
             "create: over-long id",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(format!(r#"{{"productId":"{long_id}","name":"x","category":"c","price":1}}"#)),
-            bad_request,
+            post("/product")
+                .by(&admin)
+                .body(format!(r#"{{"productId":"{long_id}","name":"x","category":"c","price":1}}"#)),
         ),
-        (
+        refused(
             "create: id with a key separator",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(r##"{"productId":"a#meta","name":"x","category":"c","price":1}"##.into()),
-            bad_request,
+            post("/product").by(&admin).body(r##"{"productId":"a#meta","name":"x","category":"c","price":1}"##),
         ),
-        (
+        refused(
             "create: over-long name",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(format!(r#"{{"productId":"{fresh_id}","name":"{}","category":"c","price":1}}"#, "n".repeat(201))),
-            bad_request,
+            post("/product")
+                .by(&admin)
+                .body(format!(r#"{{"productId":"{fresh_id}","name":"{}","category":"c","price":1}}"#, "n".repeat(201))),
         ),
-        (
+        refused(
             "create: body over the limit",
-            Method::POST,
-            "/product".into(),
-            Some(&admin),
-            None,
-            Some(big.clone()),
-            StatusCode::PAYLOAD_TOO_LARGE,
+            post("/product").by(&admin).body(big.as_str()).answers(StatusCode::PAYLOAD_TOO_LARGE),
         ),
-        (
-            "edit: unknown field",
-            Method::PUT,
-            product_path.clone(),
-            Some(&admin),
-            None,
-            Some(r#"{"stock":1000}"#.into()),
-            bad_request,
-        ),
-        (
-            "edit: wrong type",
-            Method::PUT,
-            product_path.clone(),
-            Some(&admin),
-            None,
-            Some(r#"{"tags":"a,b"}"#.into()),
-            bad_request,
-        ),
-        (
-            "edit: over-long id",
-            Method::PUT,
-            format!("/product/{long_id}"),
-            Some(&admin),
-            None,
-            Some(r#"{"name":"x"}"#.into()),
-            bad_request,
-        ),
-        (
+        refused("edit: unknown field", put(&product_path).by(&admin).body(r#"{"stock":1000}"#)),
+        refused("edit: wrong type", put(&product_path).by(&admin).body(r#"{"tags":"a,b"}"#)),
+        refused("edit: over-long id", put(&format!("/product/{long_id}")).by(&admin).body(r#"{"name":"x"}"#)),
+        refused(
             "edit: body over the limit",
-            Method::PUT,
-            product_path.clone(),
-            Some(&admin),
-            None,
-            Some(big.clone()),
-            StatusCode::PAYLOAD_TOO_LARGE,
+            put(&product_path).by(&admin).body(big.as_str()).answers(StatusCode::PAYLOAD_TOO_LARGE),
         ),
-        (
-            "restock: fractional",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            None,
-            Some(r#"{"delta":1.5}"#.into()),
-            bad_request,
-        ),
-        (
-            "restock: huge",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            None,
-            Some(r#"{"delta":1e12}"#.into()),
-            bad_request,
-        ),
-        (
-            "restock: overflowing",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            None,
-            Some(r#"{"delta":99999999999999999999}"#.into()),
-            bad_request,
-        ),
-        (
-            "restock: zero",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            None,
-            Some(r#"{"delta":0}"#.into()),
-            bad_request,
-        ),
-        (
-            "restock: unknown field",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            None,
-            Some(r#"{"delta":1,"sold":-5}"#.into()),
-            bad_request,
-        ),
-        (
+        refused("restock: fractional", post(&stock_path).by(&admin).body(r#"{"delta":1.5}"#)),
+        refused("restock: huge", post(&stock_path).by(&admin).body(r#"{"delta":1e12}"#)),
+        refused("restock: overflowing", post(&stock_path).by(&admin).body(r#"{"delta":99999999999999999999}"#)),
+        refused("restock: zero", post(&stock_path).by(&admin).body(r#"{"delta":0}"#)),
+        refused("restock: unknown field", post(&stock_path).by(&admin).body(r#"{"delta":1,"sold":-5}"#)),
+        refused(
             "restock: over-long key",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            Some(("Idempotency-Key", &long_key)),
-            Some(r#"{"delta":1}"#.into()),
-            bad_request,
+            post(&stock_path).by(&admin).header("Idempotency-Key", &long_key).body(r#"{"delta":1}"#),
         ),
-        (
+        refused(
             "restock: key with spaces",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            Some(("Idempotency-Key", "a b")),
-            Some(r#"{"delta":1}"#.into()),
-            bad_request,
+            post(&stock_path).by(&admin).header("Idempotency-Key", "a b").body(r#"{"delta":1}"#),
         ),
-        (
+        refused(
             "restock: key with a comma",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            Some(("Idempotency-Key", "a,b")),
-            Some(r#"{"delta":1}"#.into()),
-            bad_request,
+            post(&stock_path).by(&admin).header("Idempotency-Key", "a,b").body(r#"{"delta":1}"#),
         ),
-        (
+        refused(
             "cart: key with a comma",
-            Method::POST,
-            "/cart".into(),
-            Some(&user),
-            Some(("Idempotency-Key", "a,b")),
-            Some(format!(r#"{{"productId":"{product}","quantity":1}}"#)),
-            bad_request,
+            post("/cart").by(&user).header("Idempotency-Key", "a,b").body(add_one.as_str()),
         ),
-        (
+        refused(
             "restock: key with a path",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            Some(("Idempotency-Key", "../x")),
-            Some(r#"{"delta":1}"#.into()),
-            bad_request,
+            post(&stock_path).by(&admin).header("Idempotency-Key", "../x").body(r#"{"delta":1}"#),
         ),
-        (
+        refused(
             "cart: key with a path",
-            Method::POST,
-            "/cart".into(),
-            Some(&user),
-            Some(("Idempotency-Key", "../x")),
-            Some(format!(r#"{{"productId":"{product}","quantity":1}}"#)),
-            bad_request,
+            post("/cart").by(&user).header("Idempotency-Key", "../x").body(add_one.as_str()),
         ),
-        (
+        refused(
             "restock: key with a star",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            Some(("Idempotency-Key", "k*")),
-            Some(r#"{"delta":1}"#.into()),
-            bad_request,
+            post(&stock_path).by(&admin).header("Idempotency-Key", "k*").body(r#"{"delta":1}"#),
         ),
-        (
+        refused(
             "cart: key with a star",
-            Method::POST,
-            "/cart".into(),
-            Some(&user),
-            Some(("Idempotency-Key", "k*")),
-            Some(format!(r#"{{"productId":"{product}","quantity":1}}"#)),
-            bad_request,
+            post("/cart").by(&user).header("Idempotency-Key", "k*").body(add_one.as_str()),
         ),
-        (
+        refused(
             "restock: key with the key separator",
-            Method::POST,
-            stock_path.clone(),
-            Some(&admin),
-            Some(("Idempotency-Key", "order#1")),
-            Some(r#"{"delta":1}"#.into()),
-            bad_request,
+            post(&stock_path).by(&admin).header("Idempotency-Key", "order#1").body(r#"{"delta":1}"#),
         ),
-        (
+        refused(
             "cart: key with the key separator",
-            Method::POST,
-            "/cart".into(),
-            Some(&user),
-            Some(("Idempotency-Key", "order#1")),
-            Some(format!(r#"{{"productId":"{product}","quantity":1}}"#)),
-            bad_request,
+            post("/cart").by(&user).header("Idempotency-Key", "order#1").body(add_one.as_str()),
         ),
         // Catalog reads.
-        ("product: over-long id", Method::GET, format!("/product/{long_id}"), None, None, None, bad_request),
-        ("product: id with a key separator", Method::GET, "/product/a%23meta".into(), None, None, None, bad_request),
-        (
-            "page: bad cursor",
-            Method::GET,
-            "/product?category=test-goods&cursor=AAAA".into(),
-            None,
-            None,
-            None,
-            bad_request,
-        ),
-        ("page: negative limit", Method::GET, "/product?limit=-1".into(), None, None, None, bad_request),
-        ("page: fractional limit", Method::GET, "/product?limit=1.5".into(), None, None, None, bad_request),
-        ("page: huge limit", Method::GET, "/product?limit=99999999999".into(), None, None, None, bad_request),
-        ("page: bad category", Method::GET, "/product?category=%00".into(), None, None, None, bad_request),
-        ("bestsellers: bad limit", Method::GET, "/bestsellers?limit=abc".into(), None, None, None, bad_request),
-        ("total: over-long id", Method::GET, format!("/cart/{long_id}/total"), Some(&admin), None, None, bad_request),
+        refused("product: over-long id", get(&format!("/product/{long_id}"))),
+        refused("product: id with a key separator", get("/product/a%23meta")),
+        refused("page: bad cursor", get("/product?category=test-goods&cursor=AAAA")),
+        refused("page: negative limit", get("/product?limit=-1")),
+        refused("page: fractional limit", get("/product?limit=1.5")),
+        refused("page: huge limit", get("/product?limit=99999999999")),
+        refused("page: bad category", get("/product?category=%00")),
+        refused("bestsellers: bad limit", get("/bestsellers?limit=abc")),
+        refused("total: over-long id", get(&format!("/cart/{long_id}/total")).by(&admin)),
         // Carts.
-        (
-            "cart: bad cookie",
-            Method::GET,
-            "/cart".into(),
-            None,
-            Some(("Cookie", "cartId=../../etc")),
-            None,
-            bad_request,
-        ),
-        ("cart: cookie too long", Method::GET, "/cart".into(), None, Some(("Cookie", &long_cookie)), None, bad_request),
-        (
-            "cart line: over-long id",
-            Method::PUT,
-            format!("/cart/{long_id}"),
-            Some(&user),
-            None,
-            Some(r#"{"quantity":1}"#.into()),
-            bad_request,
-        ),
-        (
-            "migrate: bad cookie",
-            Method::POST,
-            "/cart/migrate".into(),
-            Some(&user),
-            Some(("Cookie", "cartId=1")),
-            None,
-            bad_request,
-        ),
-        ("checkout: empty cart", Method::POST, "/cart/checkout".into(), Some(&user), None, None, bad_request),
-        (
-            "checkout: bad key",
-            Method::POST,
-            "/cart/checkout".into(),
-            Some(&user),
-            Some(("Idempotency-Key", "#")),
-            None,
-            bad_request,
-        ),
+        refused("cart: bad cookie", get("/cart").header("Cookie", "cartId=../../etc")),
+        refused("cart: cookie too long", get("/cart").header("Cookie", &long_cookie)),
+        refused("cart line: over-long id", put(&format!("/cart/{long_id}")).by(&user).body(r#"{"quantity":1}"#)),
+        refused("migrate: bad cookie", post("/cart/migrate").by(&user).header("Cookie", "cartId=1")),
+        refused("checkout: empty cart", post("/cart/checkout").by(&user)),
+        refused("checkout: bad key", post("/cart/checkout").by(&user).header("Idempotency-Key", "#")),
         // Orders.
-        (
-            "orders: bad cursor",
-            Method::GET,
-            "/orders?cursor=eyJwayI6InVzZXIjb3RoZXIifQ".into(),
-            Some(&user),
-            None,
-            None,
-            bad_request,
-        ),
-        ("orders: bad limit", Method::GET, "/orders?limit=0".into(), Some(&user), None, None, bad_request),
-        ("orders: bad all", Method::GET, "/orders?all=yes".into(), Some(&user), None, None, bad_request),
-        (
-            "orders: everyone's, not admin",
-            Method::GET,
-            "/orders?all=true".into(),
-            Some(&user),
-            None,
-            None,
-            StatusCode::FORBIDDEN,
-        ),
-        ("order: not a uuid", Method::GET, "/orders/123".into(), Some(&user), None, None, bad_request),
-        (
-            "order: over-long id",
-            Method::GET,
-            format!("/orders/{}", "1".repeat(200)),
-            Some(&user),
-            None,
-            None,
-            bad_request,
-        ),
-        ("pay: no body", Method::POST, format!("/orders/{order}/payment"), Some(&user), None, None, bad_request),
-        (
-            "pay: unknown field",
-            Method::POST,
-            format!("/orders/{order}/payment"),
-            Some(&user),
-            None,
-            Some(r#"{"cardToken":"tok_visa","amount":0}"#.into()),
-            bad_request,
-        ),
-        (
-            "pay: token wrong type",
-            Method::POST,
-            format!("/orders/{order}/payment"),
-            Some(&user),
-            None,
-            Some(r#"{"cardToken":42}"#.into()),
-            bad_request,
-        ),
-        (
+        refused("orders: bad cursor", get("/orders?cursor=eyJwayI6InVzZXIjb3RoZXIifQ").by(&user)),
+        refused("orders: bad limit", get("/orders?limit=0").by(&user)),
+        refused("orders: bad all", get("/orders?all=yes").by(&user)),
+        refused("orders: everyone's, not admin", get("/orders?all=true").by(&user).answers(StatusCode::FORBIDDEN)),
+        refused("order: not a uuid", get("/orders/123").by(&user)),
+        refused("order: over-long id", get(&format!("/orders/{}", "1".repeat(200))).by(&user)),
+        refused("pay: no body", post(&payment).by(&user)),
+        refused("pay: unknown field", post(&payment).by(&user).body(r#"{"cardToken":"tok_visa","amount":0}"#)),
+        refused("pay: token wrong type", post(&payment).by(&user).body(r#"{"cardToken":42}"#)),
+        refused(
             "pay: token too long",
-            Method::POST,
-            format!("/orders/{order}/payment"),
-            Some(&user),
-            None,
-            Some(format!(r#"{{"cardToken":"{}"}}"#, "t".repeat(65))),
-            bad_request,
+            post(&payment).by(&user).body(format!(r#"{{"cardToken":"{}"}}"#, "t".repeat(65))),
         ),
-        (
+        refused(
             "pay: body over the limit",
-            Method::POST,
-            format!("/orders/{order}/payment"),
-            Some(&user),
-            None,
-            Some(big.clone()),
-            StatusCode::PAYLOAD_TOO_LARGE,
+            post(&payment).by(&user).body(big.as_str()).answers(StatusCode::PAYLOAD_TOO_LARGE),
         ),
-        (
+        refused(
             "pay: unknown order",
-            Method::POST,
-            format!("/orders/{order}/payment"),
-            Some(&user),
-            None,
-            Some(r#"{"cardToken":"tok_visa"}"#.into()),
-            StatusCode::NOT_FOUND,
+            post(&payment).by(&user).body(r#"{"cardToken":"tok_visa"}"#).answers(StatusCode::NOT_FOUND),
         ),
-        ("cancel: not a uuid", Method::POST, "/orders/x/cancel".into(), Some(&user), None, None, bad_request),
+        refused("cancel: not a uuid", post("/orders/x/cancel").by(&user)),
     ];
-    for (what, method, path, token, header, body, expected) in cases {
-        let mut request = call(method, &path);
-        if let Some(token) = token {
-            request = request.token(token);
-        }
-        if let Some((name, value)) = header {
-            request = request.header(name, value);
-        }
-        if let Some(body) = body {
-            request = request.raw(&body);
-        }
-        assert_clear_refusal(what, &request.send().await, expected);
+    for case in cases {
+        case.check().await;
     }
 
     // Nothing was written.
