@@ -269,7 +269,7 @@ impl StubTable {
                 })
                 .collect();
             shop::domain::Order {
-                order_id: id.to_owned(),
+                order_id: shop::domain::OrderId::parse(id).expect("a fixture order id is a UUID"),
                 owner: BENCH_SUB.to_owned(),
                 status,
                 total: shop::domain::order_total(&lines),

@@ -26,7 +26,7 @@ pub struct CartLine {
     pub migrated_to: Option<CartOwner>,
     /// The pending order this line was checked out into; a second checkout of
     /// the unchanged cart finds it and returns that order.
-    pub checkout_order: Option<String>,
+    pub checkout_order: Option<super::OrderId>,
     /// The last changes applied to this line, newest last, each as its
     /// idempotency key and delta (see [`remembered_request`]): a client
     /// retrying `POST /cart` with the same key changes nothing twice, and the

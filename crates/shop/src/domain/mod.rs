@@ -53,6 +53,8 @@ pub enum DomainError {
     InvalidDisplayName,
     #[error("review text must not hold control characters")]
     ControlCharacters,
+    #[error("order id must be a UUID")]
+    InvalidOrderId,
     #[error("review id must be a UUID")]
     InvalidReviewId,
     #[error("shards must be a whole number from 1 to {MAX_STOCK_SHARDS}")]

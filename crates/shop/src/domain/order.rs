@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::DomainError;
+use super::{CartOwner, DomainError};
 
 /// Lines one checkout may reserve: the order, its idempotency key, the buyer's
 /// pending-order count, each line's stock item and each cart line must fit in
@@ -125,13 +125,42 @@ impl OrderLine {
     }
 }
 
+/// An order's id: a UUIDv7, so a buyer's orders sort by the time they were
+/// placed (its text, hyphenated and lowercase, sorts the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderId(uuid::Uuid);
+
+impl OrderId {
+    /// A new id, of now.
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7())
+    }
+
+    /// An id as a path or a cursor gives it: any UUID.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        uuid::Uuid::parse_str(raw).map(Self).map_err(|_| DomainError::InvalidOrderId)
+    }
+}
+
+impl Default for OrderId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for OrderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
 /// An order: what a checkout reserved, for whom, until when, and how it ended.
 /// (Stored with the same field names; the store adds its keys.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
-    /// UUIDv7: a user's orders sort by time.
-    pub order_id: String,
+    pub order_id: OrderId,
     /// The buyer's Cognito `sub`.
     pub owner: String,
     pub status: OrderStatus,
@@ -166,6 +195,11 @@ pub struct Order {
 }
 
 impl Order {
+    /// The buyer whose order it is (and whose cart it came from).
+    pub fn buyer(&self) -> Result<CartOwner, DomainError> {
+        CartOwner::user(&self.owner)
+    }
+
     /// The order as a transition from pending to `to` at `now` leaves it.
     pub fn settled(mut self, to: OrderStatus, now: i64, charge_id: Option<&str>, failure_reason: Option<&str>) -> Self {
         self.status = to;

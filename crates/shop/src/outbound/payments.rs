@@ -3,6 +3,7 @@
 //! provider's adapter implements the same port, passing the order id as the
 //! provider's idempotency key.
 
+use crate::domain::OrderId;
 use crate::outbound::dynamodb::{Store, StoreError};
 use crate::use_cases::ports::{ChargeOutcome, PaymentError, PaymentProvider};
 
@@ -29,7 +30,7 @@ impl SandboxPayments {
         Self { ledger }
     }
 
-    pub async fn lookup(&self, order_id: &str) -> Result<Option<ChargeOutcome>, PaymentError> {
+    pub async fn lookup(&self, order_id: &OrderId) -> Result<Option<ChargeOutcome>, PaymentError> {
         Ok(self.ledger.charge_outcome(order_id).await?)
     }
 }
@@ -40,7 +41,7 @@ impl PaymentProvider for SandboxPayments {
     /// card. The outcome is written first, on condition that the order has no
     /// approved charge; only when it has one (a retry, a race) is that read
     /// back and returned.
-    async fn charge(&self, order_id: &str, amount: u64, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
+    async fn charge(&self, order_id: &OrderId, amount: u64, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
         let outcome = match card_token {
             // Down: nothing new is charged, but an earlier approved charge still stands.
             CARD_PROVIDER_ERROR => {
@@ -62,7 +63,7 @@ impl PaymentProvider for SandboxPayments {
     }
 
     /// Refunds an approved charge, once.
-    async fn refund(&self, order_id: &str) -> Result<bool, PaymentError> {
+    async fn refund(&self, order_id: &OrderId) -> Result<bool, PaymentError> {
         Ok(self.ledger.mark_charge_refunded(order_id).await?)
     }
 }

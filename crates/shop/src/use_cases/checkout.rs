@@ -9,8 +9,8 @@ use super::cart::live_cart;
 use super::ports::{CheckoutOutcome, Clock, OrderStore, StoreError};
 use super::{through_contention, WRITE_ATTEMPTS};
 use crate::domain::{
-    order_total, plan_takes, total_stock, CartLine, CartOwner, DomainError, HoldPolicy, Order, OrderLine, OrderStatus,
-    ProductId, StockShards, StockTake, MAX_CHECKOUT_LINES, MAX_TRANSACTION_ITEMS,
+    order_total, plan_takes, total_stock, CartLine, CartOwner, DomainError, HoldPolicy, Order, OrderId, OrderLine,
+    OrderStatus, ProductId, StockShards, StockTake, MAX_CHECKOUT_LINES, MAX_TRANSACTION_ITEMS,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -161,11 +161,11 @@ async fn pending_checkout_of(
     lines: &[CartLine],
     now: i64,
 ) -> Result<Option<Order>, StoreError> {
-    let Some(order_id) = lines[0].checkout_order.as_deref() else { return Ok(None) };
-    if lines.iter().any(|l| l.checkout_order.as_deref() != Some(order_id)) {
+    let Some(order_id) = lines[0].checkout_order else { return Ok(None) };
+    if lines.iter().any(|l| l.checkout_order != Some(order_id)) {
         return Ok(None);
     }
-    Ok(store.order(buyer, order_id).await?.filter(|o| o.is_payable(now)))
+    Ok(store.order(buyer, &order_id).await?.filter(|o| o.is_payable(now)))
 }
 
 async fn new_order(
@@ -196,7 +196,7 @@ async fn new_order(
     // A sharded product is a hot one: its units are held for a shorter time.
     let holds_a_hot_product = splits.values().any(|s| !s.is_single());
     let order = Order {
-        order_id: uuid::Uuid::now_v7().to_string(),
+        order_id: OrderId::new(),
         owner: request.buyer_sub.to_owned(),
         status: OrderStatus::PendingPayment,
         total: order_total(&order_lines),

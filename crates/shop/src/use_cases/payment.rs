@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use super::ports::{CartAdjustment, ChargeOutcome, Clock, OrderStore, PaymentError, PaymentProvider, StoreError};
 use super::{through_contention, WRITE_ATTEMPTS};
 use crate::domain::{
-    units_left_after_purchase, CardToken, CartOwner, DomainError, Order, OrderStatus, CANCELLED_REASON, EXPIRED_REASON,
-    RESERVATION_MISSING_REASON,
+    units_left_after_purchase, CardToken, CartOwner, DomainError, Order, OrderId, OrderStatus, CANCELLED_REASON,
+    EXPIRED_REASON, RESERVATION_MISSING_REASON,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +16,7 @@ pub enum OrderError {
     #[error(transparent)]
     Invalid(#[from] DomainError),
     #[error("order {0} not found")]
-    NotFound(String),
+    NotFound(OrderId),
     /// The order already ended (or ended otherwise than asked).
     #[error("order is {}", .0.status.as_str())]
     NotPending(Box<Order>),
@@ -77,13 +77,13 @@ pub struct Orders<'a, S, P, C> {
 }
 
 impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
-    async fn owned_order(&self, buyer: &CartOwner, order_id: &str) -> Result<Order, OrderError> {
-        self.store.order(buyer, order_id).await?.ok_or_else(|| OrderError::NotFound(order_id.to_owned()))
+    async fn owned_order(&self, buyer: &CartOwner, order_id: &OrderId) -> Result<Order, OrderError> {
+        self.store.order(buyer, order_id).await?.ok_or(OrderError::NotFound(*order_id))
     }
 
     /// Charges the order and commits its reservation as sold. Paying a paid
     /// order answers it as it is (a retry); the provider charges an order once.
-    pub async fn pay(&self, buyer_sub: &str, order_id: &str, card: &CardToken) -> Result<Order, OrderError> {
+    pub async fn pay(&self, buyer_sub: &str, order_id: &OrderId, card: &CardToken) -> Result<Order, OrderError> {
         let buyer = CartOwner::user(buyer_sub)?;
         let order = self.owned_order(&buyer, order_id).await?;
         match order.status {
@@ -144,7 +144,7 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
         ended.refund_due = true;
         let current = match through_contention(|| self.store.end_order_without_stock(&order, &ended)).await {
             Ok(()) => ended,
-            Err(StoreError::Conflict) => self.owned_order(&CartOwner::user(&order.owner)?, &order.order_id).await?,
+            Err(StoreError::Conflict) => self.owned_order(&order.buyer()?, &order.order_id).await?,
             // Charged, and nothing recorded yet: say so (paying again ends it).
             Err(StoreError::Contended) => return Err(OrderError::ChargedNotRecorded),
             Err(e) => return Err(e.into()),
@@ -202,7 +202,7 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
 
     /// Cancels a pending order (the buyer's); cancelling a cancelled order
     /// answers it as it is.
-    pub async fn cancel(&self, buyer_sub: &str, order_id: &str) -> Result<Order, OrderError> {
+    pub async fn cancel(&self, buyer_sub: &str, order_id: &OrderId) -> Result<Order, OrderError> {
         let buyer = CartOwner::user(buyer_sub)?;
         let order = self.owned_order(&buyer, order_id).await?;
         let current = match order.status {
@@ -229,7 +229,7 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
         if self.try_release(&order, to, reason, now).await? {
             return Ok(order.settled(to, now, None, Some(reason)));
         }
-        let buyer = CartOwner::user(&order.owner)?;
+        let buyer = order.buyer()?;
         self.owned_order(&buyer, &order.order_id).await
     }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use crate::domain::{
-    CartLine, CartOwner, HoldPolicy, Order, Product, ProductId, ProductPatch, Review, StockLevels, StockShards,
+    CartLine, CartOwner, HoldPolicy, Order, OrderId, Product, ProductId, ProductPatch, Review, StockLevels, StockShards,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -177,7 +177,7 @@ pub trait OrderStore: CartStore {
     fn order(
         &self,
         buyer: &CartOwner,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
     /// The order an idempotency key created, if it was used.
     fn order_for_key(
@@ -332,12 +332,12 @@ pub enum PaymentError {
 pub trait PaymentProvider: Send + Sync {
     fn charge(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         amount: u64,
         card_token: &str,
     ) -> impl Future<Output = Result<ChargeOutcome, PaymentError>> + Send;
     /// Refunds an approved charge; false when there was none (or it was refunded).
-    fn refund(&self, order_id: &str) -> impl Future<Output = Result<bool, PaymentError>> + Send;
+    fn refund(&self, order_id: &OrderId) -> impl Future<Output = Result<bool, PaymentError>> + Send;
 }
 
 /// Where migrated lines go to be deleted (the cleanup queue).

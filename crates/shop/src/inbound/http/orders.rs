@@ -11,17 +11,14 @@ use super::request::{
 use super::response::Reply;
 use super::views::{cart_view, CheckoutAnswer, OrderAnswer, OrderList, OrderView};
 use crate::app::App;
-use crate::domain::{CardToken, CartOwner};
+use crate::domain::{CardToken, CartOwner, OrderId};
 use crate::outbound::dynamodb::order_page_start;
 use crate::use_cases::checkout::{checkout as check_out, CheckoutRequest};
 use crate::use_cases::ports::OrderStore;
 use crate::use_cases::SystemClock;
 
-fn order_id_param(req: &Request) -> Result<String, ApiError> {
-    let raw = path_param(req, "order_id")?;
-    uuid::Uuid::parse_str(&raw)
-        .map(|u| u.to_string())
-        .map_err(|_| ApiError::BadRequest("order id must be a UUID".into()))
+fn order_id_param(req: &Request) -> Result<OrderId, ApiError> {
+    Ok(OrderId::parse(&path_param(req, "order_id")?)?)
 }
 
 pub(super) async fn checkout(app: &App, req: &Request) -> Result<Reply, ApiError> {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::domain::{
-    CartLine, Order, OrderLine, OrderStatus, Product, ProductId, RatedProduct, RatingSummary, Review, Stars,
+    CartLine, Order, OrderId, OrderLine, OrderStatus, Product, ProductId, RatedProduct, RatingSummary, Review, Stars,
     StockLevels, StockShards,
 };
 use crate::use_cases::checkout::ShortLine;
@@ -84,7 +84,7 @@ pub struct LineChanged<'a> {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderView<'a> {
-    pub order_id: &'a str,
+    pub order_id: OrderId,
     pub status: OrderStatus,
     pub lines: Vec<OrderLineView<'a>>,
     pub total: u64,
@@ -100,7 +100,7 @@ pub struct OrderView<'a> {
 impl<'a> From<&'a Order> for OrderView<'a> {
     fn from(order: &'a Order) -> Self {
         Self {
-            order_id: &order.order_id,
+            order_id: order.order_id,
             status: order.status,
             lines: order.lines.iter().map(OrderLineView::from).collect(),
             total: order.total,

@@ -1,6 +1,7 @@
 //! The sandbox payment provider's ledger, kept in the shop's table so that
 //! "charged once" is checkable: one `charge#<order>` item per order.
 
+use crate::domain::OrderId;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
@@ -21,7 +22,7 @@ struct ChargeRecord {
     refunded: bool,
 }
 
-fn ledger_key(order_id: &str) -> (String, String) {
+fn ledger_key(order_id: &OrderId) -> (String, String) {
     (format!("charge#{order_id}"), "charge".to_owned())
 }
 
@@ -31,7 +32,7 @@ impl Store {
     /// `Conflict` when it has one.
     pub async fn record_charge(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         amount: u64,
         card_token: &str,
         outcome: &ChargeOutcome,
@@ -57,14 +58,14 @@ impl Store {
     }
 
     /// The last recorded outcome of an order's charge, if any.
-    pub async fn charge_outcome(&self, order_id: &str) -> Result<Option<ChargeOutcome>, StoreError> {
+    pub async fn charge_outcome(&self, order_id: &OrderId) -> Result<Option<ChargeOutcome>, StoreError> {
         let (pk, sk) = ledger_key(order_id);
         let record: Option<ChargeRecord> = self.get(pk, sk, true).await?.map(serde_dynamo::from_item).transpose()?;
         Ok(record.map(|r| r.outcome))
     }
 
     /// Marks an approved charge refunded, once: false when there was none to refund.
-    pub async fn mark_charge_refunded(&self, order_id: &str) -> Result<bool, StoreError> {
+    pub async fn mark_charge_refunded(&self, order_id: &OrderId) -> Result<bool, StoreError> {
         let (pk, sk) = ledger_key(order_id);
         let result = self
             .client

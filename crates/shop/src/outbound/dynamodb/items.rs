@@ -9,7 +9,9 @@ use super::keys::{
     STOCK_SK,
 };
 use super::StoreError;
-use crate::domain::{CartLine, CartOwner, LineState, Order, OrderStatus, Product, ProductId, Review, StockLevels};
+use crate::domain::{
+    CartLine, CartOwner, LineState, Order, OrderId, OrderStatus, Product, ProductId, Review, StockLevels,
+};
 
 /// The `product#<id>` / `meta` item. `catalog` and `category` feed the GSIs
 /// that list the catalog without scanning carts. Reads deserialize `Product`
@@ -120,7 +122,7 @@ pub struct CartLineItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migrated_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checkout_order: Option<String>,
+    pub checkout_order: Option<OrderId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_requests: Vec<String>,
 }
@@ -136,7 +138,7 @@ impl CartLineItem {
             expiration_time: line.expires_at,
             version: line.version,
             migrated_to: line.migrated_to.as_ref().map(cart_pk),
-            checkout_order: line.checkout_order.clone(),
+            checkout_order: line.checkout_order,
             recent_requests: line.recent_requests.clone(),
         }
     }
@@ -209,7 +211,7 @@ impl<'a> OrderItem<'a> {
         Self {
             pk: user_pk(&order.owner),
             sk: order_sk(&order.order_id),
-            order_list: partitions.of(ORDER_PARTITION, &order.order_id),
+            order_list: partitions.of(ORDER_PARTITION, &order.order_id.to_string()),
             pending_list: (order.status == OrderStatus::PendingPayment).then(|| pending_partition(order, partitions)),
             order,
         }
@@ -219,5 +221,5 @@ impl<'a> OrderItem<'a> {
 /// The pending index's partition of an order (while it awaits payment, or a
 /// refund).
 pub fn pending_partition(order: &Order, partitions: IndexPartitions) -> String {
-    partitions.of(PENDING_PARTITION, &order.order_id)
+    partitions.of(PENDING_PARTITION, &order.order_id.to_string())
 }

@@ -21,7 +21,7 @@
 
 use uuid::Uuid;
 
-use crate::domain::{CartOwner, ProductId, Stars};
+use crate::domain::{CartOwner, OrderId, ProductId, Stars};
 
 pub const PRODUCT_PREFIX: &str = "product#";
 pub const ANONYMOUS_CART_PREFIX: &str = "cart#";
@@ -153,7 +153,7 @@ pub fn is_cart_pk(pk: &str) -> bool {
     pk.starts_with(ANONYMOUS_CART_PREFIX) || pk.starts_with(USER_PREFIX)
 }
 
-pub fn order_sk(order_id: &str) -> String {
+pub fn order_sk(order_id: &OrderId) -> String {
     format!("{ORDER_PREFIX}{order_id}")
 }
 

@@ -15,7 +15,7 @@ use super::keys::{
 };
 use super::{build_error, key, key_cursor, n, s, transact_error, Item, Store, StoreError};
 use crate::domain::{
-    CartLine, CartOwner, HoldPolicy, Order, OrderStatus, Product, ProductId, StockLevels, StockShards,
+    CartLine, CartOwner, HoldPolicy, Order, OrderId, OrderStatus, Product, ProductId, StockLevels, StockShards,
 };
 use crate::outbound::dynamodb::cursor::{self, CursorError};
 use crate::use_cases::ports::{CartAdjustment, CheckoutOutcome, OrderStore};
@@ -34,7 +34,7 @@ impl OrderStore for Store {
         Store::shard_stocks(self, id, shards).await
     }
 
-    async fn order(&self, buyer: &CartOwner, order_id: &str) -> Result<Option<Order>, StoreError> {
+    async fn order(&self, buyer: &CartOwner, order_id: &OrderId) -> Result<Option<Order>, StoreError> {
         self.order_in(&cart_pk(buyer), order_id).await
     }
 
@@ -42,7 +42,10 @@ impl OrderStore for Store {
         let pk = cart_pk(buyer);
         let item = self.get(pk.clone(), checkout_key_sk(idempotency_key), true).await?;
         match item.and_then(|i| i.get("orderId").and_then(|v| v.as_s().ok().cloned())) {
-            Some(order_id) => self.order_in(&pk, &order_id).await,
+            Some(order_id) => {
+                let order_id = OrderId::parse(&order_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
+                self.order_in(&pk, &order_id).await
+            }
             None => Ok(None),
         }
     }
@@ -56,7 +59,7 @@ impl OrderStore for Store {
         cart_lines: &[CartLine],
         policy: &HoldPolicy,
     ) -> Result<CheckoutOutcome, StoreError> {
-        let buyer = CartOwner::user(&order.owner).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let buyer = order.buyer().map_err(|e| StoreError::Malformed(e.to_string()))?;
         let idempotency_key = order.idempotency_key.as_deref();
         let mut items = vec![TransactWriteItem::builder()
             .put(
@@ -70,7 +73,7 @@ impl OrderStore for Store {
             .build()];
         if let Some(k) = idempotency_key {
             let mut record = key(cart_pk(&buyer), checkout_key_sk(k));
-            record.insert("orderId".into(), s(&order.order_id));
+            record.insert("orderId".into(), s(order.order_id.to_string()));
             items.push(
                 TransactWriteItem::builder()
                     .put(
@@ -115,7 +118,7 @@ impl OrderStore for Store {
                 TransactWriteItem::builder()
                     .update(
                         self.line_update(&buyer, line, "SET checkoutOrder = :o, version = :next", None)
-                            .expression_attribute_values(":o", s(&order.order_id))
+                            .expression_attribute_values(":o", s(order.order_id.to_string()))
                             .build()
                             .map_err(build_error)?,
                     )
@@ -188,7 +191,7 @@ impl Store {
         cart: &[CartAdjustment],
         move_stock: bool,
     ) -> Result<(), StoreError> {
-        let buyer = CartOwner::user(&order.owner).map_err(|e| StoreError::Malformed(e.to_string()))?;
+        let buyer = order.buyer().map_err(|e| StoreError::Malformed(e.to_string()))?;
         let to = settled.status;
         let mut set = String::from("SET #status = :to, updatedAt = :now");
         let mut update = Update::builder()
@@ -610,7 +613,7 @@ impl Store {
     }
 
     /// An order by its partition (strongly consistent).
-    async fn order_in(&self, owner_pk: &str, order_id: &str) -> Result<Option<Order>, StoreError> {
+    async fn order_in(&self, owner_pk: &str, order_id: &OrderId) -> Result<Option<Order>, StoreError> {
         let item = self.get(owner_pk, order_sk(order_id), true).await?;
         Ok(item.map(from_item).transpose()?)
     }
@@ -618,14 +621,14 @@ impl Store {
     /// Any user's order, by id (admins): its index partition is asked with
     /// every other, since an order written while `IndexPartitions` was smaller
     /// lives where that count put it.
-    pub async fn order_by_id(&self, order_id: &str) -> Result<Option<Order>, StoreError> {
+    pub async fn order_by_id(&self, order_id: &OrderId) -> Result<Option<Order>, StoreError> {
         let found = self
             .query_every_partition(ORDER_PARTITION, 1, |query, partition| {
                 query
                     .index_name(ORDERS_INDEX)
                     .key_condition_expression("orderList = :o AND orderId = :id")
                     .expression_attribute_values(":o", s(partition))
-                    .expression_attribute_values(":id", s(order_id))
+                    .expression_attribute_values(":id", s(order_id.to_string()))
             })
             .await?;
         let Some(found) = found.into_iter().next() else { return Ok(None) };

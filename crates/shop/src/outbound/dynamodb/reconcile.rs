@@ -462,7 +462,7 @@ fn charge_drift(snapshot: &TableSnapshot) -> Vec<(&Order, String)> {
     snapshot
         .orders
         .iter()
-        .filter(|o| snapshot.unrefunded_charges.contains(&o.order_id))
+        .filter(|o| snapshot.unrefunded_charges.contains(&o.order_id.to_string()))
         .filter(|o| !matches!(o.status, OrderStatus::Paid | OrderStatus::PendingPayment) && !o.refund_due)
         .map(|o| {
             let problem = format!(

@@ -17,7 +17,7 @@ fn checkout_reserves_at_todays_prices_and_holds_the_stock() {
     assert_eq!(done.order.expires_at, NOW + HOLD);
     let state = store.state();
     assert_eq!(state.stock["p1"], StockLevels { available: 3, reserved: 2, sold: 0, added: 5 });
-    assert_eq!(state.line(&user(), "p1").unwrap().checkout_order.as_deref(), Some(done.order.order_id.as_str()));
+    assert_eq!(state.line(&user(), "p1").unwrap().checkout_order, Some(done.order.order_id));
 }
 
 #[test]
@@ -40,10 +40,10 @@ fn a_key_used_by_a_concurrent_checkout_answers_its_order() {
     let winner = check_out_with(&cart_of(&[("p1", 1, 250, 5)]), None).unwrap().order;
     {
         let mut state = store.state();
-        state.orders.insert(winner.order_id.clone(), winner.clone());
+        state.orders.insert(winner.order_id, winner.clone());
         // The key was free when this request looked; the other request commits first.
         state.checkout_script.push_back(CheckoutOutcome::KeyUsed);
-        state.racing_key = Some(("k1".into(), winner.order_id.clone()));
+        state.racing_key = Some(("k1".into(), winner.order_id));
     }
     let done = check_out_with(&store, Some("k1")).unwrap();
     assert_eq!((done.order.order_id, done.created), (winner.order_id, false));

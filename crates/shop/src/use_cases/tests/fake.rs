@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use crate::domain::cart::tests::{cart_line, product};
 use crate::domain::{
-    CardToken, CartLine, CartOwner, HoldPolicy, Order, OrderStatus, Product, ProductId, ProductPatch, RatingChange,
-    RatingSummary, Review, StockLevels, StockShards,
+    CardToken, CartLine, CartOwner, HoldPolicy, Order, OrderId, OrderStatus, Product, ProductId, ProductPatch,
+    RatingChange, RatingSummary, Review, StockLevels, StockShards,
 };
 use crate::use_cases::checkout::{checkout, CheckedOut, CheckoutError, CheckoutRequest};
 use crate::use_cases::payment::Orders;
@@ -25,8 +25,11 @@ pub(super) struct State {
     pub(super) stock: HashMap<String, StockLevels>,
     /// Stock shards 1 and up of sharded products (shard 0 is in `stock`).
     pub(super) shards: HashMap<(String, u32), StockLevels>,
-    pub(super) orders: HashMap<String, Order>,
-    pub(super) keys: HashMap<String, String>,
+    pub(super) orders: HashMap<OrderId, Order>,
+    /// Checkout idempotency keys and the orders they made.
+    pub(super) keys: HashMap<String, OrderId>,
+    /// Restock idempotency keys and the deltas they applied.
+    pub(super) restocks: HashMap<String, i64>,
     /// (buyer, product) -> when they may check it out again (renewal cool-down).
     pub(super) renewals: HashMap<(String, String), i64>,
     /// Writes that lose a race before anything is written.
@@ -37,7 +40,7 @@ pub(super) struct State {
     /// Answers for the next checkouts, instead of applying them.
     pub(super) checkout_script: VecDeque<CheckoutOutcome>,
     /// A concurrent request's key, committed when a scripted `KeyUsed` is answered.
-    pub(super) racing_key: Option<(String, String)>,
+    pub(super) racing_key: Option<(String, OrderId)>,
     /// A concurrent transition that commits just before the next settle.
     pub(super) racing_transition: Option<OrderStatus>,
     /// (sub, product) pairs of paid orders.
@@ -246,9 +249,9 @@ impl OrderStore for FakeStore {
         Ok((0..shards.items.max(1)).map(|k| *state.shard(id.as_str(), k)).collect())
     }
 
-    async fn order(&self, buyer: &CartOwner, order_id: &str) -> Result<Option<Order>, StoreError> {
+    async fn order(&self, buyer: &CartOwner, order_id: &OrderId) -> Result<Option<Order>, StoreError> {
         let order = self.state().orders.get(order_id).cloned();
-        Ok(order.filter(|o| CartOwner::user(&o.owner).ok().as_ref() == Some(buyer)))
+        Ok(order.filter(|o| o.buyer().ok().as_ref() == Some(buyer)))
     }
 
     async fn order_for_key(&self, buyer: &CartOwner, key: &str) -> Result<Option<Order>, StoreError> {
@@ -303,7 +306,7 @@ impl OrderStore for FakeStore {
         if !short.is_empty() {
             return Ok(CheckoutOutcome::Short(short));
         }
-        let buyer = CartOwner::user(&order.owner).unwrap();
+        let buyer = order.buyer().unwrap();
         for line in &order.lines {
             for take in line.takes() {
                 let stock = state.shard(&line.product_id, take.shard);
@@ -313,14 +316,14 @@ impl OrderStore for FakeStore {
         }
         for line in cart_lines {
             let mut marked = line.clone();
-            marked.checkout_order = Some(order.order_id.clone());
+            marked.checkout_order = Some(order.order_id);
             marked.version += 1;
             state.put_line(&buyer, marked);
         }
         if let Some(k) = &order.idempotency_key {
-            state.keys.insert(k.clone(), order.order_id.clone());
+            state.keys.insert(k.clone(), order.order_id);
         }
-        state.orders.insert(order.order_id.clone(), order.clone());
+        state.orders.insert(order.order_id, order.clone());
         Ok(CheckoutOutcome::Created)
     }
 
@@ -335,7 +338,7 @@ impl OrderStore for FakeStore {
         if state.orders.get(&order.order_id).map(|o| o.status) != Some(OrderStatus::PendingPayment) {
             return Err(StoreError::Conflict);
         }
-        let buyer = CartOwner::user(&order.owner).unwrap();
+        let buyer = order.buyer().unwrap();
         for a in cart {
             check_version(state.line(&buyer, a.line.product_id.as_str()), Some(a.line.version))?;
         }
@@ -374,7 +377,7 @@ impl OrderStore for FakeStore {
                 state.renewals.insert((order.owner.clone(), line.product_id.clone()), until);
             }
         }
-        state.orders.insert(order.order_id.clone(), settled.clone());
+        state.orders.insert(order.order_id, settled.clone());
         Ok(())
     }
 
@@ -393,7 +396,7 @@ impl OrderStore for FakeStore {
         if state.orders.get(&order.order_id).map(|o| o.status) != Some(OrderStatus::PendingPayment) {
             return Err(StoreError::Conflict);
         }
-        state.orders.insert(order.order_id.clone(), ended.clone());
+        state.orders.insert(order.order_id, ended.clone());
         Ok(())
     }
 }
@@ -496,15 +499,13 @@ impl CatalogStore for FakeStore {
         let mut state = self.state();
         state.lose_race()?;
         if let Some(key) = idempotency_key {
-            let record = format!("restock#{key}");
-            if let Some(first) = state.keys.get(&record).cloned() {
-                let first: i64 = first.parse().map_err(|_| StoreError::Malformed(record))?;
+            if let Some(first) = state.restocks.get(key).copied() {
                 if first != delta {
                     return Ok(Restocked::KeyUsedForAnother { delta: first });
                 }
                 return Ok(Restocked::Replayed(*state.shard(id.as_str(), 0)));
             }
-            state.keys.insert(record, delta.to_string());
+            state.restocks.insert(key.to_owned(), delta);
         }
         let _ = shards;
         let stock = state.shard(id.as_str(), 0);
@@ -543,8 +544,8 @@ impl CatalogStore for FakeStore {
 #[derive(Default)]
 pub(super) struct FakePayments {
     pub(super) answers: Mutex<VecDeque<Result<ChargeOutcome, PaymentError>>>,
-    pub(super) charges: Mutex<Vec<(String, u64)>>,
-    pub(super) refunds: Mutex<Vec<String>>,
+    pub(super) charges: Mutex<Vec<(OrderId, u64)>>,
+    pub(super) refunds: Mutex<Vec<OrderId>>,
     /// Refunds fail as a provider outage does.
     pub(super) refunds_down: Mutex<bool>,
 }
@@ -562,17 +563,17 @@ impl FakePayments {
 }
 
 impl PaymentProvider for FakePayments {
-    async fn charge(&self, order_id: &str, amount: u64, _card: &str) -> Result<ChargeOutcome, PaymentError> {
-        self.charges.lock().unwrap().push((order_id.into(), amount));
+    async fn charge(&self, order_id: &OrderId, amount: u64, _card: &str) -> Result<ChargeOutcome, PaymentError> {
+        self.charges.lock().unwrap().push((*order_id, amount));
         self.answers.lock().unwrap().pop_front().unwrap_or(Err(PaymentError::Unavailable))
     }
 
-    async fn refund(&self, order_id: &str) -> Result<bool, PaymentError> {
+    async fn refund(&self, order_id: &OrderId) -> Result<bool, PaymentError> {
         if *self.refunds_down.lock().unwrap() {
             return Err(PaymentError::Unavailable);
         }
         let charged = self.charges.lock().unwrap().iter().any(|(id, _)| id == order_id);
-        self.refunds.lock().unwrap().push(order_id.into());
+        self.refunds.lock().unwrap().push(*order_id);
         Ok(charged)
     }
 }

@@ -15,7 +15,7 @@ fn an_approved_charge_sells_the_reservation_and_leaves_later_units_in_the_cart()
     let state = store.state();
     assert_eq!(state.stock["p1"], StockLevels { available: 2, reserved: 0, sold: 3, added: 5 });
     assert_eq!(state.line(&user(), "p1").unwrap().quantity, 1);
-    assert_eq!(*payments.charges.lock().unwrap(), [(order.order_id.clone(), 600)]);
+    assert_eq!(*payments.charges.lock().unwrap(), [(order.order_id, 600)]);
     drop(state);
     // Paying again answers the paid order and charges nothing more.
     let again = block_on(orders(&store, &payments, &FixedClock(NOW + 2)).pay("u1", &order.order_id, &card())).unwrap();
@@ -68,7 +68,7 @@ fn a_charge_that_loses_the_race_to_a_cancel_is_refunded() {
     let result = block_on(orders(&store, &payments, &FixedClock(NOW + 1)).pay("u1", &order.order_id, &card()));
     let Err(OrderError::Refunded(current)) = result else { panic!("{result:?}") };
     assert_eq!(current.status, OrderStatus::Cancelled);
-    assert_eq!(payments.refunds.lock().unwrap().as_slice(), [order.order_id.as_str()]);
+    assert_eq!(payments.refunds.lock().unwrap().as_slice(), [order.order_id]);
     assert_eq!(store.state().stock["p1"].sold, 0, "nothing sold");
 }
 
@@ -93,11 +93,7 @@ fn cancel_releases_once_and_a_paid_order_cannot_be_cancelled() {
     assert_eq!(again.status, OrderStatus::Cancelled);
     assert_eq!(store.state().settles, 1);
     assert_eq!(store.state().stock["p1"], StockLevels { available: 5, reserved: 0, sold: 0, added: 5 });
-    assert_eq!(
-        payments.refunds.lock().unwrap().as_slice(),
-        [order.order_id.as_str()],
-        "a stray charge would be refunded"
-    );
+    assert_eq!(payments.refunds.lock().unwrap().as_slice(), [order.order_id], "a stray charge would be refunded");
 
     let (store, order) = pending_order();
     let payments = FakePayments::answering(FakePayments::approved());
