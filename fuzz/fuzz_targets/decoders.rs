@@ -1,4 +1,4 @@
-//! The decoders of client-held state: page cursors, the cart cookie, ids,
+//! The decoders of client-held state: page cursors, the cart cookie, ids (order ids too),
 //! idempotency keys and review text. None may panic; a cursor that decodes re-encodes to one
 //! that decodes to the same key.
 #![no_main]
@@ -15,7 +15,7 @@ fuzz_target!(|text: &str| {
     }
     if let Ok(value) = http::HeaderValue::from_str(text) {
         if let Ok(request) = http::Request::builder().header("cookie", value).body(lambda_http::Body::Empty) {
-            if let Ok(Some(owner)) = shop::http::cart_cookie_owner(&request) {
+            if let Ok(Some(owner)) = shop::inbound::http::cart_cookie_owner(&request) {
                 assert!(shop::outbound::dynamodb::keys::is_cart_pk(&shop::outbound::dynamodb::keys::cart_pk(&owner)));
             }
         }
@@ -28,6 +28,9 @@ fuzz_target!(|text: &str| {
     let product = shop::domain::ProductId::parse("p1").unwrap();
     if shop::outbound::dynamodb::review_page_start(text, &product).is_ok() {
         assert!(cursor::decode(text, &["pk", "sk"], |name, value| name != "pk" || value == "product#p1").is_ok());
+    }
+    if let Ok(id) = shop::domain::OrderId::parse(text) {
+        assert_eq!(shop::domain::OrderId::parse(&id.to_string()), Ok(id));
     }
     if let Ok(id) = shop::use_cases::reviews::parse_review_id(text) {
         assert_eq!(shop::use_cases::reviews::parse_review_id(&id), Ok(id.clone()));

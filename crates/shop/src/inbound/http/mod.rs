@@ -21,3 +21,5 @@ mod reviews;
 pub mod views;
 
 pub use endpoints::Endpoint;
+/// The cart cookie's decoder, public for the fuzz targets.
+pub use request::cart_cookie_owner;
