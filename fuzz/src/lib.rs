@@ -42,6 +42,7 @@ pub fn app() -> &'static App {
             holds: shop::domain::HoldPolicy::default(),
             admin_mfa_required: false,
             index_partitions: shop::outbound::dynamodb::IndexPartitions::DEFAULT,
+            payments: shop::app::config::PaymentConfig::Sandbox,
         };
         App::new(config, &sdk)
     })

@@ -60,8 +60,9 @@ pub const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
     ("GET /orders/{order_id}", 1, "one GetItem"),
     (
         "POST /orders/{order_id}/payment",
-        4,
-        "order, the provider's charge (sandbox ledger write), Query of the cart (bought units leave it), one transaction",
+        6,
+        "order, the ledger's line, the order's PaymentIntent recorded before Stripe confirms it, the outcome recorded, \
+         Query of the cart (bought units leave it), one transaction (the sandbox provider: 4)",
     ),
     (
         "POST /orders/{order_id}/cancel",

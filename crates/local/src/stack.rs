@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::Credentials;
 use serde_json::json;
-use shop::app::config::Config;
+use shop::app::config::{Config, PaymentConfig};
 use shop::app::App;
 use shop::outbound::cognito::tokens::CognitoConfig;
 use shop::outbound::dynamodb::IndexPartitions;
@@ -35,6 +35,10 @@ pub struct Options {
     pub storefront_dir: PathBuf,
     pub invoke_port: u16,
     pub emulator_port: u16,
+    /// localstripe's port, when the shop pays with Stripe.
+    pub stripe_port: u16,
+    /// `stripe` (the default: localstripe beside the emulator) or `sandbox`.
+    pub payment_provider: String,
     pub stack_file: PathBuf,
     pub python: PathBuf,
     pub template: PathBuf,
@@ -71,6 +75,8 @@ impl Options {
             storefront_dir: env_or("SHOP_STOREFRONT_DIR", PathBuf::from("frontend/dist")),
             invoke_port: env_or("SHOP_INVOKE_PORT", 3001),
             emulator_port: env_or("SHOP_EMULATOR_PORT", 4566),
+            stripe_port: env_or("SHOP_STRIPE_PORT", 8420),
+            payment_provider: env_or("SHOP_PAYMENT_PROVIDER", "stripe".to_owned()),
             stack_file: env_or("SHOP_STACK_FILE", PathBuf::from(".local/stack.json")),
             python: env_or("SHOP_PYTHON", PathBuf::from(".venv/bin/python")),
             template: env_or("SHOP_TEMPLATE", PathBuf::from("template.yaml")),
@@ -113,6 +119,30 @@ async fn start_emulator(options: &Options) -> Result<(Child, String), LocalError
     Err(LocalError::Setup(format!("the emulator did not listen on {address} within 30 s")))
 }
 
+/// The secret key the local stack calls localstripe with (it takes any).
+pub const LOCAL_STRIPE_SECRET_KEY: &str = "sk_test_local";
+
+/// localstripe on 127.0.0.1 (`stripe/localstripe_loopback.py`), empty.
+async fn start_localstripe(options: &Options) -> Result<(Child, String), LocalError> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stripe/localstripe_loopback.py");
+    let child = Command::new(&options.python)
+        .arg(script)
+        .arg(options.stripe_port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| LocalError::Setup(format!("cannot start localstripe with {}: {e}", options.python.display())))?;
+    let address = format!("127.0.0.1:{}", options.stripe_port);
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(&address).await.is_ok() {
+            return Ok((child, format!("http://{address}")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(LocalError::Setup(format!("localstripe did not listen on {address} within 30 s")))
+}
+
 pub async fn run(options: Options) -> Result<(), LocalError> {
     let template = Template::load_with(&options.template, &options.parameter_overrides)?;
     // Bind first: a port in use fails fast, before anything starts.
@@ -120,6 +150,19 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let storefront_listener = TcpListener::bind(("127.0.0.1", options.storefront_port)).await?;
     let invoke_listener = TcpListener::bind(("127.0.0.1", options.invoke_port)).await?;
     let (mut emulator, endpoint) = start_emulator(&options).await?;
+    let (mut localstripe, payments, stripe_url) = match options.payment_provider.as_str() {
+        "stripe" => {
+            let (child, url) = start_localstripe(&options).await?;
+            let config = shop::outbound::payments::stripe::StripeConfig {
+                api_base: url.clone(),
+                secret_key: LOCAL_STRIPE_SECRET_KEY.into(),
+                currency: "usd".into(),
+            };
+            (Some(child), PaymentConfig::Stripe(config), Some(url))
+        }
+        "sandbox" => (None, PaymentConfig::Sandbox, None),
+        other => return Err(LocalError::Setup(format!("SHOP_PAYMENT_PROVIDER {other:?}: stripe or sandbox"))),
+    };
 
     let sdk = emulator_sdk(&endpoint).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
@@ -158,6 +201,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
             .parameter("IndexPartitions")
             .and_then(IndexPartitions::new)
             .ok_or_else(|| LocalError::Setup("the template's IndexPartitions is not 1 to 64".into()))?,
+        payments,
     };
     let app = Arc::new(App::new(config, &sdk));
     let products = resources::seed_catalog(&app.store, SEED_CATALOG).await?;
@@ -252,6 +296,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
         "region": REGION,
         "tableName": table_name,
         "indexPartitions": app.config.index_partitions.count(),
+        "stripeUrl": stripe_url,
         "streamArn": stream_arn,
         "queueUrls": queue_urls,
         "cleanupQueueUrl": app.config.cleanup_queue_url,
@@ -279,6 +324,10 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     println!("  API:          {api_url}");
     println!("  Invoke API:   {invoke_url}/2015-03-31/functions/<FunctionName>/invocations");
     println!("  Emulator:     {endpoint} (region {REGION})");
+    match &stripe_url {
+        Some(url) => println!("  Payments:     Stripe, on localstripe at {url}"),
+        None => println!("  Payments:     the sandbox provider (SHOP_PAYMENT_PROVIDER=sandbox)"),
+    }
     println!("  User pool:    {user_pool_id}, client {client_id}");
     for user in &users {
         println!("  Demo user:    {} / {} (groups: {:?})", user.username, user.password, user.groups);
@@ -297,6 +346,9 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
     let _ = emulator.kill().await;
+    if let Some(localstripe) = localstripe.as_mut() {
+        let _ = localstripe.kill().await;
+    }
     let _ = std::fs::remove_file(&options.stack_file);
     Ok(())
 }
@@ -411,6 +463,7 @@ pub fn spawn_child_stack(
     let file = dir.join("stack.json");
     let log_path = dir.join("stack.log");
     let emulator_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let stripe_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut command = std::process::Command::new(binary);
     command
         .current_dir(workspace_root)
@@ -418,6 +471,7 @@ pub fn spawn_child_stack(
         .env("SHOP_STOREFRONT_PORT", "0")
         .env("SHOP_INVOKE_PORT", "0")
         .env("SHOP_EMULATOR_PORT", emulator_port.to_string())
+        .env("SHOP_STRIPE_PORT", stripe_port.to_string())
         .env("SHOP_STACK_FILE", &file)
         .env("SHOP_PYTHON", &python)
         .env("SHOP_STOP_ON_STDIN_EOF", "1")

@@ -401,23 +401,12 @@ async fn a_charge_left_behind_is_refunded_when_the_order_is_released() {
                 .item
         }
     };
-    let mut orders = Vec::new();
+    let (mut orders, mut charges) = (Vec::new(), Vec::new());
     for _ in 0..2 {
         add_as(&token, &product, 1).await;
         let id = order_id(&checkout_as(&token, None).await);
         // The charge the crashed payment made.
-        db.put_item()
-            .table_name(&stack().table)
-            .item("pk", AttributeValue::S(format!("charge#{id}")))
-            .item("sk", AttributeValue::S("charge".into()))
-            .item("outcome", AttributeValue::S("APPROVED".into()))
-            .item("charge_id", AttributeValue::S("ch_crashed".into()))
-            .item("amount", AttributeValue::N("100".into()))
-            .item("cardToken", AttributeValue::S("tok_visa".into()))
-            .item("refunded", AttributeValue::Bool(false))
-            .send()
-            .await
-            .unwrap();
+        charges.push(crashed_charge(&id, 100).await);
         orders.push(id);
     }
     // One is cancelled by the buyer, the other expires.
@@ -425,9 +414,13 @@ async fn a_charge_left_behind_is_refunded_when_the_order_is_released() {
     assert_eq!(cancelled.status, StatusCode::OK);
     set_expiry(&token, &orders[1], now() - 1).await;
     eventually("expiry", || order_of(&token, &orders[1]), |r| r.body["order"]["status"] == "EXPIRED").await;
-    for id in &orders {
+    for (id, charge) in orders.iter().zip(&charges) {
         let record = ledger(id.clone()).await.expect("ledger entry");
         assert_eq!(record["refunded"], AttributeValue::Bool(true), "{id}");
+        // With Stripe, the money went back: once, in full.
+        if let Some(refunded) = stripe_refunded(charge).await {
+            assert_eq!(refunded, 100, "{id}");
+        }
     }
     assert_eq!(stock_of(&product).await, (5, 0, 0, 5));
 }

@@ -21,6 +21,8 @@ pub struct Stack {
     pub index_partitions: shop::outbound::dynamodb::IndexPartitions,
     pub queue_urls: Value,
     pub demo_users: Value,
+    /// localstripe's address, when the stack pays with Stripe.
+    pub stripe: Option<String>,
 }
 
 /// The stack this test binary started; it lives until the process exits,
@@ -53,6 +55,7 @@ pub fn stack() -> &'static Stack {
             index_partitions: shop_local::stack::index_partitions_of(&c),
             queue_urls: c["queueUrls"].clone(),
             demo_users: c["demoUsers"].clone(),
+            stripe: c["stripeUrl"].as_str().map(str::to_owned),
         }
     })
 }
@@ -450,4 +453,66 @@ pub async fn set_expiry(token: &str, order_id: &str, expires_at: i64) {
 
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// A charge a payment made before it crashed: approved at the provider and in
+/// the ledger, the order left awaiting payment. With Stripe, a real
+/// PaymentIntent of localstripe's, succeeded; its id is answered.
+pub async fn crashed_charge(order_id: &str, amount: u64) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let charge_id = match &stack().stripe {
+        Some(stripe) => {
+            let intent: Value = http()
+                .post(format!("{stripe}/v1/payment_intents"))
+                .basic_auth(shop_local::stack::LOCAL_STRIPE_SECRET_KEY, Some(""))
+                .form(&[
+                    ("amount", amount.to_string()),
+                    ("currency", "usd".into()),
+                    ("payment_method", "pm_card_visa".into()),
+                    ("confirm", "true".into()),
+                    ("metadata[order_id]", order_id.into()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(intent["status"], "succeeded", "{intent}");
+            intent["id"].as_str().unwrap().to_owned()
+        }
+        None => "ch_crashed".to_owned(),
+    };
+    let mut item = dynamodb()
+        .await
+        .put_item()
+        .table_name(&stack().table)
+        .item("pk", AttributeValue::S(format!("charge#{order_id}")))
+        .item("sk", AttributeValue::S("charge".into()))
+        .item("outcome", AttributeValue::S("APPROVED".into()))
+        .item("charge_id", AttributeValue::S(charge_id.clone()))
+        .item("amount", AttributeValue::N(amount.to_string()))
+        .item("cardToken", AttributeValue::S("tok_visa".into()))
+        .item("refunded", AttributeValue::Bool(false));
+    if stack().stripe.is_some() {
+        item = item.item("paymentIntent", AttributeValue::S(charge_id.clone()));
+    }
+    item.send().await.unwrap();
+    charge_id
+}
+
+/// Cents refunded of a PaymentIntent's charge, as localstripe has it (`None`
+/// on the sandbox provider, which has no such thing).
+pub async fn stripe_refunded(intent: &str) -> Option<u64> {
+    let stripe = stack().stripe.as_ref()?;
+    let intent: Value = http()
+        .get(format!("{stripe}/v1/payment_intents/{intent}"))
+        .basic_auth(shop_local::stack::LOCAL_STRIPE_SECRET_KEY, Some(""))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    intent["latest_charge"]["amount_refunded"].as_u64()
 }

@@ -5,6 +5,7 @@ use std::env;
 use crate::domain::HoldPolicy;
 use crate::outbound::cognito::tokens::CognitoConfig;
 use crate::outbound::dynamodb::IndexPartitions;
+use crate::outbound::payments::stripe::StripeConfig;
 
 #[derive(Debug, thiserror::Error)]
 #[error("missing or invalid setting {0}")]
@@ -23,6 +24,15 @@ pub struct Config {
     /// Admin routes refuse an admin whose account has no authenticator app (TOTP).
     pub admin_mfa_required: bool,
     pub index_partitions: IndexPartitions,
+    pub payments: PaymentConfig,
+}
+
+/// Which payment provider the shop charges with (`PAYMENT_PROVIDER`).
+#[derive(Debug, Clone)]
+pub enum PaymentConfig {
+    /// Decides by test token; no money moves (the default).
+    Sandbox,
+    Stripe(StripeConfig),
 }
 
 impl Config {
@@ -42,7 +52,23 @@ impl Config {
                 Some(_) => return Err(ConfigError("ADMIN_MFA_REQUIRED")),
             },
             index_partitions: index_partitions_from_env()?,
+            payments: payment_config_from_env()?,
         })
+    }
+}
+
+/// `PAYMENT_PROVIDER`: `sandbox` (the default) or `stripe`, which needs
+/// `STRIPE_SECRET_KEY` and takes `STRIPE_API_BASE` (default Stripe's own) and
+/// `STRIPE_CURRENCY` (default `usd`).
+pub fn payment_config_from_env() -> Result<PaymentConfig, ConfigError> {
+    match optional("PAYMENT_PROVIDER").as_deref() {
+        None | Some("sandbox") => Ok(PaymentConfig::Sandbox),
+        Some("stripe") => Ok(PaymentConfig::Stripe(StripeConfig {
+            api_base: optional("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+            secret_key: required("STRIPE_SECRET_KEY")?,
+            currency: optional("STRIPE_CURRENCY").unwrap_or_else(|| "usd".into()).to_ascii_lowercase(),
+        })),
+        Some(_) => Err(ConfigError("PAYMENT_PROVIDER")),
     }
 }
 

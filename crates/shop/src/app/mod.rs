@@ -5,13 +5,11 @@
 
 pub mod config;
 
-use crate::outbound::{aws, call_counter, cognito, dynamodb, payments, sqs};
+use crate::outbound::payments::{sandbox::SandboxPayments, stripe::StripePayments, Payments};
+use crate::outbound::{aws, call_counter, cognito, dynamodb, sqs};
 use crate::use_cases::payment::Orders;
 use crate::use_cases::SystemClock;
-use config::{Config, ConfigError};
-
-/// The payment provider the shop charges with.
-pub type Payments = payments::SandboxPayments;
+use config::{Config, ConfigError, PaymentConfig};
 
 pub struct App {
     pub config: Config,
@@ -45,7 +43,11 @@ impl App {
             aws_sdk_cognitoidentityprovider::Client::from_conf(cognito_client),
             config.cognito.user_pool_id().to_owned(),
         );
-        let payments = Payments::new(store.clone());
+        // The one place the payment provider is chosen.
+        let payments = match &config.payments {
+            PaymentConfig::Sandbox => Payments::Sandbox(SandboxPayments::new(store.clone())),
+            PaymentConfig::Stripe(stripe) => Payments::Stripe(StripePayments::new(stripe, store.clone())),
+        };
         Self { config, store, cleanup_queue, verifier, authenticators, payments }
     }
 

@@ -34,6 +34,7 @@ mod stock;
 pub use bestsellers::BESTSELLER_INDEX;
 pub use cart_totals::{CountedLine, LineCount, ProductView, SequenceNumber, TotalsApplied};
 pub use catalog::{product_page_start, CategoryPage, PageKey, CATALOG_INDEX, CATEGORY_INDEX};
+pub use charges::LedgerEntry;
 pub use keys::IndexPartitions;
 pub use orders::{order_page_start, Holdings, OrderPageStart, SweepPosition, ORDERS_INDEX, PENDING_INDEX};
 pub use reviews::{review_page_start, ReviewerStanding};

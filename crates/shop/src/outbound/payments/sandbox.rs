@@ -1,7 +1,6 @@
 //! The sandbox payment provider: decides by card token, as test cards do,
-//! and keeps its ledger in the shop's table (`outbound::dynamodb::charges`). A real
-//! provider's adapter implements the same port, passing the order id as the
-//! provider's idempotency key.
+//! and keeps its ledger in the shop's table (`outbound::dynamodb::charges`).
+//! No money moves; `PAYMENT_PROVIDER=sandbox` chooses it (the default).
 
 use crate::domain::OrderId;
 use crate::outbound::dynamodb::{Store, StoreError};

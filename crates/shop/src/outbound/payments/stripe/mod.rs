@@ -1,0 +1,222 @@
+//! The Stripe payment provider: one PaymentIntent per order, for the
+//! order's exact amount, recorded in the ledger before it is confirmed, so
+//! that every attempt to pay an order (another card after a decline, a
+//! retry, two requests at once) confirms the same intent, and Stripe lets an
+//! intent succeed once. Nothing relies on Stripe's idempotency keys (they
+//! are sent, but localstripe ignores them) or on Stripe refusing a second
+//! refund (localstripe does not): the ledger says what was done.
+//!
+//! Server-side confirmation serves the API's `cardToken`: the documented
+//! test tokens map to Stripe's test payment methods
+//! (docs.stripe.com/testing#cards).
+
+mod client;
+
+pub use client::{IntentStatus, PaymentIntent, StripeClient, StripeError, ORDER_METADATA};
+
+use crate::domain::OrderId;
+use crate::outbound::dynamodb::{LedgerEntry, Store, StoreError};
+use crate::use_cases::ports::{ChargeOutcome, PaymentError, PaymentProvider};
+
+/// Where Stripe is, the key the shop calls it with, and the currency its
+/// prices are in.
+#[derive(Debug, Clone)]
+pub struct StripeConfig {
+    /// `https://api.stripe.com`, or localstripe's address.
+    pub api_base: String,
+    pub secret_key: String,
+    /// ISO code, lowercase (`usd`): the prices' cents are this currency's.
+    pub currency: String,
+}
+
+/// The provider is down: what `tok_provider_error` stands for.
+const UNREACHABLE: &str = "tok_provider_error";
+
+/// The payment method a card token charges: the API's documented test
+/// tokens as Stripe's test payment methods, a payment method id as it is.
+fn payment_method_of(card_token: &str) -> Option<&str> {
+    match card_token {
+        "tok_visa" => Some("pm_card_visa"),
+        // The card localstripe declines as Stripe's test card 4000000000000341 does.
+        "tok_declined" => Some("pm_card_chargeCustomerFail"),
+        pm if pm.starts_with("pm_") => Some(pm),
+        _ => None,
+    }
+}
+
+impl From<StripeError> for PaymentError {
+    fn from(err: StripeError) -> Self {
+        match err {
+            StripeError::Unavailable(_) => Self::Unavailable,
+            other => Self::Failed(other.to_string()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct StripePayments {
+    client: StripeClient,
+    ledger: Store,
+    currency: String,
+}
+
+impl StripePayments {
+    pub fn new(config: &StripeConfig, ledger: Store) -> Self {
+        Self {
+            client: StripeClient::new(&config.api_base, &config.secret_key),
+            ledger,
+            currency: config.currency.clone(),
+        }
+    }
+
+    async fn entry(&self, order_id: &OrderId) -> Result<Option<LedgerEntry>, PaymentError> {
+        self.ledger.ledger_entry(order_id).await.map_err(ledger_error)
+    }
+
+    /// The order's PaymentIntent: the one the ledger names, or a new one,
+    /// recorded (if two payments make one each, both use the first recorded
+    /// and the other is cancelled).
+    async fn intent_for(
+        &self,
+        order_id: &OrderId,
+        amount: u64,
+        entry: Option<&LedgerEntry>,
+    ) -> Result<PaymentIntent, PaymentError> {
+        if let Some(id) = entry.and_then(|e| e.payment_intent.as_deref()) {
+            return Ok(self.client.retrieve_intent(id).await?);
+        }
+        let order = order_id.to_string();
+        let created = self.client.create_intent(&order, amount, &self.currency, &format!("order-{order}-pi")).await?;
+        let recorded = self.ledger.record_intent(order_id, &created.id, amount).await.map_err(ledger_error)?;
+        if recorded == created.id {
+            return Ok(created);
+        }
+        if let Err(e) = self.client.cancel_intent(&created.id).await {
+            tracing::warn!(order = %order, intent = %created.id, error = %e, "a duplicate intent was not cancelled");
+        }
+        Ok(self.client.retrieve_intent(&recorded).await?)
+    }
+
+    /// Records an approved charge of the intent, and answers it.
+    async fn approved(
+        &self,
+        order_id: &OrderId,
+        intent: &PaymentIntent,
+        method: &str,
+    ) -> Result<ChargeOutcome, PaymentError> {
+        let outcome = ChargeOutcome::Approved { charge_id: intent.id.clone() };
+        match self.ledger.record_charge(order_id, intent.amount, method, &outcome).await {
+            // Another request recorded it first: the same intent, the same charge.
+            Ok(()) | Err(StoreError::Conflict) => Ok(outcome),
+            Err(e) => Err(ledger_error(e)),
+        }
+    }
+
+    async fn declined(
+        &self,
+        order_id: &OrderId,
+        amount: u64,
+        method: &str,
+        reason: String,
+    ) -> Result<ChargeOutcome, PaymentError> {
+        let outcome = ChargeOutcome::Declined { reason };
+        match self.ledger.record_charge(order_id, amount, method, &outcome).await {
+            Ok(()) => Ok(outcome),
+            // An approved charge stands (another request's, on the same intent).
+            Err(StoreError::Conflict) => {
+                self.ledger.charge_outcome(order_id).await.map_err(ledger_error)?.ok_or(PaymentError::Unavailable)
+            }
+            Err(e) => Err(ledger_error(e)),
+        }
+    }
+}
+
+fn ledger_error(err: StoreError) -> PaymentError {
+    PaymentError::Failed(format!("payment ledger: {err}"))
+}
+
+impl PaymentProvider for StripePayments {
+    /// Charges the order's intent with the card's payment method, confirmed
+    /// here (server-side). An approved charge is final: a second call answers
+    /// it. A declined card leaves the intent ready for another.
+    async fn charge(&self, order_id: &OrderId, amount: u64, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
+        let entry = self.entry(order_id).await?;
+        if let Some(approved @ ChargeOutcome::Approved { .. }) = entry.as_ref().and_then(|e| e.outcome.clone()) {
+            return Ok(approved);
+        }
+        if card_token == UNREACHABLE {
+            return Err(PaymentError::Unavailable);
+        }
+        let Some(method) = payment_method_of(card_token) else {
+            return self.declined(order_id, amount, card_token, "invalid_card".into()).await;
+        };
+        let intent = self.intent_for(order_id, amount, entry.as_ref()).await?;
+        // Never charge another amount than the order's.
+        if intent.amount != amount || intent.currency != self.currency {
+            return Err(PaymentError::Failed(format!(
+                "intent {} is for {} {}, the order for {amount} {}",
+                intent.id, intent.amount, intent.currency, self.currency
+            )));
+        }
+        if intent.status == IntentStatus::Succeeded {
+            return self.approved(order_id, &intent, method).await;
+        }
+        let confirmed = match self.client.set_payment_method(&intent.id, method).await {
+            Ok(_) => self.client.confirm_intent(&intent.id).await,
+            Err(e) => Err(e),
+        };
+        match confirmed {
+            Ok(done) if done.status == IntentStatus::Succeeded => self.approved(order_id, &done, method).await,
+            Ok(done) if done.status == IntentStatus::RequiresAction => {
+                self.declined(order_id, amount, method, "authentication_required".into()).await
+            }
+            Ok(done) => {
+                let reason = done.last_payment_error.and_then(|e| e.code).unwrap_or_else(|| "card_declined".into());
+                self.declined(order_id, amount, method, reason).await
+            }
+            Err(StripeError::Declined { code, .. }) => self.declined(order_id, amount, method, code).await,
+            Err(StripeError::Unavailable(why)) => {
+                tracing::warn!(order = %order_id, error = %why, "Stripe unavailable");
+                Err(PaymentError::Unavailable)
+            }
+            // Refused: most likely another request confirmed the intent first.
+            Err(refused) => {
+                let now = self.client.retrieve_intent(&intent.id).await?;
+                if now.status == IntentStatus::Succeeded {
+                    self.approved(order_id, &now, method).await
+                } else {
+                    Err(refused.into())
+                }
+            }
+        }
+    }
+
+    /// Refunds the order's approved charge in full, once: the ledger says
+    /// whether it was; Stripe's charge says whether a refund already went
+    /// through (a crash between the refund and its record).
+    async fn refund(&self, order_id: &OrderId) -> Result<bool, PaymentError> {
+        let Some(entry) = self.entry(order_id).await? else { return Ok(false) };
+        let (Some(ChargeOutcome::Approved { .. }), false) = (&entry.outcome, entry.refunded) else { return Ok(false) };
+        let Some(intent_id) = entry.payment_intent.as_deref() else {
+            return Err(PaymentError::Failed(format!("order {order_id}: an approved charge without its intent")));
+        };
+        let intent = self.client.retrieve_intent(intent_id).await?;
+        if intent.amount_refunded().is_none_or(|refunded| refunded < intent.amount) {
+            self.client.refund(intent_id, &format!("order-{order_id}-refund")).await?;
+        }
+        self.ledger.mark_charge_refunded(order_id).await.map_err(ledger_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_test_tokens_are_stripes_test_payment_methods() {
+        assert_eq!(payment_method_of("tok_visa"), Some("pm_card_visa"));
+        assert_eq!(payment_method_of("tok_declined"), Some("pm_card_chargeCustomerFail"));
+        assert_eq!(payment_method_of("pm_card_mastercard"), Some("pm_card_mastercard"));
+        assert_eq!(payment_method_of("tok_unknown"), None);
+    }
+}
