@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::ports::{CartAdjustment, ChargeOutcome, Clock, OrderStore, PaymentError, PaymentProvider, StoreError};
+use super::ports::{
+    CartAdjustment, ChargeOutcome, Clock, OrderStore, PaymentError, PaymentProvider, PaymentStart, StoreError,
+};
 use super::{through_contention, WRITE_ATTEMPTS};
 use crate::domain::{
     units_left_after_purchase, CardToken, CartOwner, DomainError, Order, OrderId, OrderStatus, CANCELLED_REASON,
@@ -35,6 +37,9 @@ pub enum OrderError {
     RefundDue(Box<Order>),
     #[error("the cart kept changing during payment; retry (you will not be charged twice)")]
     Busy,
+    /// The provider has no successful payment of the order (yet).
+    #[error("the payment provider has not confirmed a payment of this order")]
+    NotConfirmed(Box<Order>),
     /// The units held for the order were gone when it was to be sold (a
     /// repair or a hand edit took them): nothing was sold, the charge was
     /// refunded and the order cancelled.
@@ -59,6 +64,7 @@ impl OrderError {
             | Self::ExpiredBeforePayment(o)
             | Self::Refunded(o)
             | Self::RefundDue(o)
+            | Self::NotConfirmed(o)
             | Self::ReservationMissing(o) => Some(o),
             Self::Declined { order, .. } => Some(order),
             _ => None,
@@ -96,10 +102,82 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
             let order = self.release(order, OrderStatus::Expired, EXPIRED_REASON, now).await?;
             return Err(OrderError::ExpiredBeforePayment(Box::new(order)));
         }
-        match self.payments.charge(&order.order_id, order.total, card.as_str()).await? {
+        match self.payments.charge(&order, card.as_str()).await? {
             ChargeOutcome::Approved { charge_id } => self.complete_payment(&buyer, order, &charge_id).await,
             ChargeOutcome::Declined { reason } => Err(OrderError::Declined { reason, order: Box::new(order) }),
         }
+    }
+
+    /// Starts (or resumes) paying the buyer's pending order with the
+    /// provider, for their page to confirm; `None` when the provider takes
+    /// card tokens only.
+    pub async fn start_payment(
+        &self,
+        buyer_sub: &str,
+        order_id: &OrderId,
+    ) -> Result<(Order, Option<PaymentStart>), OrderError> {
+        let order = self.owned_order(&CartOwner::user(buyer_sub)?, order_id).await?;
+        match order.status {
+            OrderStatus::PendingPayment if order.is_payable(self.clock.now()) => {}
+            OrderStatus::PendingPayment => {
+                let now = self.clock.now();
+                let order = self.release(order, OrderStatus::Expired, EXPIRED_REASON, now).await?;
+                return Err(OrderError::ExpiredBeforePayment(Box::new(order)));
+            }
+            _ => return Err(OrderError::NotPending(Box::new(order))),
+        }
+        let start = self.payments.start(&order).await?;
+        Ok((order, start))
+    }
+
+    /// The buyer's page says it confirmed the order's payment with the
+    /// provider: the provider is asked (the page's word is not taken), and a
+    /// payment it confirms is settled as `pay` settles one.
+    pub async fn payment_confirmed(&self, buyer_sub: &str, order_id: &OrderId) -> Result<Order, OrderError> {
+        let order = self.owned_order(&CartOwner::user(buyer_sub)?, order_id).await?;
+        self.settle_confirmed(order).await
+    }
+
+    /// The provider says (its signed webhook) that a payment of the order
+    /// succeeded or failed: the same settlement as the buyer's confirmation,
+    /// whichever comes first, once.
+    pub async fn provider_notified(&self, buyer: &CartOwner, order_id: &OrderId) -> Result<Order, OrderError> {
+        let order = self.owned_order(buyer, order_id).await?;
+        self.settle_confirmed(order).await
+    }
+
+    /// Sells a pending order whose payment the provider confirms; refunds a
+    /// confirmed payment of an order that ended meanwhile (expired,
+    /// cancelled). A paid order is answered as it is.
+    async fn settle_confirmed(&self, order: Order) -> Result<Order, OrderError> {
+        if order.status == OrderStatus::Paid {
+            return Ok(order);
+        }
+        match self.payments.confirmed(&order).await? {
+            None => Err(OrderError::NotConfirmed(Box::new(order))),
+            Some(ChargeOutcome::Declined { reason }) => Err(OrderError::Declined { reason, order: Box::new(order) }),
+            Some(ChargeOutcome::Approved { charge_id }) => match order.status {
+                OrderStatus::PendingPayment => self.complete_payment(&order.buyer()?, order, &charge_id).await,
+                _ => Err(self.refund_late_charge(order).await?),
+            },
+        }
+    }
+
+    /// A charge that arrived after its order ended: recorded as due (so the
+    /// sweeper retries it) and refunded.
+    async fn refund_late_charge(&self, ended: Order) -> Result<OrderError, OrderError> {
+        tracing::warn!(order = %ended.order_id, status = ended.status.as_str(), "charged after the order ended");
+        let mut due = ended.clone();
+        match through_contention(|| self.store.mark_refund_due(&ended, self.clock.now())).await {
+            Ok(()) => due.refund_due = true,
+            // Paid or pending after all (another transition): nothing is due from here.
+            Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(match self.finish_refund(&due).await {
+            Ok(_) => OrderError::Refunded(Box::new(ended)),
+            Err(_) => OrderError::RefundDue(Box::new(ended)),
+        })
     }
 
     /// Commits the reservation as sold and takes the bought units out of the
@@ -122,14 +200,8 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
                 OrderStatus::Paid => return Ok(current),
                 // Still pending: a cart line changed under us; read it again.
                 OrderStatus::PendingPayment => continue,
-                other => {
-                    // The transition that ended it recorded the refund as due.
-                    tracing::warn!(order = %order.order_id, status = other.as_str(), "charged after the order ended");
-                    return Err(match self.finish_refund(&current).await {
-                        Ok(_) => OrderError::Refunded(Box::new(current)),
-                        Err(_) => OrderError::RefundDue(Box::new(current)),
-                    });
-                }
+                // Ended meanwhile (expired, cancelled): the charge goes back.
+                _ => return Err(self.refund_late_charge(current).await?),
             }
         }
         Err(OrderError::Busy)

@@ -220,6 +220,10 @@ pub trait OrderStore: CartStore {
     /// Clears an ended order's `refund_due` once the provider confirmed the
     /// refund (or that there was nothing to refund); `Conflict` if already clear.
     fn refund_done(&self, order: &Order) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records an ended order's refund as due (a charge arrived after it
+    /// ended): the expiry sweeper retries it until the provider confirms.
+    /// `Conflict` if the order is paid or pending after all.
+    fn mark_refund_due(&self, order: &Order, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// How writing a new review ended.
@@ -319,23 +323,45 @@ pub enum ChargeOutcome {
     Declined { reason: String },
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum PaymentError {
     #[error("payment provider unavailable")]
     Unavailable,
     #[error("payment provider failed: {0}")]
     Failed(String),
+    /// The provider's payment is not the order's (another amount or
+    /// currency): nothing is sold for it.
+    #[error("the payment does not match the order: {0}")]
+    Mismatch(String),
+}
+
+/// A payment the customer confirms with the provider themselves (Stripe.js
+/// in the browser): what their page needs to do it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentStart {
+    /// The provider's payment (a PaymentIntent's id).
+    pub payment_id: String,
+    /// What the page confirms it with (the PaymentIntent's client secret).
+    pub client_secret: String,
 }
 
 /// A payment provider: charge an order (idempotent per order: an approved
 /// charge is final and a second charge returns it) and refund it once.
 pub trait PaymentProvider: Send + Sync {
+    /// Charges the order's total with a card token, confirmed here.
     fn charge(
         &self,
-        order_id: &OrderId,
-        amount: u64,
+        order: &Order,
         card_token: &str,
     ) -> impl Future<Output = Result<ChargeOutcome, PaymentError>> + Send;
+    /// Starts (or resumes) the order's payment for the customer to confirm
+    /// with the provider; `None` when the provider takes card tokens only.
+    fn start(&self, order: &Order) -> impl Future<Output = Result<Option<PaymentStart>, PaymentError>> + Send;
+    /// What the provider says of the order's payment now: `Approved` once a
+    /// payment of exactly the order's total succeeded (and is recorded),
+    /// `Declined` when its last attempt failed, `None` while nothing is
+    /// confirmed. A payment of another amount is `Mismatch`.
+    fn confirmed(&self, order: &Order) -> impl Future<Output = Result<Option<ChargeOutcome>, PaymentError>> + Send;
     /// Refunds an approved charge; false when there was none (or it was refunded).
     fn refund(&self, order_id: &OrderId) -> impl Future<Output = Result<bool, PaymentError>> + Send;
 }

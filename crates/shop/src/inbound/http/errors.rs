@@ -139,6 +139,10 @@ impl From<OrderError> for ApiError {
             OrderError::ChargedNotRecorded => detailed(StatusCode::SERVICE_UNAVAILABLE, message, ()),
             OrderError::Payment(PaymentError::Unavailable) => Self::PaymentUnavailable,
             OrderError::Payment(PaymentError::Failed(why)) => Self::Internal(why),
+            // Logged with both sides by the adapter; the caller learns only this.
+            OrderError::Payment(PaymentError::Mismatch(_)) => {
+                Self::Conflict("the payment does not match the order: nothing was sold".into())
+            }
             OrderError::Store(e) => Self::Store(e),
             _ => Self::Conflict(message),
         }

@@ -176,6 +176,26 @@ impl OrderStore for Store {
             .await?;
         Ok(())
     }
+
+    /// Due now: the expiry sweeper refunds it on its next run.
+    async fn mark_refund_due(&self, order: &Order, now: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(&order.owner), order_sk(&order.order_id))))
+            .update_expression("SET refundDue = :due, pendingList = :p, expiresAt = :now")
+            // Never a stub: the order must exist (a missing status is "not PAID").
+            .condition_expression("attribute_exists(pk) AND #status <> :paid AND #status <> :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":due", AttributeValue::Bool(true))
+            .expression_attribute_values(":p", s(pending_partition(order, self.partitions)))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
+            .expression_attribute_values(":pending", s(OrderStatus::PendingPayment.as_str()))
+            .send()
+            .await?;
+        Ok(())
+    }
 }
 
 impl Store {
@@ -529,28 +549,6 @@ impl Store {
                 return Err(StoreError::Backend(format!("{} purchase marks left unprocessed", writes.len())));
             }
         }
-        Ok(())
-    }
-
-    /// Records an ended order's refund as due now (reconciliation found its
-    /// charge unrefunded): the expiry sweeper refunds it on its next run.
-    /// `Conflict` if the order is PAID after all.
-    pub(crate) async fn mark_refund_due(&self, order: &Order, now: i64) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(user_pk(&order.owner), order_sk(&order.order_id))))
-            .update_expression("SET refundDue = :due, pendingList = :p, expiresAt = :now")
-            // Never a stub: the order must exist (a missing status is "not PAID").
-            .condition_expression("attribute_exists(pk) AND #status <> :paid AND #status <> :pending")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":due", AttributeValue::Bool(true))
-            .expression_attribute_values(":p", s(pending_partition(order, self.partitions)))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
-            .expression_attribute_values(":pending", s(OrderStatus::PendingPayment.as_str()))
-            .send()
-            .await?;
         Ok(())
     }
 

@@ -32,6 +32,7 @@ use std::future::Future;
 use crate::domain::{Order, OrderStatus, ProductId, RatingSummary, StockLevels};
 use crate::outbound::dynamodb::keys::PRODUCT_PREFIX;
 use crate::outbound::dynamodb::{Holdings, StockRead, Store, StoreError, TableSnapshot};
+use crate::use_cases::ports::OrderStore;
 
 /// Where a stock repair stands, for a test to make a writer land there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 pub mod sandbox;
 pub mod stripe;
 
-use crate::domain::OrderId;
-use crate::use_cases::ports::{ChargeOutcome, PaymentError, PaymentProvider};
+use crate::domain::{Order, OrderId};
+use crate::use_cases::ports::{ChargeOutcome, PaymentError, PaymentProvider, PaymentStart};
 
 /// The provider this deployment charges with (`PAYMENT_PROVIDER`).
 #[derive(Clone)]
@@ -16,10 +16,24 @@ pub enum Payments {
 }
 
 impl PaymentProvider for Payments {
-    async fn charge(&self, order_id: &OrderId, amount: u64, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
+    async fn charge(&self, order: &Order, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
         match self {
-            Self::Sandbox(sandbox) => sandbox.charge(order_id, amount, card_token).await,
-            Self::Stripe(stripe) => stripe.charge(order_id, amount, card_token).await,
+            Self::Sandbox(sandbox) => sandbox.charge(order, card_token).await,
+            Self::Stripe(stripe) => stripe.charge(order, card_token).await,
+        }
+    }
+
+    async fn start(&self, order: &Order) -> Result<Option<PaymentStart>, PaymentError> {
+        match self {
+            Self::Sandbox(sandbox) => sandbox.start(order).await,
+            Self::Stripe(stripe) => stripe.start(order).await,
+        }
+    }
+
+    async fn confirmed(&self, order: &Order) -> Result<Option<ChargeOutcome>, PaymentError> {
+        match self {
+            Self::Sandbox(sandbox) => sandbox.confirmed(order).await,
+            Self::Stripe(stripe) => stripe.confirmed(order).await,
         }
     }
 

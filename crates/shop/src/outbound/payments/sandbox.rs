@@ -2,9 +2,9 @@
 //! and keeps its ledger in the shop's table (`outbound::dynamodb::charges`).
 //! No money moves; `PAYMENT_PROVIDER=sandbox` chooses it (the default).
 
-use crate::domain::OrderId;
+use crate::domain::{Order, OrderId};
 use crate::outbound::dynamodb::{Store, StoreError};
-use crate::use_cases::ports::{ChargeOutcome, PaymentError, PaymentProvider};
+use crate::use_cases::ports::{ChargeOutcome, PaymentError, PaymentProvider, PaymentStart};
 
 /// Approved.
 pub const CARD_APPROVED: &str = "tok_visa";
@@ -40,7 +40,8 @@ impl PaymentProvider for SandboxPayments {
     /// card. The outcome is written first, on condition that the order has no
     /// approved charge; only when it has one (a retry, a race) is that read
     /// back and returned.
-    async fn charge(&self, order_id: &OrderId, amount: u64, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
+    async fn charge(&self, order: &Order, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
+        let (order_id, amount) = (&order.order_id, order.total);
         let outcome = match card_token {
             // Down: nothing new is charged, but an earlier approved charge still stands.
             CARD_PROVIDER_ERROR => {
@@ -59,6 +60,16 @@ impl PaymentProvider for SandboxPayments {
             Err(StoreError::Conflict) => self.lookup(order_id).await?.ok_or(PaymentError::Unavailable),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Card tokens only: nothing for a page to confirm.
+    async fn start(&self, _order: &Order) -> Result<Option<PaymentStart>, PaymentError> {
+        Ok(None)
+    }
+
+    /// The ledger's outcome: the sandbox decides when it is charged.
+    async fn confirmed(&self, order: &Order) -> Result<Option<ChargeOutcome>, PaymentError> {
+        self.lookup(&order.order_id).await
     }
 
     /// Refunds an approved charge, once.

@@ -391,6 +391,16 @@ impl OrderStore for FakeStore {
         Ok(())
     }
 
+    async fn mark_refund_due(&self, order: &Order, _now: i64) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let stored = state.orders.get_mut(&order.order_id).ok_or(StoreError::Conflict)?;
+        if matches!(stored.status, OrderStatus::Paid | OrderStatus::PendingPayment) {
+            return Err(StoreError::Conflict);
+        }
+        stored.refund_due = true;
+        Ok(())
+    }
+
     async fn end_order_without_stock(&self, order: &Order, ended: &Order) -> Result<(), StoreError> {
         let mut state = self.state();
         if state.orders.get(&order.order_id).map(|o| o.status) != Some(OrderStatus::PendingPayment) {
@@ -548,6 +558,8 @@ pub(super) struct FakePayments {
     pub(super) refunds: Mutex<Vec<OrderId>>,
     /// Refunds fail as a provider outage does.
     pub(super) refunds_down: Mutex<bool>,
+    /// What the provider says of an order's payment when asked (`confirmed`).
+    pub(super) confirmations: Mutex<HashMap<OrderId, Result<ChargeOutcome, PaymentError>>>,
 }
 
 impl FakePayments {
@@ -563,9 +575,28 @@ impl FakePayments {
 }
 
 impl PaymentProvider for FakePayments {
-    async fn charge(&self, order_id: &OrderId, amount: u64, _card: &str) -> Result<ChargeOutcome, PaymentError> {
-        self.charges.lock().unwrap().push((*order_id, amount));
+    async fn charge(&self, order: &Order, _card: &str) -> Result<ChargeOutcome, PaymentError> {
+        self.charges.lock().unwrap().push((order.order_id, order.total));
         self.answers.lock().unwrap().pop_front().unwrap_or(Err(PaymentError::Unavailable))
+    }
+
+    async fn start(&self, order: &Order) -> Result<Option<PaymentStart>, PaymentError> {
+        let secret = format!("pi_{}_secret", order.order_id);
+        Ok(Some(PaymentStart { payment_id: format!("pi_{}", order.order_id), client_secret: secret }))
+    }
+
+    /// What the provider says now: set by the test (`confirmations`),
+    /// as a webhook or the buyer's page would find it.
+    async fn confirmed(&self, order: &Order) -> Result<Option<ChargeOutcome>, PaymentError> {
+        let answer = self.confirmations.lock().unwrap().get(&order.order_id).cloned();
+        match answer {
+            Some(Ok(ChargeOutcome::Approved { charge_id })) => {
+                self.charges.lock().unwrap().push((order.order_id, order.total));
+                Ok(Some(ChargeOutcome::Approved { charge_id }))
+            }
+            Some(other) => other.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn refund(&self, order_id: &OrderId) -> Result<bool, PaymentError> {

@@ -4,6 +4,7 @@
 mod cart;
 mod catalog;
 mod checkout;
+mod confirmation;
 mod fake;
 mod holds;
 mod payment;

@@ -77,6 +77,11 @@ impl PaymentIntent {
         self.metadata.get(ORDER_METADATA).map(String::as_str)
     }
 
+    /// The buyer's `sub` (its `metadata[buyer]`).
+    pub fn buyer(&self) -> Option<&str> {
+        self.metadata.get(BUYER_METADATA).map(String::as_str)
+    }
+
     /// Cents refunded of its charge, when the charge came expanded.
     pub fn amount_refunded(&self) -> Option<u64> {
         match &self.latest_charge {
@@ -119,8 +124,10 @@ struct ErrorDetail {
     kind: Option<String>,
 }
 
-/// The metadata key that names an intent's order.
+/// The metadata keys that name an intent's order and its buyer (the
+/// order's key in the table), so a webhook finds the order in one read.
 pub const ORDER_METADATA: &str = "order_id";
+pub const BUYER_METADATA: &str = "buyer";
 
 /// Stripe's API at `api_base` (`https://api.stripe.com`, or localstripe),
 /// authenticated with a secret key.
@@ -175,16 +182,18 @@ impl StripeClient {
     pub async fn create_intent(
         &self,
         order_id: &str,
+        buyer: &str,
         amount: u64,
         currency: &str,
         idempotency_key: &str,
     ) -> Result<PaymentIntent, StripeError> {
-        let order_key = format!("metadata[{ORDER_METADATA}]");
+        let (order_key, buyer_key) = (format!("metadata[{ORDER_METADATA}]"), format!("metadata[{BUYER_METADATA}]"));
         let form = [
             ("amount", amount.to_string()),
             ("currency", currency.to_owned()),
             ("payment_method_types[]", "card".to_owned()),
             (order_key.as_str(), order_id.to_owned()),
+            (buyer_key.as_str(), buyer.to_owned()),
         ];
         self.send(self.post("/v1/payment_intents", &form, Some(idempotency_key))).await
     }

@@ -12,11 +12,11 @@
 
 mod client;
 
-pub use client::{IntentStatus, PaymentIntent, StripeClient, StripeError, ORDER_METADATA};
+pub use client::{IntentStatus, PaymentIntent, StripeClient, StripeError, BUYER_METADATA, ORDER_METADATA};
 
-use crate::domain::OrderId;
+use crate::domain::{Order, OrderId};
 use crate::outbound::dynamodb::{LedgerEntry, Store, StoreError};
-use crate::use_cases::ports::{ChargeOutcome, PaymentError, PaymentProvider};
+use crate::use_cases::ports::{ChargeOutcome, PaymentError, PaymentProvider, PaymentStart};
 
 /// Where Stripe is, the key the shop calls it with, and the currency its
 /// prices are in.
@@ -76,25 +76,51 @@ impl StripePayments {
     /// The order's PaymentIntent: the one the ledger names, or a new one,
     /// recorded (if two payments make one each, both use the first recorded
     /// and the other is cancelled).
-    async fn intent_for(
-        &self,
-        order_id: &OrderId,
-        amount: u64,
-        entry: Option<&LedgerEntry>,
-    ) -> Result<PaymentIntent, PaymentError> {
+    async fn intent_for(&self, order: &Order, entry: Option<&LedgerEntry>) -> Result<PaymentIntent, PaymentError> {
+        let (order_id, amount) = (&order.order_id, order.total);
         if let Some(id) = entry.and_then(|e| e.payment_intent.as_deref()) {
-            return Ok(self.client.retrieve_intent(id).await?);
+            return self.checked(self.client.retrieve_intent(id).await?, order);
         }
-        let order = order_id.to_string();
-        let created = self.client.create_intent(&order, amount, &self.currency, &format!("order-{order}-pi")).await?;
+        let created = self
+            .client
+            .create_intent(&order_id.to_string(), &order.owner, amount, &self.currency, &format!("order-{order_id}-pi"))
+            .await?;
         let recorded = self.ledger.record_intent(order_id, &created.id, amount).await.map_err(ledger_error)?;
         if recorded == created.id {
-            return Ok(created);
+            return self.checked(created, order);
         }
         if let Err(e) = self.client.cancel_intent(&created.id).await {
-            tracing::warn!(order = %order, intent = %created.id, error = %e, "a duplicate intent was not cancelled");
+            tracing::warn!(order = %order_id, intent = %created.id, error = %e, "a duplicate intent was not cancelled");
         }
-        Ok(self.client.retrieve_intent(&recorded).await?)
+        self.checked(self.client.retrieve_intent(&recorded).await?, order)
+    }
+
+    /// The intent, if it is for exactly the order's total, in the shop's
+    /// currency, and names the order: nothing is sold for another amount.
+    fn checked(&self, intent: PaymentIntent, order: &Order) -> Result<PaymentIntent, PaymentError> {
+        let order_id = order.order_id.to_string();
+        if intent.amount != order.total
+            || intent.currency != self.currency
+            || intent.order_id() != Some(order_id.as_str())
+        {
+            tracing::error!(
+                order = %order_id,
+                intent = %intent.id,
+                amount = intent.amount,
+                currency = %intent.currency,
+                "payment does not match its order"
+            );
+            return Err(PaymentError::Mismatch(format!(
+                "intent {} is for {} {} (order {:?}); order {order_id} is {} {}",
+                intent.id,
+                intent.amount,
+                intent.currency,
+                intent.order_id(),
+                order.total,
+                self.currency
+            )));
+        }
+        Ok(intent)
     }
 
     /// Records an approved charge of the intent, and answers it.
@@ -139,7 +165,8 @@ impl PaymentProvider for StripePayments {
     /// Charges the order's intent with the card's payment method, confirmed
     /// here (server-side). An approved charge is final: a second call answers
     /// it. A declined card leaves the intent ready for another.
-    async fn charge(&self, order_id: &OrderId, amount: u64, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
+    async fn charge(&self, order: &Order, card_token: &str) -> Result<ChargeOutcome, PaymentError> {
+        let (order_id, amount) = (&order.order_id, order.total);
         let entry = self.entry(order_id).await?;
         if let Some(approved @ ChargeOutcome::Approved { .. }) = entry.as_ref().and_then(|e| e.outcome.clone()) {
             return Ok(approved);
@@ -150,14 +177,7 @@ impl PaymentProvider for StripePayments {
         let Some(method) = payment_method_of(card_token) else {
             return self.declined(order_id, amount, card_token, "invalid_card".into()).await;
         };
-        let intent = self.intent_for(order_id, amount, entry.as_ref()).await?;
-        // Never charge another amount than the order's.
-        if intent.amount != amount || intent.currency != self.currency {
-            return Err(PaymentError::Failed(format!(
-                "intent {} is for {} {}, the order for {amount} {}",
-                intent.id, intent.amount, intent.currency, self.currency
-            )));
-        }
+        let intent = self.intent_for(order, entry.as_ref()).await?;
         if intent.status == IntentStatus::Succeeded {
             return self.approved(order_id, &intent, method).await;
         }
@@ -188,6 +208,37 @@ impl PaymentProvider for StripePayments {
                     Err(refused.into())
                 }
             }
+        }
+    }
+
+    /// The order's intent, created and recorded if it has none, for the
+    /// buyer's page to confirm with Stripe.js (its client secret).
+    async fn start(&self, order: &Order) -> Result<Option<PaymentStart>, PaymentError> {
+        let entry = self.entry(&order.order_id).await?;
+        let intent = self.intent_for(order, entry.as_ref()).await?;
+        let client_secret = intent
+            .client_secret
+            .clone()
+            .ok_or_else(|| PaymentError::Failed(format!("intent {} came without its client secret", intent.id)))?;
+        Ok(Some(PaymentStart { payment_id: intent.id, client_secret }))
+    }
+
+    /// Asks Stripe about the order's recorded intent (never the page's
+    /// word): succeeded for exactly the order's total is approved, and
+    /// recorded; a failed last attempt is declined; otherwise nothing yet.
+    async fn confirmed(&self, order: &Order) -> Result<Option<ChargeOutcome>, PaymentError> {
+        let Some(entry) = self.entry(&order.order_id).await? else { return Ok(None) };
+        if let Some(approved @ ChargeOutcome::Approved { .. }) = &entry.outcome {
+            return Ok(Some(approved.clone()));
+        }
+        let Some(intent_id) = entry.payment_intent.as_deref() else { return Ok(None) };
+        let intent = self.checked(self.client.retrieve_intent(intent_id).await?, order)?;
+        match intent.status {
+            IntentStatus::Succeeded => self.approved(&order.order_id, &intent, "card form").await.map(Some),
+            IntentStatus::RequiresPaymentMethod => {
+                Ok(intent.last_payment_error.and_then(|e| e.code).map(|reason| ChargeOutcome::Declined { reason }))
+            }
+            _ => Ok(None),
         }
     }
 
