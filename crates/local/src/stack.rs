@@ -143,6 +143,27 @@ async fn start_localstripe(options: &Options) -> Result<(Child, String), LocalEr
     Err(LocalError::Setup(format!("localstripe did not listen on {address} within 30 s")))
 }
 
+/// The payment events the shop's webhook takes.
+pub const WEBHOOK_EVENTS: [&str; 2] = ["payment_intent.succeeded", "payment_intent.payment_failed"];
+
+/// Registers the shop's webhook endpoint with localstripe, as one does in
+/// Stripe's dashboard (docs/deploy.md): it signs each event with `secret`.
+async fn register_webhook(localstripe: &str, url: &str, secret: &str) -> Result<(), LocalError> {
+    let mut form = vec![("url", url.to_owned()), ("secret", secret.to_owned())];
+    form.extend(WEBHOOK_EVENTS.iter().map(|e| ("events[]", (*e).to_owned())));
+    let answer = reqwest::Client::new()
+        .post(format!("{localstripe}/_config/webhooks/shop"))
+        .basic_auth(LOCAL_STRIPE_SECRET_KEY, Some(""))
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| LocalError::Setup(format!("registering the webhook with localstripe: {e}")))?;
+    if !answer.status().is_success() {
+        return Err(LocalError::Setup(format!("localstripe refused the webhook: {}", answer.status())));
+    }
+    Ok(())
+}
+
 pub async fn run(options: Options) -> Result<(), LocalError> {
     let template = Template::load_with(&options.template, &options.parameter_overrides)?;
     // Bind first: a port in use fails fast, before anything starts.
@@ -157,6 +178,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
                 api_base: url.clone(),
                 secret_key: LOCAL_STRIPE_SECRET_KEY.into(),
                 currency: "usd".into(),
+                webhook_secret: Some(format!("whsec_local_{}", uuid::Uuid::new_v4().simple())),
             };
             (Some(child), PaymentConfig::Stripe(config), Some(url))
         }
@@ -263,6 +285,14 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     }
     let gateway = Arc::new(gateway);
     let api_url = format!("http://{}", api_listener.local_addr()?);
+    if let (Some(url), PaymentConfig::Stripe(stripe)) = (&stripe_url, &app.config.payments) {
+        register_webhook(
+            url,
+            &format!("{api_url}/stripe/webhook"),
+            stripe.webhook_secret.as_deref().unwrap_or_default(),
+        )
+        .await?;
+    }
     let invoke_url = format!("http://{}", invoke_listener.local_addr()?);
     // `localhost`, not 127.0.0.1: the page, its cookie and the allowed origin
     // name one host (a cookie set for one is third-party on the other).
@@ -297,6 +327,8 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
         "tableName": table_name,
         "indexPartitions": app.config.index_partitions.count(),
         "stripeUrl": stripe_url,
+        // Local only: tests sign events with it as Stripe does.
+        "stripeWebhookSecret": app.stripe_webhook_secret(),
         "streamArn": stream_arn,
         "queueUrls": queue_urls,
         "cleanupQueueUrl": app.config.cleanup_queue_url,

@@ -28,7 +28,8 @@ async fn run() -> Result<(), String> {
     let stack = shop_local::stack::spawn_child_stack(&binary, &root, &[]).map_err(|e| e.to_string())?;
     let coordinates = stack.coordinates().map_err(|e| e.to_string())?;
     let field = |name: &str| coordinates[name].as_str().unwrap_or_default().to_owned();
-    let client = shop_local::endpoint_tour::Client::new(reqwest::Client::new(), field("apiUrl"));
+    let client = shop_local::endpoint_tour::Client::new(reqwest::Client::new(), field("apiUrl"))
+        .with_webhook_secret(coordinates["stripeWebhookSecret"].as_str().map(str::to_owned));
     let sign_in = |user| shop_local::stack::demo_id_token(&coordinates, user);
     let customer = sign_in("customer").await.map_err(|e| e.to_string())?;
     let admin = sign_in("admin").await.map_err(|e| e.to_string())?;

@@ -10,7 +10,8 @@ use crate::support::*;
 
 #[tokio::test]
 async fn no_endpoint_makes_more_aws_calls_than_its_design_minimum() {
-    let client = shop_local::endpoint_tour::Client::new(http(), stack().api.clone());
+    let client = shop_local::endpoint_tour::Client::new(http(), stack().api.clone())
+        .with_webhook_secret(stack().webhook_secret.clone());
     let (a, b) = (product_for(45).await, product_for(46).await);
     shop_local::endpoint_tour::every_endpoint(&client, &new_user_token("calls").await, &admin_token().await, (&a, &b))
         .await

@@ -12,7 +12,8 @@ use crate::support::*;
 
 #[tokio::test]
 async fn every_call_of_every_function_is_allowed_by_its_policy() {
-    let client = shop_local::endpoint_tour::Client::new(http(), stack().api.clone());
+    let client = shop_local::endpoint_tour::Client::new(http(), stack().api.clone())
+        .with_webhook_secret(stack().webhook_secret.clone());
     let (a, b) = (product_for(43).await, product_for(44).await);
     shop_local::endpoint_tour::every_endpoint(&client, &customer_token().await, &admin_token().await, (&a, &b))
         .await

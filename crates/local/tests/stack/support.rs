@@ -23,6 +23,8 @@ pub struct Stack {
     pub demo_users: Value,
     /// localstripe's address, when the stack pays with Stripe.
     pub stripe: Option<String>,
+    /// The secret the webhook checks events with (local only).
+    pub webhook_secret: Option<String>,
 }
 
 /// The stack this test binary started; it lives until the process exits,
@@ -56,6 +58,7 @@ pub fn stack() -> &'static Stack {
             queue_urls: c["queueUrls"].clone(),
             demo_users: c["demoUsers"].clone(),
             stripe: c["stripeUrl"].as_str().map(str::to_owned),
+            webhook_secret: c["stripeWebhookSecret"].as_str().map(str::to_owned),
         }
     })
 }

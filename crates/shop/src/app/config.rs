@@ -58,8 +58,8 @@ impl Config {
 }
 
 /// `PAYMENT_PROVIDER`: `sandbox` (the default) or `stripe`, which needs
-/// `STRIPE_SECRET_KEY` and takes `STRIPE_API_BASE` (default Stripe's own) and
-/// `STRIPE_CURRENCY` (default `usd`).
+/// `STRIPE_SECRET_KEY` and takes `STRIPE_API_BASE` (default Stripe's own),
+/// `STRIPE_CURRENCY` (default `usd`) and `STRIPE_WEBHOOK_SECRET`.
 pub fn payment_config_from_env() -> Result<PaymentConfig, ConfigError> {
     match optional("PAYMENT_PROVIDER").as_deref() {
         None | Some("sandbox") => Ok(PaymentConfig::Sandbox),
@@ -67,6 +67,7 @@ pub fn payment_config_from_env() -> Result<PaymentConfig, ConfigError> {
             api_base: optional("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
             secret_key: required("STRIPE_SECRET_KEY")?,
             currency: optional("STRIPE_CURRENCY").unwrap_or_else(|| "usd".into()).to_ascii_lowercase(),
+            webhook_secret: optional("STRIPE_WEBHOOK_SECRET"),
         })),
         Some(_) => Err(ConfigError("PAYMENT_PROVIDER")),
     }

@@ -51,6 +51,14 @@ impl App {
         Self { config, store, cleanup_queue, verifier, authenticators, payments }
     }
 
+    /// The Stripe webhook's signing secret, when the shop pays with Stripe.
+    pub fn stripe_webhook_secret(&self) -> Option<&str> {
+        match &self.config.payments {
+            PaymentConfig::Stripe(stripe) => stripe.webhook_secret.as_deref(),
+            PaymentConfig::Sandbox => None,
+        }
+    }
+
     /// Orders as the use cases pay, cancel and expire them, on this app's
     /// store, payment provider and the system clock.
     pub fn orders(&self) -> Orders<'_, dynamodb::Store, Payments, SystemClock> {

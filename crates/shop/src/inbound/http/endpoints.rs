@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use super::errors::ApiError;
 use super::response::Reply;
-use super::{cart, catalog, orders, reviews};
+use super::{cart, catalog, orders, reviews, stripe};
 use crate::app::App;
 use crate::outbound::call_counter::counting;
 
@@ -60,11 +60,13 @@ endpoints! {
     ListOrders => "list-orders" => orders::list_orders,
     GetOrder => "get-order" => orders::get_order,
     PayOrder => "pay-order" => orders::pay_order,
+    StartPayment => "start-payment" => orders::start_payment,
     CancelOrder => "cancel-order" => orders::cancel_order,
     ListReviews => "list-reviews" => reviews::list_reviews,
     CreateReview => "create-review" => reviews::create_review,
     UpdateReview => "update-review" => reviews::update_review,
     DeleteReview => "delete-review" => reviews::delete_review,
+    StripeWebhook => "stripe-webhook" => stripe::webhook,
 }
 
 impl Endpoint {

@@ -18,6 +18,7 @@ mod orders;
 mod request;
 mod response;
 mod reviews;
+mod stripe;
 pub mod views;
 
 pub use endpoints::Endpoint;

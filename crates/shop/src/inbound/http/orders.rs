@@ -9,7 +9,7 @@ use super::request::{
     admin_rights, grants_admin, idempotency_key, json_body, page_limit, path_param, query_param, signed_in,
 };
 use super::response::Reply;
-use super::views::{cart_view, CheckoutAnswer, OrderAnswer, OrderList, OrderView};
+use super::views::{cart_view, CheckoutAnswer, OrderAnswer, OrderList, OrderView, PaymentIntentView, PaymentStarted};
 use crate::app::App;
 use crate::domain::{CardToken, CartOwner, OrderId};
 use crate::outbound::dynamodb::order_page_start;
@@ -62,19 +62,58 @@ pub(super) async fn get_order(app: &App, req: &Request) -> Result<Reply, ApiErro
     Ok(Reply::ok(OrderAnswer::of(&order)))
 }
 
+/// A payment: a card token, charged here; or word that the page confirmed
+/// the order's payment with the provider (Stripe.js), which is checked with
+/// the provider, never taken as it is.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Payment {
+    Card(CardPayment),
+    Confirmed(ConfirmedPayment),
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Payment {
+struct CardPayment {
     card_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmedPayment {
+    confirmed: bool,
 }
 
 pub(super) async fn pay_order(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let identity = signed_in(app, req).await?;
     let order_id = order_id_param(req)?;
-    let payment: Payment = json_body(req)?;
-    let card = CardToken::parse(&payment.card_token)?;
-    let order = app.orders().pay(&identity.sub, &order_id, &card).await?;
+    let order = match json_body::<Payment>(req)? {
+        Payment::Card(payment) => {
+            let card = CardToken::parse(&payment.card_token)?;
+            app.orders().pay(&identity.sub, &order_id, &card).await?
+        }
+        Payment::Confirmed(ConfirmedPayment { confirmed: true }) => {
+            app.orders().payment_confirmed(&identity.sub, &order_id).await?
+        }
+        Payment::Confirmed(_) => return Err(ApiError::BadRequest("confirmed must be true".into())),
+    };
     Ok(Reply::ok(OrderAnswer::of(&order)))
+}
+
+/// Starts paying an order with the provider's card form: the intent the
+/// page confirms with Stripe.js. A shop that takes card tokens only (the
+/// sandbox provider) says so.
+pub(super) async fn start_payment(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let identity = signed_in(app, req).await?;
+    let order_id = order_id_param(req)?;
+    let (order, start) = app.orders().start_payment(&identity.sub, &order_id).await?;
+    let start = start.ok_or_else(|| {
+        ApiError::Conflict(
+            "this shop takes card tokens: pay with POST /orders/{order_id}/payment and a cardToken".into(),
+        )
+    })?;
+    let intent = PaymentIntentView { id: &start.payment_id, client_secret: &start.client_secret };
+    Ok(Reply::ok(PaymentStarted { order: (&order).into(), payment_intent: intent }))
 }
 
 pub(super) async fn cancel_order(app: &App, req: &Request) -> Result<Reply, ApiError> {

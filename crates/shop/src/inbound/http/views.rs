@@ -306,3 +306,26 @@ pub struct ReviewList<'a> {
 pub struct ExistingReview<'a> {
     pub review_id: &'a str,
 }
+
+/// A payment started for the page to confirm with Stripe.js.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentStarted<'a> {
+    pub order: OrderView<'a>,
+    pub payment_intent: PaymentIntentView<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentIntentView<'a> {
+    pub id: &'a str,
+    pub client_secret: &'a str,
+}
+
+/// What the webhook answers Stripe: received, and what was done with it.
+#[derive(Serialize)]
+pub struct WebhookReceived {
+    pub received: bool,
+    /// `processed`, `duplicate` or why it was ignored.
+    pub outcome: &'static str,
+}

@@ -130,3 +130,34 @@ impl Store {
         }
     }
 }
+
+/// A provider event processed is remembered this long: longer than Stripe
+/// retries a delivery (three days), so a replay inside it changes nothing.
+const EVENT_RETENTION_SECS: i64 = 30 * 24 * 3600;
+
+fn event_key(event_id: &str) -> (String, String) {
+    (format!("provider-event#{event_id}"), "event".to_owned())
+}
+
+impl Store {
+    /// Whether a provider event (by its id) was processed already.
+    pub async fn event_processed(&self, event_id: &str) -> Result<bool, StoreError> {
+        let (pk, sk) = event_key(event_id);
+        Ok(self.get(pk, sk, true).await?.is_some())
+    }
+
+    /// Remembers a provider event as processed (kept for
+    /// `EVENT_RETENTION_SECS`, then TTL removes it).
+    pub async fn mark_event_processed(&self, event_id: &str, now: i64) -> Result<(), StoreError> {
+        let (pk, sk) = event_key(event_id);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk))
+            .item("sk", AttributeValue::S(sk))
+            .item("expirationTime", AttributeValue::N((now + EVENT_RETENTION_SECS).to_string()))
+            .send()
+            .await?;
+        Ok(())
+    }
+}

@@ -11,6 +11,7 @@
 //! (docs.stripe.com/testing#cards).
 
 mod client;
+pub mod webhook;
 
 pub use client::{IntentStatus, PaymentIntent, StripeClient, StripeError, BUYER_METADATA, ORDER_METADATA};
 
@@ -27,6 +28,9 @@ pub struct StripeConfig {
     pub secret_key: String,
     /// ISO code, lowercase (`usd`): the prices' cents are this currency's.
     pub currency: String,
+    /// The webhook endpoint's signing secret (`whsec_...`): only the
+    /// webhook's function has it.
+    pub webhook_secret: Option<String>,
 }
 
 /// The provider is down: what `tok_provider_error` stands for.
