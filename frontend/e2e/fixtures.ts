@@ -175,3 +175,18 @@ export async function signInOnThisPage(page: Page, user: User): Promise<void> {
   }
   await expect(page.getByTestId("signed-in-as")).toHaveText(user.username);
 }
+
+/** Stripe's test cards (docs.stripe.com/testing), as localstripe takes them. */
+export const APPROVED_CARD = "4242424242424242";
+export const DECLINED_CARD = "4000000000000341";
+/** A card whose bank asks for 3-D Secure. */
+export const THREE_D_SECURE_CARD = "4000002500003155";
+
+/** Types a card into the order page's card form (Stripe's card element). */
+export async function fillCard(page: Page, number: string): Promise<void> {
+  const form = page.getByTestId("card-element");
+  await form.getByLabel("Card number").fill(number);
+  await form.getByLabel("MM / YY").fill("12 / 34");
+  await form.getByLabel("CVC").fill("123");
+}
+

@@ -36,6 +36,7 @@ export default async function startStack(): Promise<() => Promise<void>> {
       SHOP_INVOKE_PORT: "0",
       SHOP_STOREFRONT_PORT: "0",
       SHOP_EMULATOR_PORT: String(await freePort()),
+      SHOP_STRIPE_PORT: String(await freePort()),
       SHOP_STACK_FILE: stackFile,
       SHOP_STOP_ON_STDIN_EOF: "1",
       RUST_LOG: process.env.RUST_LOG ?? "warn",

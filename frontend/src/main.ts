@@ -6,6 +6,7 @@ import App from "./App.vue";
 import { router } from "./router";
 import { setApiBase } from "./lib/api";
 import { amplifyAuthConfig, loadConfig } from "./lib/config";
+import { setStripeSettings } from "./lib/stripe";
 import { useCartStore } from "./stores/cart";
 import { useSessionStore } from "./stores/session";
 import "./style.css";
@@ -14,6 +15,7 @@ async function start(): Promise<void> {
   const config = await loadConfig();
   Amplify.configure(amplifyAuthConfig(config));
   setApiBase(config.apiBase);
+  setStripeSettings(config.stripe);
 
   const app = createApp(App).use(createPinia()).use(router);
   const session = useSessionStore();

@@ -297,7 +297,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     // `localhost`, not 127.0.0.1: the page, its cookie and the allowed origin
     // name one host (a cookie set for one is third-party on the other).
     let storefront_url = format!("http://localhost:{}", storefront_listener.local_addr()?.port());
-    let page_config = storefront::page_config(REGION, &user_pool_id, &client_id, &endpoint);
+    let page_config = storefront::page_config(REGION, &user_pool_id, &client_id, &endpoint, stripe_url.as_deref());
     let storefront_built = options.storefront_dir.join("index.html").exists();
     let storefront = storefront::router(&options.storefront_dir, page_config, gateway.clone().api_router());
     for (listener, router) in [

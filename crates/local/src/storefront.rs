@@ -18,14 +18,32 @@ use tower_http::services::{ServeDir, ServeFile};
 pub const API_PATH: &str = "/api";
 
 /// What the page reads from `/config.json` (see `frontend/src/lib/config.ts`).
-pub fn page_config(region: &str, user_pool_id: &str, client_id: &str, cognito_endpoint: &str) -> Value {
-    serde_json::json!({
+/// The publishable key the local storefront pays with (localstripe takes any `pk_`).
+pub const LOCAL_STRIPE_PUBLISHABLE_KEY: &str = "pk_test_local";
+
+/// `config.json`; with `stripe` (localstripe's address) the storefront pays
+/// by card through Stripe.js, served by the stack's stand-in.
+pub fn page_config(
+    region: &str,
+    user_pool_id: &str,
+    client_id: &str,
+    cognito_endpoint: &str,
+    stripe: Option<&str>,
+) -> Value {
+    let mut config = serde_json::json!({
         "apiBase": API_PATH,
         "region": region,
         "userPoolId": user_pool_id,
         "userPoolClientId": client_id,
         "cognitoEndpoint": cognito_endpoint,
-    })
+    });
+    if let Some(stripe) = stripe {
+        config["stripe"] = serde_json::json!({
+            "publishableKey": LOCAL_STRIPE_PUBLISHABLE_KEY,
+            "jsUrl": format!("{stripe}/js.stripe.com/v3/"),
+        });
+    }
+    config
 }
 
 /// The storefront's routes: `api` (the local API Gateway) under `/api`, the

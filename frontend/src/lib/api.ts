@@ -99,6 +99,15 @@ export const api = {
   order: (orderId: string) => call<{ order: Order }>("GET", `/orders/${id(orderId)}`),
   pay: (orderId: string, cardToken: string) =>
     call<{ order: Order }>("POST", `/orders/${id(orderId)}/payment`, { body: { cardToken } }),
+  /** The order's PaymentIntent, for Stripe.js to confirm with the card. */
+  startPayment: (orderId: string) =>
+    call<{ order: Order; paymentIntent: { id: string; clientSecret: string } }>(
+      "POST",
+      `/orders/${id(orderId)}/payment/intent`,
+    ),
+  /** "Stripe confirmed it": the shop asks Stripe, and sells the order if so. */
+  paymentConfirmed: (orderId: string) =>
+    call<{ order: Order }>("POST", `/orders/${id(orderId)}/payment`, { body: { confirmed: true } }),
   cancel: (orderId: string) => call<{ order: Order }>("POST", `/orders/${id(orderId)}/cancel`),
 
   createProduct: (product: Partial<Product> & { initialStock: number }) =>

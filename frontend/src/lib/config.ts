@@ -10,6 +10,10 @@ export interface StorefrontConfig {
   userPoolClientId: string;
   /** Only locally: the emulator's Cognito endpoint. Absent on AWS. */
   cognitoEndpoint?: string;
+  /** Card payments with Stripe: its publishable key and where Stripe.js is
+   * (https://js.stripe.com/v3/; locally, the stack's stand-in). Absent when
+   * the shop takes the sandbox's test cards. */
+  stripe?: { publishableKey: string; jsUrl: string };
 }
 
 function isConfig(value: unknown): value is StorefrontConfig {
@@ -21,8 +25,14 @@ function isConfig(value: unknown): value is StorefrontConfig {
     typeof v.region === "string" &&
     typeof v.userPoolId === "string" &&
     typeof v.userPoolClientId === "string" &&
-    (v.cognitoEndpoint === undefined || typeof v.cognitoEndpoint === "string")
+    (v.cognitoEndpoint === undefined || typeof v.cognitoEndpoint === "string") &&
+    (v.stripe === undefined || isStripeConfig(v.stripe))
   );
+}
+
+function isStripeConfig(value: unknown): boolean {
+  const v = value as Record<string, unknown> | null;
+  return typeof v === "object" && v !== null && typeof v.publishableKey === "string" && typeof v.jsUrl === "string";
 }
 
 export async function loadConfig(fetchImpl: typeof fetch = fetch): Promise<StorefrontConfig> {
