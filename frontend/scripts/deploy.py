@@ -52,6 +52,9 @@ def main():
         "userPoolId": out["UserPoolId"],
         "userPoolClientId": out["UserPoolClientId"],
     }
+    if out.get("StripePublishableKey"):
+        # The card form: Stripe.js from Stripe itself, as Stripe requires.
+        config["stripe"] = {"publishableKey": out["StripePublishableKey"], "jsUrl": "https://js.stripe.com/v3/"}
     s3.put_object(
         Bucket=bucket,
         Key="config.json",

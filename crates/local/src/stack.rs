@@ -13,6 +13,7 @@ use shop::app::config::{Config, PaymentConfig};
 use shop::app::App;
 use shop::outbound::cognito::tokens::CognitoConfig;
 use shop::outbound::dynamodb::IndexPartitions;
+use shop::outbound::payments::stripe::{KeysSource, StripeConfig, StripeKeys};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
@@ -174,12 +175,11 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     let (mut localstripe, payments, stripe_url) = match options.payment_provider.as_str() {
         "stripe" => {
             let (child, url) = start_localstripe(&options).await?;
-            let config = shop::outbound::payments::stripe::StripeConfig {
-                api_base: url.clone(),
+            let keys = StripeKeys {
                 secret_key: LOCAL_STRIPE_SECRET_KEY.into(),
-                currency: "usd".into(),
                 webhook_secret: Some(format!("whsec_local_{}", uuid::Uuid::new_v4().simple())),
             };
+            let config = StripeConfig { api_base: url.clone(), keys: KeysSource::Given(keys), currency: "usd".into() };
             (Some(child), PaymentConfig::Stripe(config), Some(url))
         }
         "sandbox" => (None, PaymentConfig::Sandbox, None),
@@ -285,13 +285,9 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
     }
     let gateway = Arc::new(gateway);
     let api_url = format!("http://{}", api_listener.local_addr()?);
-    if let (Some(url), PaymentConfig::Stripe(stripe)) = (&stripe_url, &app.config.payments) {
-        register_webhook(
-            url,
-            &format!("{api_url}/stripe/webhook"),
-            stripe.webhook_secret.as_deref().unwrap_or_default(),
-        )
-        .await?;
+    let webhook_secret = app.stripe_webhook_secret().await.map_err(|e| LocalError::Setup(e.to_string()))?;
+    if let (Some(url), Some(secret)) = (&stripe_url, &webhook_secret) {
+        register_webhook(url, &format!("{api_url}/stripe/webhook"), secret).await?;
     }
     let invoke_url = format!("http://{}", invoke_listener.local_addr()?);
     // `localhost`, not 127.0.0.1: the page, its cookie and the allowed origin
@@ -328,7 +324,7 @@ pub async fn run(options: Options) -> Result<(), LocalError> {
         "indexPartitions": app.config.index_partitions.count(),
         "stripeUrl": stripe_url,
         // Local only: tests sign events with it as Stripe does.
-        "stripeWebhookSecret": app.stripe_webhook_secret(),
+        "stripeWebhookSecret": webhook_secret,
         "streamArn": stream_arn,
         "queueUrls": queue_urls,
         "cleanupQueueUrl": app.config.cleanup_queue_url,

@@ -5,7 +5,7 @@ use std::env;
 use crate::domain::HoldPolicy;
 use crate::outbound::cognito::tokens::CognitoConfig;
 use crate::outbound::dynamodb::IndexPartitions;
-use crate::outbound::payments::stripe::StripeConfig;
+use crate::outbound::payments::stripe::{KeysSource, StripeConfig, StripeKeys};
 
 #[derive(Debug, thiserror::Error)]
 #[error("missing or invalid setting {0}")]
@@ -57,18 +57,27 @@ impl Config {
     }
 }
 
-/// `PAYMENT_PROVIDER`: `sandbox` (the default) or `stripe`, which needs
-/// `STRIPE_SECRET_KEY` and takes `STRIPE_API_BASE` (default Stripe's own),
-/// `STRIPE_CURRENCY` (default `usd`) and `STRIPE_WEBHOOK_SECRET`.
+/// `PAYMENT_PROVIDER`: `sandbox` (the default) or `stripe`. Stripe's keys
+/// come from the Secrets Manager secret `STRIPE_SECRET_ARN` names (on AWS),
+/// or else from `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET`; it takes
+/// `STRIPE_API_BASE` (default Stripe's own) and `STRIPE_CURRENCY` (`usd`).
 pub fn payment_config_from_env() -> Result<PaymentConfig, ConfigError> {
     match optional("PAYMENT_PROVIDER").as_deref() {
         None | Some("sandbox") => Ok(PaymentConfig::Sandbox),
-        Some("stripe") => Ok(PaymentConfig::Stripe(StripeConfig {
-            api_base: optional("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
-            secret_key: required("STRIPE_SECRET_KEY")?,
-            currency: optional("STRIPE_CURRENCY").unwrap_or_else(|| "usd".into()).to_ascii_lowercase(),
-            webhook_secret: optional("STRIPE_WEBHOOK_SECRET"),
-        })),
+        Some("stripe") => {
+            let keys = match optional("STRIPE_SECRET_ARN") {
+                Some(secret_id) => KeysSource::SecretsManager { secret_id },
+                None => KeysSource::Given(StripeKeys {
+                    secret_key: required("STRIPE_SECRET_KEY")?,
+                    webhook_secret: optional("STRIPE_WEBHOOK_SECRET"),
+                }),
+            };
+            Ok(PaymentConfig::Stripe(StripeConfig {
+                api_base: optional("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into()),
+                keys,
+                currency: optional("STRIPE_CURRENCY").unwrap_or_else(|| "usd".into()).to_ascii_lowercase(),
+            }))
+        }
         Some(_) => Err(ConfigError("PAYMENT_PROVIDER")),
     }
 }

@@ -5,9 +5,11 @@
 
 pub mod config;
 
-use crate::outbound::payments::{sandbox::SandboxPayments, stripe::StripePayments, Payments};
+use crate::outbound::payments::stripe::{KeysSource, StripePayments};
+use crate::outbound::payments::{sandbox::SandboxPayments, Payments};
 use crate::outbound::{aws, call_counter, cognito, dynamodb, sqs};
 use crate::use_cases::payment::Orders;
+use crate::use_cases::ports::PaymentError;
 use crate::use_cases::SystemClock;
 use config::{Config, ConfigError, PaymentConfig};
 
@@ -46,16 +48,25 @@ impl App {
         // The one place the payment provider is chosen.
         let payments = match &config.payments {
             PaymentConfig::Sandbox => Payments::Sandbox(SandboxPayments::new(store.clone())),
-            PaymentConfig::Stripe(stripe) => Payments::Stripe(StripePayments::new(stripe, store.clone())),
+            PaymentConfig::Stripe(stripe) => {
+                let secrets = matches!(stripe.keys, KeysSource::SecretsManager { .. }).then(|| {
+                    let config = aws_sdk_secretsmanager::config::Builder::from(sdk)
+                        .interceptor(call_counter::CallCounter)
+                        .build();
+                    aws_sdk_secretsmanager::Client::from_conf(config)
+                });
+                Payments::Stripe(StripePayments::new(stripe, store.clone(), secrets))
+            }
         };
         Self { config, store, cleanup_queue, verifier, authenticators, payments }
     }
 
-    /// The Stripe webhook's signing secret, when the shop pays with Stripe.
-    pub fn stripe_webhook_secret(&self) -> Option<&str> {
-        match &self.config.payments {
-            PaymentConfig::Stripe(stripe) => stripe.webhook_secret.as_deref(),
-            PaymentConfig::Sandbox => None,
+    /// The Stripe webhook's signing secret, when the shop pays with Stripe
+    /// (read with its keys, once per container).
+    pub async fn stripe_webhook_secret(&self) -> Result<Option<String>, PaymentError> {
+        match &self.payments {
+            Payments::Stripe(stripe) => stripe.webhook_secret().await,
+            Payments::Sandbox(_) => Ok(None),
         }
     }
 

@@ -35,11 +35,15 @@ fn received(outcome: &'static str) -> Reply {
 }
 
 pub(super) async fn webhook(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let Some(secret) = app.stripe_webhook_secret() else {
+    let secret = app.stripe_webhook_secret().await.map_err(|e| match e {
+        PaymentError::Unavailable => ApiError::PaymentUnavailable,
+        other => ApiError::Internal(other.to_string()),
+    })?;
+    let Some(secret) = secret else {
         return Err(ApiError::NotFound("no Stripe webhook here: the shop does not pay with Stripe".into()));
     };
     let signature = req.headers().get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    let event = verified_event(secret, signature, raw_body(req), now_epoch_secs()).map_err(|e| {
+    let event = verified_event(&secret, signature, raw_body(req), now_epoch_secs()).map_err(|e| {
         tracing::warn!(error = %e, "webhook refused");
         ApiError::BadRequest("invalid Stripe-Signature".into())
     })?;

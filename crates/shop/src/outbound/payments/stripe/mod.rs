@@ -19,18 +19,43 @@ use crate::domain::{Order, OrderId};
 use crate::outbound::dynamodb::{LedgerEntry, Store, StoreError};
 use crate::use_cases::ports::{ChargeOutcome, PaymentError, PaymentProvider, PaymentStart};
 
-/// Where Stripe is, the key the shop calls it with, and the currency its
+/// Where Stripe is, where the shop's keys for it are, and the currency its
 /// prices are in.
 #[derive(Debug, Clone)]
 pub struct StripeConfig {
     /// `https://api.stripe.com`, or localstripe's address.
     pub api_base: String,
-    pub secret_key: String,
+    pub keys: KeysSource,
     /// ISO code, lowercase (`usd`): the prices' cents are this currency's.
     pub currency: String,
-    /// The webhook endpoint's signing secret (`whsec_...`): only the
-    /// webhook's function has it.
+}
+
+/// The shop's Stripe keys: the secret key it calls Stripe with (`sk_test_`
+/// in test mode, `sk_live_` in live mode) and the webhook endpoint's signing
+/// secret (`whsec_`).
+#[derive(Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StripeKeys {
+    pub secret_key: String,
+    #[serde(default)]
     pub webhook_secret: Option<String>,
+}
+
+impl std::fmt::Debug for StripeKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StripeKeys { .. }")
+    }
+}
+
+/// Where the keys are: given (the local stack), or a Secrets Manager secret
+/// (`{"secretKey": ..., "webhookSecret": ...}`) read the first time a
+/// container needs them, then kept: functions that never call Stripe never
+/// read it, and need no permission to ("Use Secrets Manager secrets in Lambda
+/// functions", lambda/latest/dg/with-secrets-manager.html).
+#[derive(Debug, Clone)]
+pub enum KeysSource {
+    Given(StripeKeys),
+    SecretsManager { secret_id: String },
 }
 
 /// The provider is down: what `tok_provider_error` stands for.
@@ -59,18 +84,60 @@ impl From<StripeError> for PaymentError {
 
 #[derive(Clone)]
 pub struct StripePayments {
-    client: StripeClient,
+    api_base: String,
+    source: KeysSource,
+    secrets: Option<aws_sdk_secretsmanager::Client>,
+    keys: std::sync::Arc<tokio::sync::OnceCell<(StripeKeys, StripeClient)>>,
     ledger: Store,
     currency: String,
 }
 
 impl StripePayments {
-    pub fn new(config: &StripeConfig, ledger: Store) -> Self {
+    /// `secrets` reads the keys when they are in Secrets Manager.
+    pub fn new(config: &StripeConfig, ledger: Store, secrets: Option<aws_sdk_secretsmanager::Client>) -> Self {
         Self {
-            client: StripeClient::new(&config.api_base, &config.secret_key),
+            api_base: config.api_base.clone(),
+            source: config.keys.clone(),
+            secrets,
+            keys: Default::default(),
             ledger,
             currency: config.currency.clone(),
         }
+    }
+
+    /// The keys and a client authenticated with them, read once per container.
+    async fn keyed(&self) -> Result<&(StripeKeys, StripeClient), PaymentError> {
+        self.keys
+            .get_or_try_init(|| async {
+                let keys = match &self.source {
+                    KeysSource::Given(keys) => keys.clone(),
+                    KeysSource::SecretsManager { secret_id } => {
+                        let secrets = self.secrets.as_ref().ok_or(PaymentError::Unavailable)?;
+                        let secret = secrets.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
+                            tracing::error!(error = ?e, "the Stripe keys could not be read from Secrets Manager");
+                            PaymentError::Unavailable
+                        })?;
+                        let text = secret.secret_string().unwrap_or_default();
+                        serde_json::from_str::<StripeKeys>(text).map_err(|_| {
+                            PaymentError::Failed(
+                                "the Stripe secret is not {\"secretKey\": ..., \"webhookSecret\": ...}".into(),
+                            )
+                        })?
+                    }
+                };
+                let client = StripeClient::new(&self.api_base, &keys.secret_key);
+                Ok((keys, client))
+            })
+            .await
+    }
+
+    async fn client(&self) -> Result<&StripeClient, PaymentError> {
+        Ok(&self.keyed().await?.1)
+    }
+
+    /// The webhook endpoint's signing secret, if the keys carry one.
+    pub async fn webhook_secret(&self) -> Result<Option<String>, PaymentError> {
+        Ok(self.keyed().await?.0.webhook_secret.clone())
     }
 
     async fn entry(&self, order_id: &OrderId) -> Result<Option<LedgerEntry>, PaymentError> {
@@ -83,20 +150,21 @@ impl StripePayments {
     async fn intent_for(&self, order: &Order, entry: Option<&LedgerEntry>) -> Result<PaymentIntent, PaymentError> {
         let (order_id, amount) = (&order.order_id, order.total);
         if let Some(id) = entry.and_then(|e| e.payment_intent.as_deref()) {
-            return self.checked(self.client.retrieve_intent(id).await?, order);
+            return self.checked(self.client().await?.retrieve_intent(id).await?, order);
         }
         let created = self
-            .client
+            .client()
+            .await?
             .create_intent(&order_id.to_string(), &order.owner, amount, &self.currency, &format!("order-{order_id}-pi"))
             .await?;
         let recorded = self.ledger.record_intent(order_id, &created.id, amount).await.map_err(ledger_error)?;
         if recorded == created.id {
             return self.checked(created, order);
         }
-        if let Err(e) = self.client.cancel_intent(&created.id).await {
+        if let Err(e) = self.client().await?.cancel_intent(&created.id).await {
             tracing::warn!(order = %order_id, intent = %created.id, error = %e, "a duplicate intent was not cancelled");
         }
-        self.checked(self.client.retrieve_intent(&recorded).await?, order)
+        self.checked(self.client().await?.retrieve_intent(&recorded).await?, order)
     }
 
     /// The intent, if it is for exactly the order's total, in the shop's
@@ -185,8 +253,8 @@ impl PaymentProvider for StripePayments {
         if intent.status == IntentStatus::Succeeded {
             return self.approved(order_id, &intent, method).await;
         }
-        let confirmed = match self.client.set_payment_method(&intent.id, method).await {
-            Ok(_) => self.client.confirm_intent(&intent.id).await,
+        let confirmed = match self.client().await?.set_payment_method(&intent.id, method).await {
+            Ok(_) => self.client().await?.confirm_intent(&intent.id).await,
             Err(e) => Err(e),
         };
         match confirmed {
@@ -205,7 +273,7 @@ impl PaymentProvider for StripePayments {
             }
             // Refused: most likely another request confirmed the intent first.
             Err(refused) => {
-                let now = self.client.retrieve_intent(&intent.id).await?;
+                let now = self.client().await?.retrieve_intent(&intent.id).await?;
                 if now.status == IntentStatus::Succeeded {
                     self.approved(order_id, &now, method).await
                 } else {
@@ -236,7 +304,7 @@ impl PaymentProvider for StripePayments {
             return Ok(Some(approved.clone()));
         }
         let Some(intent_id) = entry.payment_intent.as_deref() else { return Ok(None) };
-        let intent = self.checked(self.client.retrieve_intent(intent_id).await?, order)?;
+        let intent = self.checked(self.client().await?.retrieve_intent(intent_id).await?, order)?;
         match intent.status {
             IntentStatus::Succeeded => self.approved(&order.order_id, &intent, "card form").await.map(Some),
             IntentStatus::RequiresPaymentMethod => {
@@ -255,9 +323,9 @@ impl PaymentProvider for StripePayments {
         let Some(intent_id) = entry.payment_intent.as_deref() else {
             return Err(PaymentError::Failed(format!("order {order_id}: an approved charge without its intent")));
         };
-        let intent = self.client.retrieve_intent(intent_id).await?;
+        let intent = self.client().await?.retrieve_intent(intent_id).await?;
         if intent.amount_refunded().is_none_or(|refunded| refunded < intent.amount) {
-            self.client.refund(intent_id, &format!("order-{order_id}-refund")).await?;
+            self.client().await?.refund(intent_id, &format!("order-{order_id}-refund")).await?;
         }
         self.ledger.mark_charge_refunded(order_id).await.map_err(ledger_error)
     }
