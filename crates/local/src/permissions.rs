@@ -60,6 +60,7 @@ pub fn needed(service: &str, operation: &str, body: &[u8]) -> Vec<Permission> {
         // Batch sends and deletes are allowed by the single-message actions.
         "sqs" => vec![plain(format!("sqs:{}", operation.trim_end_matches("Batch")))],
         "cognito identity provider" => vec![plain(format!("cognito-idp:{operation}"))],
+        "secrets manager" => vec![plain(format!("secretsmanager:{operation}"))],
         other => vec![plain(format!("{other}:{operation}"))],
     }
 }

@@ -476,3 +476,20 @@ pub async fn sign_up(
         .map_err(|e| setup_error("set password")(format!("{e:?}")))?;
     sign_in(cognito, client_id, username, password, None).await
 }
+
+/// The shop's Stripe keys for localstripe, in the emulator's Secrets Manager
+/// as the template's StripeSecret holds them on AWS; its ARN.
+pub async fn create_stripe_secret(secrets: &aws_sdk_secretsmanager::Client) -> Result<String, LocalError> {
+    let keys = serde_json::json!({
+        "secretKey": crate::stack::LOCAL_STRIPE_SECRET_KEY,
+        "webhookSecret": format!("whsec_local_{}", uuid::Uuid::new_v4().simple()),
+    });
+    let created = secrets
+        .create_secret()
+        .name(format!("shop-stripe-keys-{}", uuid::Uuid::new_v4().simple()))
+        .secret_string(keys.to_string())
+        .send()
+        .await
+        .map_err(|e| LocalError::Setup(format!("the Stripe secret: {e:?}")))?;
+    created.arn().map(str::to_owned).ok_or_else(|| LocalError::Setup("the Stripe secret has no ARN".into()))
+}

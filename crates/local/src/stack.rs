@@ -13,7 +13,7 @@ use shop::app::config::{Config, PaymentConfig};
 use shop::app::App;
 use shop::outbound::cognito::tokens::CognitoConfig;
 use shop::outbound::dynamodb::IndexPartitions;
-use shop::outbound::payments::stripe::{KeysSource, StripeConfig, StripeKeys};
+use shop::outbound::payments::stripe::{KeysSource, StripeConfig};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
@@ -166,27 +166,35 @@ async fn register_webhook(localstripe: &str, url: &str, secret: &str) -> Result<
 }
 
 pub async fn run(options: Options) -> Result<(), LocalError> {
-    let template = Template::load_with(&options.template, &options.parameter_overrides)?;
+    // The template's PaymentProvider is what the stack pays with.
+    let mut parameters = options.parameter_overrides.clone();
+    parameters.push(("PaymentProvider".into(), options.payment_provider.clone()));
+    let template = Template::load_with(&options.template, &parameters)?;
     // Bind first: a port in use fails fast, before anything starts.
     let api_listener = TcpListener::bind(("127.0.0.1", options.api_port)).await?;
     let storefront_listener = TcpListener::bind(("127.0.0.1", options.storefront_port)).await?;
     let invoke_listener = TcpListener::bind(("127.0.0.1", options.invoke_port)).await?;
     let (mut emulator, endpoint) = start_emulator(&options).await?;
-    let (mut localstripe, payments, stripe_url) = match options.payment_provider.as_str() {
+    let (mut localstripe, stripe_url) = match options.payment_provider.as_str() {
         "stripe" => {
             let (child, url) = start_localstripe(&options).await?;
-            let keys = StripeKeys {
-                secret_key: LOCAL_STRIPE_SECRET_KEY.into(),
-                webhook_secret: Some(format!("whsec_local_{}", uuid::Uuid::new_v4().simple())),
-            };
-            let config = StripeConfig { api_base: url.clone(), keys: KeysSource::Given(keys), currency: "usd".into() };
-            (Some(child), PaymentConfig::Stripe(config), Some(url))
+            (Some(child), Some(url))
         }
-        "sandbox" => (None, PaymentConfig::Sandbox, None),
+        "sandbox" => (None, None),
         other => return Err(LocalError::Setup(format!("SHOP_PAYMENT_PROVIDER {other:?}: stripe or sandbox"))),
     };
 
     let sdk = emulator_sdk(&endpoint).await;
+    let payments = match &stripe_url {
+        // As on AWS: the keys in a Secrets Manager secret, read by the
+        // functions when a payment first needs them.
+        Some(url) => {
+            let secret_id = resources::create_stripe_secret(&aws_sdk_secretsmanager::Client::new(&sdk)).await?;
+            let keys = KeysSource::SecretsManager { secret_id };
+            PaymentConfig::Stripe(StripeConfig { api_base: url.clone(), keys, currency: "usd".into() })
+        }
+        None => PaymentConfig::Sandbox,
+    };
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);

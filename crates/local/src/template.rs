@@ -240,7 +240,51 @@ fn resource_name(value: &Value) -> Option<String> {
     referenced_id(value)
 }
 
-fn policy_grants(id: &str, props: &Value) -> Result<Vec<Grant>, TemplateError> {
+/// The template's conditions, as far as the local stack reads them
+/// (`!Equals` of a parameter and a value, `!Not`): by name, whether each
+/// holds for the parameters it runs with.
+fn conditions(doc: &Value, parameters: &std::collections::HashMap<String, String>) -> Conditions {
+    fn operand(value: &Value, parameters: &std::collections::HashMap<String, String>) -> Option<String> {
+        match value {
+            Value::String(text) => Some(text.clone()),
+            Value::Tagged(tagged) if tagged.tag == "!Ref" => parameters.get(tagged.value.as_str()?).cloned(),
+            _ => None,
+        }
+    }
+    fn holds(value: &Value, parameters: &std::collections::HashMap<String, String>) -> Option<bool> {
+        let Value::Tagged(tagged) = value else { return None };
+        let args = tagged.value.as_sequence()?;
+        match tagged.tag.to_string().as_str() {
+            "!Equals" => Some(operand(args.first()?, parameters)? == operand(args.get(1)?, parameters)?),
+            "!Not" => holds(args.first()?, parameters).map(|h| !h),
+            _ => None,
+        }
+    }
+    doc.get("Conditions")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, condition)| Some((name.as_str()?.to_owned(), holds(condition, parameters)?)))
+        .collect()
+}
+
+type Conditions = std::collections::HashMap<String, bool>;
+
+/// A policy statement as the template's conditions leave it: an
+/// `!If [condition, then, else]` picks its branch, `!Ref AWS::NoValue` none.
+fn resolved<'a>(statement: &'a Value, conditions: &Conditions) -> Option<&'a Value> {
+    match statement {
+        Value::Tagged(tagged) if tagged.tag == "!If" => {
+            let args = tagged.value.as_sequence()?;
+            let branch = if *conditions.get(args.first()?.as_str()?)? { args.get(1)? } else { args.get(2)? };
+            resolved(branch, conditions)
+        }
+        Value::Tagged(tagged) if tagged.tag == "!Ref" && tagged.value.as_str() == Some("AWS::NoValue") => None,
+        other => Some(other),
+    }
+}
+
+fn policy_grants(id: &str, props: &Value, conditions: &Conditions) -> Result<Vec<Grant>, TemplateError> {
     let strings = |value: Option<&Value>, read: &dyn Fn(&Value) -> Option<String>| -> Vec<String> {
         match value {
             Some(Value::Sequence(items)) => items.iter().filter_map(read).collect(),
@@ -253,7 +297,7 @@ fn policy_grants(id: &str, props: &Value) -> Result<Vec<Grant>, TemplateError> {
         // A function's inline statements, or an IAM role's named policy.
         let statements = policy.get("Statement").or_else(|| get(policy, &["PolicyDocument", "Statement"]));
         if let Some(statements) = statements.and_then(Value::as_sequence) {
-            for statement in statements {
+            for statement in statements.iter().filter_map(|s| resolved(s, conditions)) {
                 if str_at(statement, &["Effect"]).as_deref() != Some("Allow") {
                     continue;
                 }
@@ -312,6 +356,7 @@ impl Template {
             })
             .collect();
         parameters.extend(overrides.iter().cloned());
+        let conditions = conditions(&doc, &parameters);
         let mut throttles = Vec::new();
         let resources = doc.get("Resources").and_then(Value::as_mapping).ok_or_else(|| invalid("no Resources"))?;
         let mut table = None;
@@ -324,7 +369,7 @@ impl Template {
         for (id, resource) in resources {
             if str_at(resource, &["Type"]).as_deref() == Some("AWS::IAM::Role") {
                 let id = id.as_str().unwrap_or_default().to_owned();
-                let grants = policy_grants(&id, resource.get("Properties").unwrap_or(&Value::Null))?;
+                let grants = policy_grants(&id, resource.get("Properties").unwrap_or(&Value::Null), &conditions)?;
                 roles.insert(id, grants);
             }
         }
@@ -392,7 +437,7 @@ impl Template {
                         });
                     }
                 }
-                "AWS::Serverless::Function" => functions.push(parse_function(id, &props, &roles)?),
+                "AWS::Serverless::Function" => functions.push(parse_function(id, &props, &roles, &conditions)?),
                 _ => {}
             }
         }
@@ -459,6 +504,7 @@ fn parse_function(
     id: String,
     props: &Value,
     roles: &std::collections::HashMap<String, Vec<Grant>>,
+    conditions: &Conditions,
 ) -> Result<FunctionDef, TemplateError> {
     let handler = str_at(props, &["Handler"]).ok_or_else(|| invalid(format!("{id}: no Properties.Handler")))?;
     let mut events = Vec::new();
@@ -523,7 +569,7 @@ fn parse_function(
         .collect();
     let grants = match props.get("Role").and_then(referenced_id) {
         Some(role) => roles.get(&role).cloned().ok_or_else(|| invalid(format!("{id}: role {role} not found")))?,
-        None => policy_grants(&id, props)?,
+        None => policy_grants(&id, props, conditions)?,
     };
     Ok(FunctionDef { logical_id: id, handler, events, env_refs, grants })
 }
@@ -631,6 +677,24 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    /// Conditional statements follow the parameters: with Stripe, the
+    /// functions that call it may read its secret; with the sandbox, none.
+    #[test]
+    fn a_conditional_grant_follows_the_parameters() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let reads_secret = |provider: &str, handler: &str| {
+            let overrides = [("PaymentProvider".to_owned(), provider.to_owned())];
+            let template = Template::load_with(&root.join("template.yaml"), &overrides).unwrap();
+            let function = template.functions.iter().find(|f| f.handler == handler).unwrap();
+            function.grants.iter().any(|g| g.actions.iter().any(|a| a == "secretsmanager:GetSecretValue"))
+        };
+        for handler in ["pay-order", "start-payment", "stripe-webhook", "cancel-order", "order-expiry"] {
+            assert!(reads_secret("stripe", handler), "{handler}");
+            assert!(!reads_secret("sandbox", handler), "{handler}");
+        }
+        assert!(!reads_secret("stripe", "get-cart"), "only the functions that call Stripe");
     }
 
     #[test]
