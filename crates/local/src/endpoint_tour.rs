@@ -76,6 +76,12 @@ pub const DESIGN_MINIMUM: &[(&str, usize, &str)] = &[
          the event marked processed",
     ),
     (
+        "POST /orders/{order_id}/refund",
+        shop::outbound::dynamodb::IndexPartitions::DEFAULT.count() as usize + 5,
+        "the order by id (a Query of each orders-index partition, then the order itself), one transaction \
+         (the order refunded, its units back), the ledger's line, the refund recorded, the refund due cleared",
+    ),
+    (
         "POST /orders/{order_id}/cancel",
         4,
         "order, one transaction that ends it and records any refund as due, the refund, clearing the record",
@@ -287,6 +293,8 @@ pub async fn every_endpoint(
     client.call(M::POST, &format!("/product/{created}/stock"), &restock, Some(json!({ "delta": 5 }))).await?;
     client.call(M::PUT, &format!("/product/{created}/stock/shards"), &as_admin, Some(json!({ "shards": 2 }))).await?;
     client.call(M::GET, &format!("/cart/{a}/total"), &as_admin, None).await?;
+    // Last, as it puts the customer's units back on sale: the admin refunds the paid order.
+    client.call(M::POST, &format!("/orders/{order}/refund"), &as_admin, None).await?;
 
     Ok(())
 }

@@ -690,7 +690,8 @@ mod tests {
             let function = template.functions.iter().find(|f| f.handler == handler).unwrap();
             function.grants.iter().any(|g| g.actions.iter().any(|a| a == "secretsmanager:GetSecretValue"))
         };
-        for handler in ["pay-order", "start-payment", "stripe-webhook", "cancel-order", "order-expiry"] {
+        for handler in ["pay-order", "start-payment", "stripe-webhook", "cancel-order", "refund-order", "order-expiry"]
+        {
             assert!(reads_secret("stripe", handler), "{handler}");
             assert!(!reads_secret("sandbox", handler), "{handler}");
         }

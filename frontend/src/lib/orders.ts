@@ -6,6 +6,7 @@ export const STATUS_LABELS: Record<OrderStatus, string> = {
   PAID: "Paid",
   CANCELLED: "Cancelled",
   EXPIRED: "Expired",
+  REFUNDED: "Refunded",
 };
 
 /** The sandbox payment provider's test cards, offered by what they do. */

@@ -57,7 +57,7 @@ export interface CartLine {
   productDetail: Product;
 }
 
-export type OrderStatus = "PENDING_PAYMENT" | "PAID" | "CANCELLED" | "EXPIRED";
+export type OrderStatus = "PENDING_PAYMENT" | "PAID" | "CANCELLED" | "EXPIRED" | "REFUNDED";
 
 export interface OrderLine {
   productId: string;

@@ -74,7 +74,7 @@ async fn the_stack_serves_the_openapi_document() {
     let json: serde_json::Value =
         http().get(format!("{}/openapi.json", stack().api)).send().await.unwrap().json().await.unwrap();
     assert_eq!(json["openapi"], "3.0.3");
-    assert_eq!(json["paths"].as_object().unwrap().len(), 19);
+    assert_eq!(json["paths"].as_object().unwrap().len(), 20);
 }
 
 #[tokio::test]

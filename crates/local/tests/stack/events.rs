@@ -70,7 +70,7 @@ async fn every_event_file_runs_through_its_function() {
             // The files carry a placeholder token: the function refuses it.
             "migrate-cart" | "get-cart-total" | "create-product" | "update-product" | "restock-product"
             | "reshard-stock" | "checkout" | "list-orders" | "get-order" | "pay-order" | "start-payment"
-            | "cancel-order" | "create-review" | "update-review" | "delete-review" => {
+            | "cancel-order" | "refund-order" | "create-review" | "update-review" | "delete-review" => {
                 assert_eq!(result["statusCode"], 401, "{name}: {result}")
             }
             // The file's signature is a placeholder: the webhook refuses it.

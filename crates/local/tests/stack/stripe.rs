@@ -263,3 +263,31 @@ async fn a_card_token_still_pays_as_documented() {
     let pi = intent(&charge).await;
     assert_eq!((pi["status"].as_str(), pi["amount"].as_u64()), (Some("succeeded"), Some(100)), "{pi}");
 }
+
+#[tokio::test]
+async fn an_admin_refunds_a_paid_order_once_and_its_units_go_back_on_sale() {
+    let (token, product, order) = pending_order("stripe-refund", 2).await;
+    let refund = |as_token: String| {
+        let order = order.clone();
+        async move { call(Method::POST, &format!("/orders/{order}/refund")).token(&as_token).send().await }
+    };
+    // Awaiting payment: nothing to refund.
+    let early = refund(admin_token().await).await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{:?}", early.body);
+    let paid = pay(&token, &order, "tok_visa").await;
+    assert_eq!(paid.body["order"]["status"], "PAID");
+    let intent_id = paid.body["order"]["chargeId"].as_str().unwrap().to_owned();
+    assert_eq!(stock_of(&product).await, (3, 0, 2, 5));
+
+    assert_eq!(refund(token.clone()).await.status, StatusCode::FORBIDDEN, "a customer cannot refund");
+    let refunded = refund(admin_token().await).await;
+    assert_eq!(refunded.status, StatusCode::OK, "{:?}", refunded.body);
+    assert_eq!(refunded.body["order"]["status"], "REFUNDED");
+    assert_eq!(stock_of(&product).await, (5, 0, 0, 5), "the units are back on sale");
+    assert_eq!(intent(&intent_id).await["latest_charge"]["amount_refunded"], 200);
+    // Again: the same answer, nothing refunded twice.
+    let again = refund(admin_token().await).await;
+    assert_eq!(again.body["order"]["status"], "REFUNDED");
+    assert_eq!(intent(&intent_id).await["latest_charge"]["amount_refunded"], 200);
+    assert_eq!(order_of(&token, &order).await.body["order"]["status"], "REFUNDED");
+}

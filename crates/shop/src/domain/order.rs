@@ -65,6 +65,7 @@ impl Default for HoldPolicy {
 pub const EXPIRED_REASON: &str = "payment not received in time";
 pub const CANCELLED_REASON: &str = "cancelled by the buyer";
 pub const RESERVATION_MISSING_REASON: &str = "its reserved stock was missing; any charge is refunded";
+pub const REFUNDED_REASON: &str = "refunded by the shop";
 
 /// Where an order is in its life. Only the transitions in
 /// [`OrderStatus::can_become`] exist, each guarded by a condition on the
@@ -76,6 +77,8 @@ pub enum OrderStatus {
     Paid,
     Cancelled,
     Expired,
+    /// Paid, then refunded in full by the shop: its units went back on sale.
+    Refunded,
 }
 
 impl OrderStatus {
@@ -85,6 +88,7 @@ impl OrderStatus {
             Self::Paid => "PAID",
             Self::Cancelled => "CANCELLED",
             Self::Expired => "EXPIRED",
+            Self::Refunded => "REFUNDED",
         }
     }
 

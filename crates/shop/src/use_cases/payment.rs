@@ -10,7 +10,7 @@ use super::ports::{
 use super::{through_contention, WRITE_ATTEMPTS};
 use crate::domain::{
     units_left_after_purchase, CardToken, CartOwner, DomainError, Order, OrderId, OrderStatus, CANCELLED_REASON,
-    EXPIRED_REASON, RESERVATION_MISSING_REASON,
+    EXPIRED_REASON, REFUNDED_REASON, RESERVATION_MISSING_REASON,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,13 @@ pub enum OrderError {
     RefundDue(Box<Order>),
     #[error("the cart kept changing during payment; retry (you will not be charged twice)")]
     Busy,
+    /// Only a paid order can be refunded.
+    #[error("order is {}: only a paid order can be refunded", .0.status.as_str())]
+    NotPaid(Box<Order>),
+    /// A shard no longer counts the order's units as sold (a hand edit, a
+    /// repair): nothing was changed or refunded.
+    #[error("the stock no longer counts this order's units as sold: nothing was refunded; reconcile the stock first")]
+    SoldUnitsMissing(Box<Order>),
     /// The provider has no successful payment of the order (yet).
     #[error("the payment provider has not confirmed a payment of this order")]
     NotConfirmed(Box<Order>),
@@ -65,6 +72,8 @@ impl OrderError {
             | Self::Refunded(o)
             | Self::RefundDue(o)
             | Self::NotConfirmed(o)
+            | Self::NotPaid(o)
+            | Self::SoldUnitsMissing(o)
             | Self::ReservationMissing(o) => Some(o),
             Self::Declined { order, .. } => Some(order),
             _ => None,
@@ -270,6 +279,43 @@ impl<S: OrderStore, P: PaymentProvider, C: Clock> Orders<'_, S, P, C> {
                 Some(CartAdjustment { line, quantity_after })
             })
             .collect())
+    }
+
+    /// Refunds a paid order in full (an admin's call): the order becomes
+    /// REFUNDED and its units go back on sale in one transaction, with the
+    /// refund recorded as due; then the provider refunds the charge (one it
+    /// does not confirm stays due, and the expiry sweep asks again).
+    /// Refunding a refunded order answers it as it is.
+    pub async fn refund_paid(&self, order_id: &OrderId) -> Result<Order, OrderError> {
+        let order = self.store.order_by_id(order_id).await?.ok_or(OrderError::NotFound(*order_id))?;
+        match order.status {
+            OrderStatus::Refunded => return Ok(order),
+            OrderStatus::Paid => {}
+            _ => return Err(OrderError::NotPaid(Box::new(order))),
+        }
+        let mut refunded = order.clone();
+        refunded.status = OrderStatus::Refunded;
+        refunded.updated_at = self.clock.now();
+        refunded.failure_reason = Some(REFUNDED_REASON.to_owned());
+        refunded.refund_due = true;
+        match through_contention(|| self.store.refund_paid_order(&order, &refunded)).await {
+            Ok(()) => {}
+            // Refunded (or otherwise changed) meanwhile: answer it as it now is.
+            Err(StoreError::Conflict) => {
+                let current = self.owned_order(&order.buyer()?, order_id).await?;
+                return match current.status {
+                    OrderStatus::Refunded => Ok(current),
+                    _ => Err(OrderError::NotPaid(Box::new(current))),
+                };
+            }
+            Err(StoreError::ReservationMissing) => return Err(OrderError::SoldUnitsMissing(Box::new(order))),
+            Err(e) => return Err(e.into()),
+        }
+        if self.finish_refund(&refunded).await.is_ok() {
+            refunded.refund_due = false;
+        }
+        tracing::warn!(order = %order_id, refund_due = refunded.refund_due, "paid order refunded by the shop");
+        Ok(refunded)
     }
 
     /// Cancels a pending order (the buyer's); cancelling a cancelled order

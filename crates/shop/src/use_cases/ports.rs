@@ -220,6 +220,13 @@ pub trait OrderStore: CartStore {
     /// Clears an ended order's `refund_due` once the provider confirmed the
     /// refund (or that there was nothing to refund); `Conflict` if already clear.
     fn refund_done(&self, order: &Order) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Any buyer's order, by id (an admin's view).
+    fn order_by_id(&self, order_id: &OrderId) -> impl Future<Output = Result<Option<Order>, StoreError>> + Send;
+    /// Refunds a paid order in one transaction: the order becomes `refunded`
+    /// (its refund recorded as due, on condition it is still PAID:
+    /// `Conflict`), and each unit sold goes back to its shard's available
+    /// stock (`ReservationMissing` if a shard no longer counts it sold).
+    fn refund_paid_order(&self, paid: &Order, refunded: &Order) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Records an ended order's refund as due (a charge arrived after it
     /// ended): the expiry sweeper retries it until the provider confirms.
     /// `Conflict` if the order is paid or pending after all.

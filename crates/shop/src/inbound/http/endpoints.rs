@@ -62,6 +62,7 @@ endpoints! {
     PayOrder => "pay-order" => orders::pay_order,
     StartPayment => "start-payment" => orders::start_payment,
     CancelOrder => "cancel-order" => orders::cancel_order,
+    RefundOrder => "refund-order" => orders::refund_order,
     ListReviews => "list-reviews" => reviews::list_reviews,
     CreateReview => "create-review" => reviews::create_review,
     UpdateReview => "update-review" => reviews::update_review,

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::errors::ApiError;
 use super::request::{
-    admin_rights, grants_admin, idempotency_key, json_body, page_limit, path_param, query_param, signed_in,
+    admin, admin_rights, grants_admin, idempotency_key, json_body, page_limit, path_param, query_param, signed_in,
 };
 use super::response::Reply;
 use super::views::{cart_view, CheckoutAnswer, OrderAnswer, OrderList, OrderView, PaymentIntentView, PaymentStarted};
@@ -97,6 +97,14 @@ pub(super) async fn pay_order(app: &App, req: &Request) -> Result<Reply, ApiErro
         }
         Payment::Confirmed(_) => return Err(ApiError::BadRequest("confirmed must be true".into())),
     };
+    Ok(Reply::ok(OrderAnswer::of(&order)))
+}
+
+/// Refunds a paid order in full (admins): its units go back on sale.
+pub(super) async fn refund_order(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    admin(app, req).await?;
+    let order_id = order_id_param(req)?;
+    let order = app.orders().refund_paid(&order_id).await?;
     Ok(Reply::ok(OrderAnswer::of(&order)))
 }
 

@@ -177,6 +177,72 @@ impl OrderStore for Store {
         Ok(())
     }
 
+    /// Any user's order, by id (admins): its index partition is asked with
+    /// every other, since an order written while `IndexPartitions` was smaller
+    /// lives where that count put it.
+    async fn order_by_id(&self, order_id: &OrderId) -> Result<Option<Order>, StoreError> {
+        let found = self
+            .query_every_partition(ORDER_PARTITION, 1, |query, partition| {
+                query
+                    .index_name(ORDERS_INDEX)
+                    .key_condition_expression("orderList = :o AND orderId = :id")
+                    .expression_attribute_values(":o", s(partition))
+                    .expression_attribute_values(":id", s(order_id.to_string()))
+            })
+            .await?;
+        let Some(found) = found.into_iter().next() else { return Ok(None) };
+        let found: Order = from_item(found)?;
+        // The index lags; the table has the current status.
+        self.order_in(&user_pk(&found.owner), order_id).await
+    }
+
+    /// The order's new status and the refund due (in the pending index, so
+    /// the expiry sweep retries it until the provider confirms), and each
+    /// sold unit back on its shard.
+    async fn refund_paid_order(&self, paid: &Order, refunded: &Order) -> Result<(), StoreError> {
+        let order = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(&paid.owner), order_sk(&paid.order_id))))
+            .update_expression(
+                "SET #status = :to, updatedAt = :now, failureReason = :reason, refundDue = :due, \
+                 pendingList = :p, expiresAt = :now",
+            )
+            .condition_expression("#status = :paid")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(OrderStatus::Refunded.as_str()))
+            .expression_attribute_values(":now", n(refunded.updated_at))
+            .expression_attribute_values(":reason", s(refunded.failure_reason.clone().unwrap_or_default()))
+            .expression_attribute_values(":due", AttributeValue::Bool(true))
+            .expression_attribute_values(":p", s(pending_partition(paid, self.partitions)))
+            .expression_attribute_values(":paid", s(OrderStatus::Paid.as_str()))
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![TransactWriteItem::builder().update(order).build()];
+        for line in &paid.lines {
+            let id = ProductId::parse(&line.product_id).map_err(|e| StoreError::Malformed(e.to_string()))?;
+            for take in line.takes() {
+                let back = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(stock_shard_pk(&id, take.shard), STOCK_SK)))
+                    .update_expression(format!("SET sold = sold - :n, available = available + :n{STOCK_WRITTEN}"))
+                    .condition_expression("sold >= :n")
+                    .expression_attribute_values(":n", n(take.units))
+                    .expression_attribute_values(":one", n(1))
+                    .build()
+                    .map_err(build_error)?;
+                items.push(TransactWriteItem::builder().update(back).build());
+            }
+        }
+        let failed = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) => transact_error(e)?,
+        };
+        if failed.first() == Some(&true) {
+            return Err(StoreError::Conflict);
+        }
+        Err(StoreError::ReservationMissing)
+    }
+
     /// Due now: the expiry sweeper refunds it on its next run.
     async fn mark_refund_due(&self, order: &Order, now: i64) -> Result<(), StoreError> {
         self.client
@@ -614,25 +680,6 @@ impl Store {
     async fn order_in(&self, owner_pk: &str, order_id: &OrderId) -> Result<Option<Order>, StoreError> {
         let item = self.get(owner_pk, order_sk(order_id), true).await?;
         Ok(item.map(from_item).transpose()?)
-    }
-
-    /// Any user's order, by id (admins): its index partition is asked with
-    /// every other, since an order written while `IndexPartitions` was smaller
-    /// lives where that count put it.
-    pub async fn order_by_id(&self, order_id: &OrderId) -> Result<Option<Order>, StoreError> {
-        let found = self
-            .query_every_partition(ORDER_PARTITION, 1, |query, partition| {
-                query
-                    .index_name(ORDERS_INDEX)
-                    .key_condition_expression("orderList = :o AND orderId = :id")
-                    .expression_attribute_values(":o", s(partition))
-                    .expression_attribute_values(":id", s(order_id.to_string()))
-            })
-            .await?;
-        let Some(found) = found.into_iter().next() else { return Ok(None) };
-        let found: Order = from_item(found)?;
-        // The index lags; the table has the current status.
-        self.order_in(&user_pk(&found.owner), order_id).await
     }
 
     /// One page of orders, newest first: a user's (by partition) or

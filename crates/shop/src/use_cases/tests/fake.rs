@@ -391,6 +391,34 @@ impl OrderStore for FakeStore {
         Ok(())
     }
 
+    async fn order_by_id(&self, order_id: &OrderId) -> Result<Option<Order>, StoreError> {
+        Ok(self.state().orders.get(order_id).cloned())
+    }
+
+    async fn refund_paid_order(&self, paid: &Order, refunded: &Order) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.contend()?;
+        if state.orders.get(&paid.order_id).map(|o| o.status) != Some(OrderStatus::Paid) {
+            return Err(StoreError::Conflict);
+        }
+        for line in &paid.lines {
+            for take in line.takes() {
+                if state.shard(&line.product_id, take.shard).sold < take.units {
+                    return Err(StoreError::ReservationMissing);
+                }
+            }
+        }
+        for line in &paid.lines {
+            for take in line.takes() {
+                let shard = state.shard(&line.product_id, take.shard);
+                shard.sold -= take.units;
+                shard.available += take.units;
+            }
+        }
+        state.orders.insert(paid.order_id, refunded.clone());
+        Ok(())
+    }
+
     async fn mark_refund_due(&self, order: &Order, _now: i64) -> Result<(), StoreError> {
         let mut state = self.state();
         let stored = state.orders.get_mut(&order.order_id).ok_or(StoreError::Conflict)?;

@@ -8,4 +8,5 @@ mod confirmation;
 mod fake;
 mod holds;
 mod payment;
+mod refund;
 mod reviews;
