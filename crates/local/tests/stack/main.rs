@@ -21,6 +21,7 @@ mod repair;
 mod reviews;
 mod second_factor;
 mod store;
+mod strict_stripe;
 mod stripe;
 mod throttles;
 mod tokens;

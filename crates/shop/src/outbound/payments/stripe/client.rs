@@ -198,8 +198,11 @@ impl StripeClient {
         self.send(self.post("/v1/payment_intents", &form, Some(idempotency_key))).await
     }
 
+    /// The intent with its charge expanded (Stripe answers only the charge's
+    /// id otherwise), so what was refunded of it is known.
     pub async fn retrieve_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
-        self.send(self.http.get(format!("{}/v1/payment_intents/{id}", self.api_base))).await
+        let url = format!("{}/v1/payment_intents/{id}", self.api_base);
+        self.send(self.http.get(url).query(&[("expand[]", "latest_charge")])).await
     }
 
     /// Sets the payment method the next confirmation charges.

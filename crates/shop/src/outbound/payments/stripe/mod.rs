@@ -323,9 +323,15 @@ impl PaymentProvider for StripePayments {
         let Some(intent_id) = entry.payment_intent.as_deref() else {
             return Err(PaymentError::Failed(format!("order {order_id}: an approved charge without its intent")));
         };
-        let intent = self.client().await?.retrieve_intent(intent_id).await?;
+        let client = self.client().await?;
+        let intent = client.retrieve_intent(intent_id).await?;
         if intent.amount_refunded().is_none_or(|refunded| refunded < intent.amount) {
-            self.client().await?.refund(intent_id, &format!("order-{order_id}-refund")).await?;
+            match client.refund(intent_id, &format!("order-{order_id}-refund")).await {
+                Ok(_) => {}
+                // Refunded before (a crash between the refund and its record): done.
+                Err(StripeError::Refused { code: Some(code), .. }) if code == "charge_already_refunded" => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         self.ledger.mark_charge_refunded(order_id).await.map_err(ledger_error)
     }
