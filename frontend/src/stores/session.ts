@@ -24,13 +24,17 @@ export const useSessionStore = defineStore("session", () => {
     try {
       const session = await fetchAuthSession();
       const claims = session.tokens?.idToken?.payload;
-      user.value = claims
+      const next = claims
         ? {
             username: String(claims["cognito:username"] ?? claims.sub),
             groups: Array.isArray(claims["cognito:groups"]) ? claims["cognito:groups"].map(String) : [],
           }
         : null;
-      hasAuthenticator.value = isAdmin.value ? await readAuthenticator() : null;
+      // Both at once: an admin link never shows before the page knows whether
+      // the admin has an authenticator app (the screens need one).
+      const authenticator = next?.groups.includes("admin") ? await readAuthenticator() : null;
+      user.value = next;
+      hasAuthenticator.value = authenticator;
     } catch {
       user.value = null;
       hasAuthenticator.value = null;
