@@ -4,7 +4,7 @@ import { Amplify } from "aws-amplify";
 import { Hub } from "aws-amplify/utils";
 import App from "./App.vue";
 import { router } from "./router";
-import { setApiBase } from "./lib/api";
+import { setApiBase, setSessionGuard } from "./lib/api";
 import { amplifyAuthConfig, loadConfig } from "./lib/config";
 import { setStripeSettings } from "./lib/stripe";
 import { useCartStore } from "./stores/cart";
@@ -40,6 +40,31 @@ async function start(): Promise<void> {
   });
   // Mount at once: the catalog needs no session; the header and the cart
   // follow as soon as the session is read.
+  // A call as the signed-in user with no session behind it ends the session
+  // on the page; another tab signing in or out changes this one too (Amplify
+  // keeps its tokens in localStorage, whose changes other tabs are told of).
+  setSessionGuard({
+    signedIn: () => session.user !== null,
+    ended: () => {
+      if (!session.user) return;
+      session.endedElsewhere();
+      void cart.afterSignOut();
+    },
+  });
+  window.addEventListener("storage", (event) => {
+    if (event.key !== null && !event.key.startsWith("CognitoIdentityServiceProvider")) return;
+    const before = session.user?.username ?? null;
+    void session.refresh().then(async () => {
+      const after = session.user?.username ?? null;
+      if (after === before) return;
+      if (after === null) {
+        session.ended = true;
+        await cart.afterSignOut();
+      } else {
+        await cart.load();
+      }
+    });
+  });
   app.mount("#app");
   await session.refresh();
   void cart.load();

@@ -23,6 +23,30 @@ export function setApiBase(base: string): void {
   apiBase = base.replace(/\/$/, "");
 }
 
+/** What the page believes about the session, and what to do when that is
+ * no longer true: a call the page makes as a signed-in user never goes out
+ * as the anonymous shopper instead. */
+export interface SessionGuard {
+  /** The page shows a signed-in user. */
+  signedIn(): boolean;
+  /** The session is gone (signed out elsewhere, tokens gone, refused): show it. */
+  ended(): void;
+}
+
+let guard: SessionGuard = { signedIn: () => false, ended: () => undefined };
+
+export function setSessionGuard(next: SessionGuard): void {
+  guard = next;
+}
+
+/** A call meant for the signed-in user whose session has ended. */
+export class SessionEndedError extends Error {
+  constructor() {
+    super("Your session has ended: sign in again to go on.");
+    this.name = "SessionEndedError";
+  }
+}
+
 /** The signed-in user's ID token (refreshed by Amplify when it is due), or none. */
 async function idToken(): Promise<string | undefined> {
   try {
@@ -42,7 +66,14 @@ interface Options {
 async function call<T>(method: string, path: string, options: Options = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   const token = await idToken();
-  if (token) headers.Authorization = token;
+  if (token) {
+    headers.Authorization = token;
+  } else if (guard.signedIn()) {
+    // Amplify could not give a token (signed out in another tab, tokens gone and
+    // not refreshable): never act as the anonymous shopper behind a signed-in page.
+    guard.ended();
+    throw new SessionEndedError();
+  }
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   if (options.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
   const params = new URLSearchParams();
@@ -68,6 +99,7 @@ async function call<T>(method: string, path: string, options: Options = {}): Pro
   } catch {
     body = { message: `unexpected answer (HTTP ${response.status})` };
   }
+  if (response.status === 401 && token) guard.ended(); // the token was refused (revoked, expired)
   if (!response.ok) throw new ApiError(response.status, body);
   return body as T;
 }

@@ -51,5 +51,7 @@ export function plainMessage(error: unknown): string {
     if (error.status >= 500) return "Something went wrong on our side. Nothing was changed: please try again.";
     return capitalize(error.message) + (/[.!?]$/.test(error.message) ? "" : ".");
   }
+  // The API client's SessionEndedError (and any other error that says it plainly).
+  if (error instanceof Error && error.name === "SessionEndedError") return error.message;
   return "Something unexpected happened. Please try again.";
 }

@@ -18,6 +18,9 @@ export const useSessionStore = defineStore("session", () => {
    */
   const hasAuthenticator = ref<boolean | null>(null);
   const isAdmin = computed(() => user.value?.groups.includes("admin") ?? false);
+  /** The session ended without this tab signing out (another tab did, or its
+   * tokens are gone): the page says so, and shows the signed-out state. */
+  const ended = ref(false);
 
   /** Reads the current session (Amplify refreshes tokens that are due). */
   async function refresh(): Promise<void> {
@@ -33,6 +36,7 @@ export const useSessionStore = defineStore("session", () => {
       // Both at once: an admin link never shows before the page knows whether
       // the admin has an authenticator app (the screens need one).
       const authenticator = next?.groups.includes("admin") ? await readAuthenticator() : null;
+      if (next) ended.value = false;
       user.value = next;
       hasAuthenticator.value = authenticator;
     } catch {
@@ -52,11 +56,19 @@ export const useSessionStore = defineStore("session", () => {
     }
   }
 
+  /** The session is gone: show the signed-out state at once (and say why). */
+  function endedElsewhere(): void {
+    if (!user.value) return;
+    user.value = null;
+    hasAuthenticator.value = null;
+    ended.value = true;
+  }
+
   async function signOut(options?: { everywhere?: boolean }): Promise<void> {
     await amplifySignOut({ global: options?.everywhere ?? false });
     user.value = null;
     hasAuthenticator.value = null;
   }
 
-  return { user, ready, isAdmin, hasAuthenticator, refresh, signOut };
+  return { user, ready, isAdmin, hasAuthenticator, ended, refresh, endedElsewhere, signOut };
 });
