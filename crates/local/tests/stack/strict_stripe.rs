@@ -274,3 +274,29 @@ async fn a_refund_is_made_once_even_after_a_crash_before_its_record() {
     let strict = strict.lock().unwrap();
     assert_eq!(strict.refunds.iter().filter(|id| **id == charge_id).count(), 1);
 }
+
+/// A new stack's secret holds a generated password until an operator puts
+/// the keys: payments answer "unavailable" (503, nothing charged) meanwhile,
+/// and the first payment after the keys are put reads them.
+#[tokio::test]
+async fn a_secret_without_keys_yet_is_a_moments_unavailability_not_a_failure() {
+    use shop::use_cases::ports::PaymentError;
+    let (url, _strict) = strict_stripe().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&shop_local::stack::emulator_sdk(&stack().emulator).await);
+    let name = format!("stripe-keys-{}", uuid::Uuid::new_v4().simple());
+    let created = secrets.create_secret().name(&name).secret_string("Zq8vG1generatedpassword").send().await.unwrap();
+    let secret_id = created.arn().unwrap().to_owned();
+    let store = shop_local::stack::store_at(&stack().emulator, &stack().table, stack().index_partitions).await;
+    let config = StripeConfig {
+        api_base: url,
+        keys: KeysSource::SecretsManager { secret_id: secret_id.clone() },
+        currency: "usd".into(),
+    };
+    let payments = StripePayments::new(&config, store, Some(secrets.clone()));
+    let order = order(250);
+    assert!(matches!(payments.charge(&order, "tok_visa").await, Err(PaymentError::Unavailable)));
+    let keys = json!({ "secretKey": "sk_test_strict", "webhookSecret": "whsec_strict" }).to_string();
+    secrets.put_secret_value().secret_id(&secret_id).secret_string(keys).send().await.unwrap();
+    assert!(matches!(payments.charge(&order, "tok_visa").await.unwrap(), ChargeOutcome::Approved { .. }));
+    assert_eq!(payments.webhook_secret().await.unwrap().as_deref(), Some("whsec_strict"));
+}

@@ -61,7 +61,7 @@ impl Config {
 /// come from the Secrets Manager secret `STRIPE_SECRET_ARN` names (on AWS),
 /// or else from `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET`; it takes
 /// `STRIPE_API_BASE` (default Stripe's own) and `STRIPE_CURRENCY` (`usd`).
-pub fn payment_config_from_env() -> Result<PaymentConfig, ConfigError> {
+fn payment_config_from_env() -> Result<PaymentConfig, ConfigError> {
     match optional("PAYMENT_PROVIDER").as_deref() {
         None | Some("sandbox") => Ok(PaymentConfig::Sandbox),
         Some("stripe") => {
@@ -84,7 +84,7 @@ pub fn payment_config_from_env() -> Result<PaymentConfig, ConfigError> {
 
 /// What one buyer may hold for how long, from the environment the template
 /// sets (each setting's default when unset). The workers read it too.
-pub fn hold_policy_from_env() -> Result<HoldPolicy, ConfigError> {
+fn hold_policy_from_env() -> Result<HoldPolicy, ConfigError> {
     let defaults = HoldPolicy::default();
     Ok(HoldPolicy {
         hold_secs: positive("RESERVATION_HOLD_SECONDS", defaults.hold_secs)?,

@@ -117,11 +117,15 @@ impl StripePayments {
                             tracing::error!(error = ?e, "the Stripe keys could not be read from Secrets Manager");
                             PaymentError::Unavailable
                         })?;
+                        // Until an operator puts the keys (a new stack's secret holds a
+                        // generated password), payments answer 503 and nothing is
+                        // charged; the next payment reads the secret again.
                         let text = secret.secret_string().unwrap_or_default();
                         serde_json::from_str::<StripeKeys>(text).map_err(|_| {
-                            PaymentError::Failed(
-                                "the Stripe secret is not {\"secretKey\": ..., \"webhookSecret\": ...}".into(),
-                            )
+                            tracing::error!(
+                                "the Stripe secret holds no keys: put {{\"secretKey\", \"webhookSecret\"}} (docs/deploy.md)"
+                            );
+                            PaymentError::Unavailable
                         })?
                     }
                 };
