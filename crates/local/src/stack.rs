@@ -100,24 +100,34 @@ impl Options {
     }
 }
 
-async fn start_emulator(options: &Options) -> Result<(Child, String), LocalError> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("emulator/serialized_moto.py");
+/// One of the stack's Python servers (`script`, under this crate) on
+/// 127.0.0.1:`port`, once it listens: the child and its address.
+async fn start_python_server(
+    options: &Options,
+    script: &str,
+    port: u16,
+    what: &str,
+) -> Result<(Child, String), LocalError> {
     let child = Command::new(&options.python)
-        .arg(script)
-        .arg(options.emulator_port.to_string())
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script))
+        .arg(port.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| LocalError::Setup(format!("cannot start the emulator with {}: {e}", options.python.display())))?;
-    let address = format!("127.0.0.1:{}", options.emulator_port);
+        .map_err(|e| LocalError::Setup(format!("cannot start {what} with {}: {e}", options.python.display())))?;
+    let address = format!("127.0.0.1:{port}");
     for _ in 0..300 {
         if tokio::net::TcpStream::connect(&address).await.is_ok() {
             return Ok((child, format!("http://{address}")));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Err(LocalError::Setup(format!("the emulator did not listen on {address} within 30 s")))
+    Err(LocalError::Setup(format!("{what} did not listen on {address} within 30 s")))
+}
+
+async fn start_emulator(options: &Options) -> Result<(Child, String), LocalError> {
+    start_python_server(options, "emulator/serialized_moto.py", options.emulator_port, "the emulator").await
 }
 
 /// The secret key the local stack calls localstripe with (it takes any).
@@ -125,23 +135,7 @@ pub const LOCAL_STRIPE_SECRET_KEY: &str = "sk_test_local";
 
 /// localstripe on 127.0.0.1 (`stripe/localstripe_loopback.py`), empty.
 async fn start_localstripe(options: &Options) -> Result<(Child, String), LocalError> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("stripe/localstripe_loopback.py");
-    let child = Command::new(&options.python)
-        .arg(script)
-        .arg(options.stripe_port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| LocalError::Setup(format!("cannot start localstripe with {}: {e}", options.python.display())))?;
-    let address = format!("127.0.0.1:{}", options.stripe_port);
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(&address).await.is_ok() {
-            return Ok((child, format!("http://{address}")));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(LocalError::Setup(format!("localstripe did not listen on {address} within 30 s")))
+    start_python_server(options, "stripe/localstripe_loopback.py", options.stripe_port, "localstripe").await
 }
 
 /// The payment events the shop's webhook takes.

@@ -9,41 +9,10 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-fn stripe() -> &'static str {
-    stack().stripe.as_deref().expect("the shared stack pays with Stripe")
-}
-
-/// A call to localstripe with the shop's secret key, as Stripe.js's calls
-/// stand in for here (confirming an intent with a card).
-async fn stripe_call(path: &str, form: &[(&str, &str)]) -> Value {
-    http()
-        .post(format!("{}{path}", stripe()))
-        .basic_auth(shop_local::stack::LOCAL_STRIPE_SECRET_KEY, Some(""))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn intent(id: &str) -> Value {
-    http()
-        .get(format!("{}/v1/payment_intents/{id}", stripe()))
-        .basic_auth(shop_local::stack::LOCAL_STRIPE_SECRET_KEY, Some(""))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// What the buyer's page does with Stripe.js: pays the intent with a card.
 async fn confirm_with_card(intent_id: &str, payment_method: &str) -> Value {
-    stripe_call(&format!("/v1/payment_intents/{intent_id}"), &[("payment_method", payment_method)]).await;
-    stripe_call(&format!("/v1/payment_intents/{intent_id}/confirm"), &[]).await
+    localstripe_post(&format!("/v1/payment_intents/{intent_id}"), &[("payment_method", payment_method)]).await;
+    localstripe_post(&format!("/v1/payment_intents/{intent_id}/confirm"), &[]).await
 }
 
 async fn start(token: &str, order: &str) -> Reply {
@@ -101,7 +70,7 @@ async fn the_page_starts_one_intent_per_order_for_its_exact_total() {
     let first = started_intent(&token, &order).await;
     let again = started_intent(&token, &order).await;
     assert_eq!(first, again, "one PaymentIntent per order");
-    let pi = intent(&first).await;
+    let pi = localstripe_intent(&first).await;
     assert_eq!((pi["amount"].as_u64(), pi["currency"].as_str()), (Some(200), Some("usd")));
     assert_eq!(pi["metadata"]["order_id"], order.as_str());
     // Another user's order is not found; the page's word alone sells nothing.
@@ -131,7 +100,7 @@ async fn paid_by_card_form_the_order_is_sold_once_whether_webhook_or_page_comes_
     assert_eq!(page.body["order"]["status"], "PAID", "{:?}", page.body);
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert_eq!(stock_of(&product).await, (4, 0, 1, 5));
-    assert_eq!(intent(&pi).await["latest_charge"]["amount_refunded"], 0);
+    assert_eq!(localstripe_intent(&pi).await["latest_charge"]["amount_refunded"], 0);
 }
 
 #[tokio::test]
@@ -146,7 +115,7 @@ async fn ten_confirmations_and_the_webhook_at_once_sell_the_order_once() {
     }
     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     assert_eq!(stock_of(&product).await, (3, 0, 2, 5), "sold once");
-    assert_eq!(intent(&pi).await["latest_charge"]["amount_refunded"], 0, "nothing refunded");
+    assert_eq!(localstripe_intent(&pi).await["latest_charge"]["amount_refunded"], 0, "nothing refunded");
 }
 
 #[tokio::test]
@@ -173,14 +142,14 @@ async fn a_payment_after_the_order_expired_is_refunded_and_sells_nothing() {
     eventually("expired by the sweeper", || status_of(&token, &order), |s| s == "EXPIRED").await;
     // The buyer's card goes through anyway (their page was still open).
     assert_eq!(confirm_with_card(&pi, "pm_card_visa").await["status"], "succeeded");
-    let refunded = || async { intent(&pi).await["latest_charge"]["amount_refunded"].as_u64() };
+    let refunded = || async { localstripe_intent(&pi).await["latest_charge"]["amount_refunded"].as_u64() };
     eventually("refunded after the webhook", refunded, |r| *r == Some(100)).await;
     assert_eq!(status_of(&token, &order).await, "EXPIRED");
     assert_eq!(stock_of(&product).await, (5, 0, 0, 5), "not sold");
     let page = page_says_confirmed(&token, &order).await;
     assert_eq!(page.status, StatusCode::CONFLICT, "{:?}", page.body);
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    assert_eq!(intent(&pi).await["latest_charge"]["amount_refunded"], 100, "refunded once");
+    assert_eq!(localstripe_intent(&pi).await["latest_charge"]["amount_refunded"], 100, "refunded once");
 }
 
 #[tokio::test]
@@ -189,7 +158,7 @@ async fn forged_stale_replayed_and_unknown_events_change_nothing() {
     let pi = started_intent(&token, &order).await;
     // Succeeded at Stripe; the test delivers its events itself.
     confirm_with_card(&pi, "pm_card_visa").await;
-    let event = succeeded_event(&format!("evt_{}", uuid::Uuid::new_v4().simple()), &intent(&pi).await);
+    let event = succeeded_event(&format!("evt_{}", uuid::Uuid::new_v4().simple()), &localstripe_intent(&pi).await);
 
     let forged = deliver(&event, now(), "whsec_not_the_shops").await;
     assert_eq!(forged.status, StatusCode::BAD_REQUEST);
@@ -220,7 +189,7 @@ async fn a_payment_that_does_not_match_its_order_sells_nothing() {
     use aws_sdk_dynamodb::types::AttributeValue;
     let (token, product, order) = pending_order("stripe-mismatch", 1).await;
     // An intent of another amount, recorded as the order's (as a bug or a hand edit might).
-    let wrong = stripe_call(
+    let wrong = localstripe_post(
         "/v1/payment_intents",
         &[
             ("amount", "1"),
@@ -260,7 +229,7 @@ async fn a_card_token_still_pays_as_documented() {
     assert_eq!(stock_of(&product).await, (4, 0, 1, 5));
     // Charged through Stripe: the order's one intent, succeeded for its total.
     let charge = paid.body["order"]["chargeId"].as_str().unwrap_or_default().to_owned();
-    let pi = intent(&charge).await;
+    let pi = localstripe_intent(&charge).await;
     assert_eq!((pi["status"].as_str(), pi["amount"].as_u64()), (Some("succeeded"), Some(100)), "{pi}");
 }
 
@@ -284,10 +253,10 @@ async fn an_admin_refunds_a_paid_order_once_and_its_units_go_back_on_sale() {
     assert_eq!(refunded.status, StatusCode::OK, "{:?}", refunded.body);
     assert_eq!(refunded.body["order"]["status"], "REFUNDED");
     assert_eq!(stock_of(&product).await, (5, 0, 0, 5), "the units are back on sale");
-    assert_eq!(intent(&intent_id).await["latest_charge"]["amount_refunded"], 200);
+    assert_eq!(localstripe_intent(&intent_id).await["latest_charge"]["amount_refunded"], 200);
     // Again: the same answer, nothing refunded twice.
     let again = refund(admin_token().await).await;
     assert_eq!(again.body["order"]["status"], "REFUNDED");
-    assert_eq!(intent(&intent_id).await["latest_charge"]["amount_refunded"], 200);
+    assert_eq!(localstripe_intent(&intent_id).await["latest_charge"]["amount_refunded"], 200);
     assert_eq!(order_of(&token, &order).await.body["order"]["status"], "REFUNDED");
 }

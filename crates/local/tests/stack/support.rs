@@ -458,29 +458,37 @@ pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
+/// A POST to the stack's localstripe with the shop's secret key, as the shop
+/// (or, for a test, Stripe.js) calls it: the JSON answer.
+pub async fn localstripe_post(path: &str, form: &[(&str, &str)]) -> Value {
+    let stripe = stack().stripe.as_deref().expect("the stack pays with Stripe");
+    let request = http().post(format!("{stripe}{path}")).form(form);
+    request.basic_auth(shop_local::stack::LOCAL_STRIPE_SECRET_KEY, Some("")).send().await.unwrap().json().await.unwrap()
+}
+
+/// A PaymentIntent as localstripe has it (its charge expanded).
+pub async fn localstripe_intent(id: &str) -> Value {
+    let stripe = stack().stripe.as_deref().expect("the stack pays with Stripe");
+    let request = http().get(format!("{stripe}/v1/payment_intents/{id}"));
+    request.basic_auth(shop_local::stack::LOCAL_STRIPE_SECRET_KEY, Some("")).send().await.unwrap().json().await.unwrap()
+}
+
 /// A charge a payment made before it crashed: approved at the provider and in
 /// the ledger, the order left awaiting payment. With Stripe, a real
 /// PaymentIntent of localstripe's, succeeded; its id is answered.
 pub async fn crashed_charge(order_id: &str, amount: u64) -> String {
     use aws_sdk_dynamodb::types::AttributeValue;
     let charge_id = match &stack().stripe {
-        Some(stripe) => {
-            let intent: Value = http()
-                .post(format!("{stripe}/v1/payment_intents"))
-                .basic_auth(shop_local::stack::LOCAL_STRIPE_SECRET_KEY, Some(""))
-                .form(&[
-                    ("amount", amount.to_string()),
-                    ("currency", "usd".into()),
-                    ("payment_method", "pm_card_visa".into()),
-                    ("confirm", "true".into()),
-                    ("metadata[order_id]", order_id.into()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+        Some(_) => {
+            let amount = amount.to_string();
+            let form = [
+                ("amount", amount.as_str()),
+                ("currency", "usd"),
+                ("payment_method", "pm_card_visa"),
+                ("confirm", "true"),
+                ("metadata[order_id]", order_id),
+            ];
+            let intent = localstripe_post("/v1/payment_intents", &form).await;
             assert_eq!(intent["status"], "succeeded", "{intent}");
             intent["id"].as_str().unwrap().to_owned()
         }
@@ -507,15 +515,6 @@ pub async fn crashed_charge(order_id: &str, amount: u64) -> String {
 /// Cents refunded of a PaymentIntent's charge, as localstripe has it (`None`
 /// on the sandbox provider, which has no such thing).
 pub async fn stripe_refunded(intent: &str) -> Option<u64> {
-    let stripe = stack().stripe.as_ref()?;
-    let intent: Value = http()
-        .get(format!("{stripe}/v1/payment_intents/{intent}"))
-        .basic_auth(shop_local::stack::LOCAL_STRIPE_SECRET_KEY, Some(""))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    intent["latest_charge"]["amount_refunded"].as_u64()
+    stack().stripe.as_ref()?;
+    localstripe_intent(intent).await["latest_charge"]["amount_refunded"].as_u64()
 }

@@ -247,21 +247,23 @@ impl ApiError {
     }
 }
 
+/// The status and the `message` an error answers (tests here and in `request`).
+#[cfg(test)]
+pub(super) fn status_and_message(err: ApiError) -> (u16, String) {
+    let response = err.into_response("http://localhost:8080");
+    let body = match response.body() {
+        Body::Text(t) => t.clone(),
+        _ => String::new(),
+    };
+    let json: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+    (response.status().as_u16(), json["message"].as_str().expect("a message").to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn message(err: ApiError) -> (u16, String) {
-        let response = err.into_response("http://localhost:8080");
-        let body = match response.body() {
-            Body::Text(t) => t.clone(),
-            _ => String::new(),
-        };
-        (
-            response.status().as_u16(),
-            serde_json::from_str::<serde_json::Value>(&body).unwrap()["message"].as_str().unwrap().to_owned(),
-        )
-    }
+    use super::status_and_message as message;
 
     #[test]
     fn an_admin_without_an_authenticator_is_told_how_to_add_one() {

@@ -218,17 +218,7 @@ mod tests {
         builder.body(Body::Text(body.into())).unwrap()
     }
 
-    fn message(err: ApiError) -> (u16, String) {
-        let response = err.into_response("http://localhost:8080");
-        let body = match response.body() {
-            Body::Text(t) => t.clone(),
-            _ => String::new(),
-        };
-        (
-            response.status().as_u16(),
-            serde_json::from_str::<serde_json::Value>(&body).unwrap()["message"].as_str().unwrap().to_owned(),
-        )
-    }
+    use super::super::errors::status_and_message as message;
 
     #[test]
     fn bodies_are_parsed_with_clear_errors() {

@@ -6,6 +6,14 @@
 //! acknowledged and ignored. Stripe retries an answer other than 2xx for
 //! three days, so only a moment's failure (the store, Stripe itself) answers
 //! 503; what can never succeed is acknowledged and logged.
+//!
+//! The signature covers the exact bytes Stripe sent. They arrive intact:
+//! CloudFront's `/api/*` behaviour forwards every viewer header
+//! (`AllViewerExceptHostHeader`, "Use managed origin request policies"), so
+//! `Stripe-Signature` reaches the API, and API Gateway's proxy integration
+//! hands a text body to the function unchanged (base64 only for binary media
+//! types, which `lambda_http` decodes: "Input format of a Lambda function
+//! for proxy integration").
 
 use lambda_http::{Body, Request};
 

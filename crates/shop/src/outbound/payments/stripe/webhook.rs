@@ -76,10 +76,7 @@ pub fn verified_event(
     if signatures.is_empty() {
         return Err(WebhookError::MalformedSignature);
     }
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    let mut signed = timestamp.to_string().into_bytes();
-    signed.push(b'.');
-    signed.extend_from_slice(body);
+    let (key, signed) = signing(secret, body, timestamp);
     if !signatures.iter().any(|tag| hmac::verify(&key, &signed, tag).is_ok()) {
         return Err(WebhookError::Forged);
     }
@@ -91,13 +88,18 @@ pub fn verified_event(
     serde_json::from_slice(body).map_err(|e| WebhookError::NotAnEvent(e.to_string()))
 }
 
-/// The `Stripe-Signature` header Stripe sends for `body` at `timestamp`
-/// (tests, and the local stack's own checks).
-pub fn signature_header(secret: &str, body: &[u8], timestamp: i64) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+/// The endpoint secret's key and what Stripe signs with it: `"{t}.{body}"`.
+fn signing(secret: &str, body: &[u8], timestamp: i64) -> (hmac::Key, Vec<u8>) {
     let mut signed = timestamp.to_string().into_bytes();
     signed.push(b'.');
     signed.extend_from_slice(body);
+    (hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes()), signed)
+}
+
+/// The `Stripe-Signature` header Stripe sends for `body` at `timestamp`
+/// (tests, and the local stack's endpoint tour).
+pub fn signature_header(secret: &str, body: &[u8], timestamp: i64) -> String {
+    let (key, signed) = signing(secret, body, timestamp);
     format!("t={timestamp},v1={}", hex::encode(hmac::sign(&key, &signed).as_ref()))
 }
 
