@@ -26,7 +26,6 @@ use crate::domain::{CartOwner, OrderId};
 use crate::outbound::payments::stripe::webhook::{verified_event, Event};
 use crate::use_cases::payment::OrderError;
 use crate::use_cases::ports::PaymentError;
-use crate::use_cases::StoreError;
 
 const SIGNATURE_HEADER: &str = "stripe-signature";
 
@@ -84,15 +83,16 @@ async fn settle(app: &App, event: &Event) -> Result<&'static str, ApiError> {
         }
         // Logged by the adapter with both amounts (an alarm watches for it).
         Err(OrderError::Payment(PaymentError::Mismatch(_))) => Ok("refused: the payment does not match the order"),
+        // A moment's failure answers as it would anyone (503, 409, 500): any
+        // answer but 2xx has Stripe deliver the event again.
         Err(
-            OrderError::Payment(PaymentError::Unavailable)
+            err @ (OrderError::Payment(PaymentError::Unavailable)
             | OrderError::Store(_)
             | OrderError::ChargedNotRecorded
-            | OrderError::Busy,
+            | OrderError::Busy),
         ) => {
-            // A 503 (with Retry-After): Stripe delivers the event again.
-            tracing::warn!(intent = %intent.id, order = %order, "webhook not processed yet; Stripe retries");
-            Err(ApiError::Store(StoreError::Contended))
+            tracing::warn!(intent = %intent.id, order = %order, error = %err, "webhook not processed yet; Stripe retries");
+            Err(err.into())
         }
         // Declined, not confirmed yet, ended and refunded: settled as it stands.
         Err(other) => {
