@@ -1,5 +1,15 @@
 // The shop at 375 px: the grid, a product page, its reviews and the cart fit the screen.
-import { asUser, buyThroughApi, expect, newUser, productWithStock, signInThroughPage, test } from "./fixtures";
+import {
+  APPROVED_CARD,
+  asUser,
+  buyThroughApi,
+  expect,
+  fillCard,
+  newUser,
+  productWithStock,
+  signInThroughPage,
+  test,
+} from "./fixtures";
 
 test("at 375 px a shopper browses, adds and changes a cart line without sideways scrolling", async ({ page, snap }) => {
   await page.goto("/");
@@ -42,4 +52,21 @@ test("at 375 px a product's reviews and the review form fit without sideways scr
   await expect(page.getByTestId("review-form")).toBeVisible();
   expect(await fits()).toBe(true);
   await snap("reviews");
+});
+
+test("at 375 px an order is paid by card without sideways scrolling", async ({ page, stack, snap }) => {
+  const user = await newUser(stack, "phone-payer");
+  const product = await productWithStock(stack, "paid on a phone", 3, 700);
+  await asUser(stack, user, "POST", "/cart", { productId: product, quantity: 1 });
+  const checkout = await asUser(stack, user, "POST", "/cart/checkout");
+  await signInThroughPage(page, user);
+  await page.goto(`/orders/${checkout.order.orderId}`);
+  await expect(page.getByTestId("card-element").getByLabel("Card number")).toBeVisible();
+  const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  await fillCard(page, APPROVED_CARD);
+  expect(await fits()).toBe(true);
+  await snap("card-form");
+  await page.getByTestId("pay").click();
+  await expect(page.getByTestId("confirmation")).toBeVisible();
+  expect(await fits()).toBe(true);
 });
