@@ -61,3 +61,47 @@ test("signing out shows the empty anonymous cart, without console errors", async
   await signInThroughPage(page, user);
   await expect(page.getByTestId("cart-count")).toHaveText("1");
 });
+
+test("a forgotten password is reset with the emailed code; the old one stops working", async ({ page, stack, snap }) => {
+  const user = await newUser(stack, "reset");
+  await page.goto("/signin");
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await expect(page.getByRole("heading", { name: "Reset your password" })).toBeFocused();
+  await page.getByLabel("Username").fill(user.username);
+  await page.getByRole("button", { name: "Send me a code" }).click();
+  await expect(page.getByRole("heading", { name: "Choose a new password" })).toBeFocused();
+  await expect(page.getByTestId("auth-notice")).toContainText("We emailed");
+  await page.getByLabel("The code we emailed you").fill("123456");
+  // The pool's rules are shown, and a weak password is refused in plain words.
+  await page.getByLabel("New password", { exact: true }).fill("weakpass");
+  await page.getByRole("button", { name: "Set the new password" }).click();
+  await expect(page.getByRole("alert")).toContainText("at least 8 characters, with an upper-case letter");
+  await page.getByLabel("New password", { exact: true }).fill("Renewed-Pass2");
+  await page.getByRole("button", { name: "Set the new password" }).click();
+  await expect(page.getByTestId("auth-notice")).toHaveText("Your password is changed: sign in with it.");
+  await snap("password-reset");
+
+  await page.getByLabel("Username").fill(user.username);
+  await page.getByLabel("Password", { exact: true }).fill(user.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByText("Incorrect username or password.")).toBeVisible();
+  await page.getByLabel("Password", { exact: true }).fill("Renewed-Pass2");
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText(user.username);
+});
+
+test("an anonymous visit never downloads Amplify; signing in does", async ({ page }) => {
+  const scripts: string[] = [];
+  page.on("request", (r) => r.resourceType() === "script" && scripts.push(new URL(r.url()).pathname));
+  await page.goto("/");
+  await expect(page.getByTestId("product-card").first()).toBeVisible();
+  await page.getByRole("link", { name: "Cart", exact: false }).click();
+  await expect(page.getByTestId("empty-cart")).toBeVisible();
+  expect(scripts.filter((s) => s.includes("amplify"))).toEqual([]);
+  await page.getByRole("link", { name: "Sign in" }).click();
+  await page.getByLabel("Username").fill(CUSTOMER.username);
+  await page.getByLabel("Password", { exact: true }).fill(CUSTOMER.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText(CUSTOMER.username);
+  expect(scripts.filter((s) => s.includes("amplify"))).toHaveLength(1);
+});

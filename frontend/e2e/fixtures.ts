@@ -156,7 +156,7 @@ export const test = base.extend<{ stack: Stack; snap: (name: string, page?: Page
 
 export { expect };
 
-/** Signs in through the Authenticator, as a shopper would; a user with an
+/** Signs in through the sign-in page, as a shopper would; a user with an
  *  authenticator app (the admin) types its code when asked. */
 export async function signInThroughPage(page: Page, user: User): Promise<void> {
   await page.goto("/signin");
@@ -169,8 +169,8 @@ export async function signInOnThisPage(page: Page, user: User): Promise<void> {
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   const secret = totpSecretOf(user);
   if (secret) {
-    await page.getByRole("heading", { name: "Confirm TOTP Code" }).waitFor();
-    await page.getByLabel("Code").fill(totpCode(secret));
+    await page.getByRole("heading", { name: "Type your authenticator code" }).waitFor();
+    await page.getByLabel("The 6-digit code your authenticator app shows").fill(totpCode(secret));
     await page.getByRole("button", { name: "Confirm" }).click();
   }
   await expect(page.getByTestId("signed-in-as")).toHaveText(user.username);

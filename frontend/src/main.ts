@@ -1,11 +1,10 @@
 import { createApp } from "vue";
 import { createPinia } from "pinia";
-import { Amplify } from "aws-amplify";
-import { Hub } from "aws-amplify/utils";
 import App from "./App.vue";
 import { router } from "./router";
 import { setApiBase, setSessionGuard } from "./lib/api";
-import { amplifyAuthConfig, loadConfig } from "./lib/config";
+import { setAuthSettings } from "./lib/auth";
+import { loadConfig } from "./lib/config";
 import { setStripeSettings } from "./lib/stripe";
 import { useCartStore } from "./stores/cart";
 import { useSessionStore } from "./stores/session";
@@ -13,15 +12,15 @@ import "./style.css";
 
 async function start(): Promise<void> {
   const config = await loadConfig();
-  Amplify.configure(amplifyAuthConfig(config));
   setApiBase(config.apiBase);
   setStripeSettings(config.stripe);
 
   const app = createApp(App).use(createPinia()).use(router);
   const session = useSessionStore();
   const cart = useCartStore();
-  Hub.listen("auth", async ({ payload }) => {
-    switch (payload.event) {
+  // Amplify loads only when a session is stored or someone signs in (lib/auth.ts).
+  setAuthSettings(config, async (event) => {
+    switch (event) {
       case "signedIn":
         await session.refresh();
         await cart.afterSignIn();

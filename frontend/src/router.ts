@@ -12,7 +12,7 @@ declare module "vue-router" {
   }
 }
 
-// The first page loads only what browsing needs; sign-in (the Authenticator),
+// The first page loads only what browsing needs; sign-in (and Amplify),
 // orders and admin screens come in their own chunks when visited.
 export const router = createRouter({
   history: createWebHistory(),

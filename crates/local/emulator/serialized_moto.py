@@ -16,9 +16,12 @@ query reads the one partition, as DynamoDB does, and an index query reads the
 one index partition: the wrapper keeps, per index, the items by their index
 hash key, updated after every write from the keys the write names.
 
-moto 5.2.1 lacks two Cognito calls that Amplify 6 makes; here they are:
+moto 5.2.1 lacks three Cognito calls that Amplify 6 makes; here they are:
 GetTokensFromRefreshToken (every token refresh; it is InitiateAuth's
-REFRESH_TOKEN_AUTH under another name) and RevokeToken (sign-out).
+REFRESH_TOKEN_AUTH under another name), RevokeToken (sign-out) and
+ResendConfirmationCode (the sign-up form's "Send a new code"); SignUp
+says where the code went, and ConfirmForgotPassword holds the new password
+to the pool's policy, as Cognito does.
 
 And its TOTP MFA is a stand-in: one fixed secret for every user, and codes
 checked only when an environment switch says so. Here, as in Cognito, each
@@ -288,7 +291,56 @@ def revoke_token(self):
 
 
 CognitoIdpResponse.get_tokens_from_refresh_token = get_tokens_from_refresh_token
+def _code_delivery(self, client_id, username):
+    """Where Cognito sends a sign-up code: the user's email, masked as Cognito
+    masks it (`a***@e***`). The local pool sends nothing (ConfirmSignUp takes
+    any code); with PreventUserExistenceErrors (the template's), an unknown
+    user gets the same kind of answer."""
+    backend = self._get_region_agnostic_backend()._find_backend_for_clientid(client_id)
+    email = None
+    for pool in backend.user_pools.values():
+        if client_id in pool.clients:
+            user = pool._get_user(username)
+            email = next((a["Value"] for a in (user.attributes if user else []) if a["Name"] == "email"), None)
+    local, _, domain = (email or f"{username}@example.com").partition("@")
+    return {"Destination": f"{local[:1]}***@{domain[:1]}***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+
+
+def resend_confirmation_code(self):
+    """ResendConfirmationCode: where the new code went."""
+    client_id, username = self._get_param("ClientId"), self._get_param("Username")
+    return ActionResult({"CodeDeliveryDetails": _code_delivery(self, client_id, username)})
+
+
+_moto_sign_up = CognitoIdpResponse.sign_up
+
+
+def sign_up(self):
+    """SignUp, answering where the confirmation code went, as Cognito does
+    (moto answers without it)."""
+    answer = _moto_sign_up(self)
+    result = answer.result if hasattr(answer, "result") else None
+    if isinstance(result, dict) and not result.get("UserConfirmed") and "CodeDeliveryDetails" not in result:
+        result["CodeDeliveryDetails"] = _code_delivery(self, self._get_param("ClientId"), self._get_param("Username"))
+    return answer
+
+
+_moto_confirm_forgot_password = CognitoIdpBackend.confirm_forgot_password
+
+
+def confirm_forgot_password(self, client_id, username, password, confirmation_code):
+    """ConfirmForgotPassword holds the new password to the pool's policy, as
+    Cognito does (moto sets any password)."""
+    for pool in self.user_pools.values():
+        if client_id in pool.clients:
+            self._validate_password(pool.id, password)
+    return _moto_confirm_forgot_password(self, client_id, username, password, confirmation_code)
+
+
+CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password
 CognitoIdpResponse.revoke_token = revoke_token
+CognitoIdpResponse.resend_confirmation_code = resend_confirmation_code
+CognitoIdpResponse.sign_up = sign_up
 
 
 class Totp:

@@ -2,7 +2,7 @@
 // page (the cartId cookie stays first-party) and carries the Cognito ID token
 // when a user is signed in: with a token the API answers for the user's cart,
 // without one for the cookie's.
-import { fetchAuthSession } from "aws-amplify/auth";
+import { currentIdToken } from "./auth";
 import { ApiError, NetworkError } from "./errors";
 import type {
   BestSeller,
@@ -50,8 +50,7 @@ export class SessionEndedError extends Error {
 /** The signed-in user's ID token (refreshed by Amplify when it is due), or none. */
 async function idToken(): Promise<string | undefined> {
   try {
-    const session = await fetchAuthSession();
-    return session.tokens?.idToken?.toString();
+    return (await currentIdToken())?.jwt;
   } catch {
     return undefined;
   }

@@ -1,7 +1,7 @@
 // Who is signed in, from Amplify's session (never from anything the page made up).
 import { defineStore } from "pinia";
 import { computed, ref } from "vue";
-import { fetchAuthSession, fetchMFAPreference, signOut as amplifySignOut } from "aws-amplify/auth";
+import { amplify, currentIdToken } from "../lib/auth";
 
 export interface SignedInUser {
   username: string;
@@ -25,8 +25,7 @@ export const useSessionStore = defineStore("session", () => {
   /** Reads the current session (Amplify refreshes tokens that are due). */
   async function refresh(): Promise<void> {
     try {
-      const session = await fetchAuthSession();
-      const claims = session.tokens?.idToken?.payload;
+      const claims = (await currentIdToken())?.claims;
       const next = claims
         ? {
             username: String(claims["cognito:username"] ?? claims.sub),
@@ -49,6 +48,7 @@ export const useSessionStore = defineStore("session", () => {
 
   async function readAuthenticator(): Promise<boolean | null> {
     try {
+      const { fetchMFAPreference } = await amplify();
       const preference = await fetchMFAPreference();
       return preference.enabled?.includes("TOTP") ?? false;
     } catch {
@@ -65,7 +65,8 @@ export const useSessionStore = defineStore("session", () => {
   }
 
   async function signOut(options?: { everywhere?: boolean }): Promise<void> {
-    await amplifySignOut({ global: options?.everywhere ?? false });
+    const auth = await amplify();
+    await auth.signOut({ global: options?.everywhere ?? false });
     user.value = null;
     hasAuthenticator.value = null;
   }

@@ -1,13 +1,20 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { createPinia, setActivePinia } from "pinia";
 
-// The session store against a stand-in for Amplify's auth library.
+// The session store against a stand-in for Amplify's auth library (loaded
+// through lib/auth.ts, which reads the stored session's ID token).
 const auth = vi.hoisted(() => ({
   fetchAuthSession: vi.fn(),
   fetchMFAPreference: vi.fn(),
   signOut: vi.fn(),
 }));
-vi.mock("aws-amplify/auth", () => auth);
+vi.mock("../../src/lib/auth", () => ({
+  amplify: async () => auth,
+  currentIdToken: async () => {
+    const token = (await auth.fetchAuthSession())?.tokens?.idToken;
+    return token ? { jwt: "jwt", claims: token.payload } : undefined;
+  },
+}));
 
 const { useSessionStore } = await import("../../src/stores/session");
 
