@@ -1,7 +1,8 @@
 // What every browser test shares: the stack's coordinates, the storefront as
 // baseURL, named screenshots under target/, and a few calls made straight to
 // the API or Cognito to set a scene (a product with little stock, a user).
-import { test as base, expect, type Page } from "@playwright/test";
+import { test as base, expect, type Locator, type Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { Secret, TOTP } from "otpauth";
@@ -190,3 +191,42 @@ export async function fillCard(page: Page, number: string): Promise<void> {
   await form.getByLabel("CVC").fill("123");
 }
 
+
+/** axe-core's rules for WCAG 2.2 A and AA, and its best practices. */
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"];
+
+/** The screen as it is now has no accessibility violation axe-core finds:
+ *  each one is named with the elements it found it on. */
+export async function expectAccessible(page: Page, screen: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(AXE_TAGS).analyze();
+  expect(results.passes.length, "axe-core ran its rules").toBeGreaterThan(0);
+  const found = results.violations.map(
+    (v) => `${screen}: ${v.id} (${v.impact}) on ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
+  expect(found, `axe-core on ${screen}`).toEqual([]);
+}
+
+/** What has focus, and whether a sighted keyboard user can see where it is:
+ *  matched by :focus-visible and drawn with an outline at least 2 px wide. */
+async function focused(page: Page): Promise<{ what: string; visible: boolean }> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (!el || el === document.body) return { what: "the page itself", visible: false };
+    const style = getComputedStyle(el);
+    const what = `${el.tagName.toLowerCase()} "${(el.getAttribute("aria-label") ?? el.textContent ?? "").trim().slice(0, 40)}"`;
+    const drawn = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+    return { what, visible: el.matches(":focus-visible") && drawn };
+  });
+}
+
+/** Presses Tab (Shift+Tab with `backwards`) until `target` has focus, at most
+ *  `max` times; at every stop focus must be visible, never on the page itself. */
+export async function tabTo(page: Page, target: Locator, options: { max?: number; backwards?: boolean } = {}) {
+  for (let i = 0; i < (options.max ?? 60); i++) {
+    await page.keyboard.press(options.backwards ? "Shift+Tab" : "Tab");
+    const now = await focused(page);
+    expect(now.visible, `focus visible on ${now.what}`).toBe(true);
+    if (await target.evaluate((el) => el === document.activeElement).catch(() => false)) return;
+  }
+  throw new Error(`Tab never reached ${target}`);
+}
