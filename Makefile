@@ -209,7 +209,8 @@ totp:
 reconcile audit:
 	cargo run --quiet -p shop-local --bin reconcile -- $(if $(REPAIR),--repair)
 
-lint: tools checkov
+lint: tools checkov frontend/node_modules/.installed
+	cd frontend && npm run --silent lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(TOOLS)/bin/cfn-lint template.yaml

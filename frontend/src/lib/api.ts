@@ -4,18 +4,7 @@
 // without one for the cookie's.
 import { currentIdToken } from "./auth";
 import { ApiError, NetworkError } from "./errors";
-import type {
-  BestSeller,
-  CartLine,
-  Order,
-  Product,
-  ProductDetail,
-  ProductPage,
-  Review,
-  ReviewInput,
-  ReviewPage,
-  StockLevels,
-} from "./types";
+import type { Answer, NewProduct, ProductChanges, ReviewInput } from "./types";
 
 let apiBase = "/api";
 
@@ -110,61 +99,68 @@ export function newIdempotencyKey(): string {
   return crypto.randomUUID();
 }
 
+// Each call's answer is the type openapi.yaml gives its route.
 export const api = {
-  categories: () => call<{ categories: string[] }>("GET", "/categories"),
+  categories: () => call<Answer<"/categories", "get">>("GET", "/categories"),
   products: (query: { category?: string; limit?: number; cursor?: string }) =>
-    call<ProductPage>("GET", "/product", { query: { limit: 20, ...query } }),
-  product: (productId: string) => call<{ product: ProductDetail }>("GET", `/product/${id(productId)}`),
-  bestsellers: (limit = 8) => call<{ products: BestSeller[] }>("GET", "/bestsellers", { query: { limit } }),
+    call<Answer<"/product", "get">>("GET", "/product", { query: { limit: 20, ...query } }),
+  product: (productId: string) => call<Answer<"/product/{product_id}", "get">>("GET", `/product/${id(productId)}`),
+  bestsellers: (limit = 8) => call<Answer<"/bestsellers", "get">>("GET", "/bestsellers", { query: { limit } }),
 
-  cart: () => call<{ products: CartLine[] }>("GET", "/cart"),
+  cart: () => call<Answer<"/cart", "get">>("GET", "/cart"),
   changeLine: (productId: string, quantity: number) =>
-    call<{ productId: string; quantity: number }>("POST", "/cart", { body: { productId, quantity } }),
+    call<Answer<"/cart", "post">>("POST", "/cart", { body: { productId, quantity } }),
   setLine: (productId: string, quantity: number) =>
-    call<{ productId: string; quantity: number }>("PUT", `/cart/${id(productId)}`, { body: { quantity } }),
-  migrateCart: () => call<{ products: CartLine[] }>("POST", "/cart/migrate"),
+    call<Answer<"/cart/{product_id}", "put">>("PUT", `/cart/${id(productId)}`, { body: { quantity } }),
+  migrateCart: () => call<Answer<"/cart/migrate", "post">>("POST", "/cart/migrate"),
   checkout: (idempotencyKey: string) =>
-    call<{ products: CartLine[]; order: Order }>("POST", "/cart/checkout", { idempotencyKey }),
+    call<Answer<"/cart/checkout", "post">>("POST", "/cart/checkout", { idempotencyKey }),
 
-  orders: (cursor?: string, limit = 10) => call<{ orders: Order[]; nextCursor?: string }>("GET", "/orders", { query: { cursor, limit } }),
-  order: (orderId: string) => call<{ order: Order }>("GET", `/orders/${id(orderId)}`),
+  orders: (cursor?: string, limit = 10) =>
+    call<Answer<"/orders", "get">>("GET", "/orders", { query: { cursor, limit } }),
+  order: (orderId: string) => call<Answer<"/orders/{order_id}", "get">>("GET", `/orders/${id(orderId)}`),
   pay: (orderId: string, cardToken: string) =>
-    call<{ order: Order }>("POST", `/orders/${id(orderId)}/payment`, { body: { cardToken } }),
+    call<Answer<"/orders/{order_id}/payment", "post">>("POST", `/orders/${id(orderId)}/payment`, { body: { cardToken } }),
   /** The order's PaymentIntent, for Stripe.js to confirm with the card. */
   startPayment: (orderId: string) =>
-    call<{ order: Order; paymentIntent: { id: string; clientSecret: string } }>(
-      "POST",
-      `/orders/${id(orderId)}/payment/intent`,
-    ),
+    call<Answer<"/orders/{order_id}/payment/intent", "post">>("POST", `/orders/${id(orderId)}/payment/intent`),
   /** "Stripe confirmed it": the shop asks Stripe, and sells the order if so. */
   paymentConfirmed: (orderId: string) =>
-    call<{ order: Order }>("POST", `/orders/${id(orderId)}/payment`, { body: { confirmed: true } }),
-  cancel: (orderId: string) => call<{ order: Order }>("POST", `/orders/${id(orderId)}/cancel`),
+    call<Answer<"/orders/{order_id}/payment", "post">>("POST", `/orders/${id(orderId)}/payment`, {
+      body: { confirmed: true },
+    }),
+  cancel: (orderId: string) => call<Answer<"/orders/{order_id}/cancel", "post">>("POST", `/orders/${id(orderId)}/cancel`),
 
-  createProduct: (product: Partial<Product> & { initialStock: number }) =>
-    call<{ product: Product; stock: { available: number } }>("POST", "/product", { body: product }),
-  updateProduct: (productId: string, changes: Partial<Product>) =>
-    call<{ product: Product }>("PUT", `/product/${id(productId)}`, { body: changes }),
+  createProduct: (product: NewProduct) => call<Answer<"/product", "post">>("POST", "/product", { body: product }),
+  updateProduct: (productId: string, changes: ProductChanges) =>
+    call<Answer<"/product/{product_id}", "put">>("PUT", `/product/${id(productId)}`, { body: changes }),
   restock: (productId: string, delta: number, idempotencyKey: string) =>
-    call<{ productId: string; stock: StockLevels; replayed: boolean }>("POST", `/product/${id(productId)}/stock`, {
+    call<Answer<"/product/{product_id}/stock", "post">>("POST", `/product/${id(productId)}/stock`, {
       body: { delta },
       idempotencyKey,
     }),
   reviews: (productId: string, cursor?: string, limit = 5) =>
-    call<ReviewPage>("GET", `/product/${id(productId)}/reviews`, { query: { cursor, limit } }),
+    call<Answer<"/product/{product_id}/reviews", "get">>("GET", `/product/${id(productId)}/reviews`, {
+      query: { cursor, limit },
+    }),
   writeReview: (productId: string, review: ReviewInput) =>
-    call<{ review: Review }>("POST", `/product/${id(productId)}/reviews`, { body: review }),
+    call<Answer<"/product/{product_id}/reviews", "post">>("POST", `/product/${id(productId)}/reviews`, { body: review }),
   editReview: (productId: string, reviewId: string, review: ReviewInput) =>
-    call<{ review: Review }>("PUT", `/product/${id(productId)}/reviews/${id(reviewId)}`, { body: review }),
+    call<Answer<"/product/{product_id}/reviews/{review_id}", "put">>(
+      "PUT",
+      `/product/${id(productId)}/reviews/${id(reviewId)}`,
+      { body: review },
+    ),
   deleteReview: (productId: string, reviewId: string) =>
-    call<{ review: Review }>("DELETE", `/product/${id(productId)}/reviews/${id(reviewId)}`),
+    call<Answer<"/product/{product_id}/reviews/{review_id}", "delete">>(
+      "DELETE",
+      `/product/${id(productId)}/reviews/${id(reviewId)}`,
+    ),
 
   reshard: (productId: string, shards: number) =>
-    call<{ shards: { active: number; items: number }; stock: StockLevels; shardStocks: StockLevels[] }>(
-      "PUT",
-      `/product/${id(productId)}/stock/shards`,
-      { body: { shards } },
-    ),
+    call<Answer<"/product/{product_id}/stock/shards", "put">>("PUT", `/product/${id(productId)}/stock/shards`, {
+      body: { shards },
+    }),
   cartTotal: (productId: string) =>
-    call<{ product: string; quantity: number }>("GET", `/cart/${id(productId)}/total`),
+    call<Answer<"/cart/{product_id}/total", "get">>("GET", `/cart/${id(productId)}/total`),
 };

@@ -1,115 +1,40 @@
-// The API's shapes, as openapi.yaml declares them.
+// The API's shapes, generated from openapi.yaml into api-types.ts
+// (`npm run api-types`; `make lint` fails when the two are out of step).
+// Here they get the names the storefront uses.
+import type { components, paths } from "./api-types";
 
-export interface Product {
-  productId: string;
-  category: string;
-  name: string;
-  description: string;
-  /** cents */
-  price: number;
-  pictures: string[];
-  tags: string[];
-  package?: { height: number; length: number; weight: number; width: number };
-  createdDate?: string;
-  modifiedDate?: string;
-  /** A hot product's stock split into shards (absent: one). */
-  stockShards?: { active: number; items: number };
-}
+type Schemas = components["schemas"];
 
-/** A product's reviews summed up: `histogram[0]` one-star reviews … `histogram[4]` five-star. */
-export interface Rating {
-  average: number | null;
-  count: number;
-  histogram: number[];
-}
+export type Product = Schemas["Product"];
+export type Rating = Schemas["Rating"];
+export type RatedProduct = Schemas["RatedProduct"];
+export type ProductDetail = Schemas["ProductDetail"];
+export type ProductPage = Schemas["ProductPage"];
+export type NewProduct = Schemas["NewProduct"];
+export type ProductChanges = Schemas["ProductChanges"];
+/** What a shopper sees of the stock; admins also get the full counters. */
+export type StockLevels = ProductDetail["stock"];
+export type CartLine = Schemas["CartLine"];
+export type Order = Schemas["Order"];
+export type OrderStatus = Order["status"];
+export type OrderLine = Schemas["OrderLine"];
+/** A review: plain text, shown as text. */
+export type Review = Schemas["Review"];
+export type ReviewInput = Schemas["ReviewInput"];
 
-/** A product as the lists and the product page show it. */
-export interface RatedProduct extends Product {
-  rating: Rating;
-}
+type Method = "get" | "post" | "put" | "delete";
+type JsonOf<R> = R extends { content: { "application/json": infer T } } ? T : never;
+type Success<Op> = Op extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201>]> : never;
 
-export interface StockLevels {
-  available: number;
-  /** Admins only: the full counters. */
-  reserved?: number;
-  sold?: number;
-  added?: number;
-}
+/** The JSON a route answers on success, as openapi.yaml declares it. */
+export type Answer<P extends keyof paths, M extends Method & keyof paths[P]> = Success<paths[P][M]>;
 
-export interface ProductDetail extends RatedProduct {
-  stock: StockLevels;
-  inCarts: number;
-}
+export type BestSeller = Answer<"/bestsellers", "get">["products"][number];
+export type ReviewPage = Answer<"/product/{product_id}/reviews", "get">;
 
-export interface ProductPage {
-  products: RatedProduct[];
-  nextCursor?: string;
-}
-
-export interface BestSeller extends RatedProduct {
-  unitsSold: number;
-}
-
-export interface CartLine {
-  /** the product id (the sample's name for it) */
-  sk: string;
-  quantity: number;
-  productDetail: Product;
-}
-
-export type OrderStatus = "PENDING_PAYMENT" | "PAID" | "CANCELLED" | "EXPIRED" | "REFUNDED";
-
-export interface OrderLine {
-  productId: string;
-  name: string;
-  quantity: number;
-  unitPrice: number;
-}
-
-export interface Order {
-  orderId: string;
-  status: OrderStatus;
-  lines: OrderLine[];
-  total: number;
-  createdAt: number;
-  updatedAt: number;
-  /** epoch seconds */
-  expiresAt: number;
-  chargeId?: string;
-  failureReason?: string;
-}
-
+/** A line checkout could not reserve (the 409's `shortLines`). */
 export interface ShortLine {
   productId: string;
   requested: number;
   available: number;
-}
-
-/** A review: plain text, shown as text. */
-export interface Review {
-  reviewId: string;
-  productId: string;
-  rating: number;
-  title: string;
-  body: string;
-  displayName: string;
-  /** epoch seconds */
-  createdAt: number;
-  editedAt?: number;
-  verifiedPurchase: boolean;
-}
-
-export interface ReviewInput {
-  rating: number;
-  title: string;
-  body: string;
-  displayName?: string;
-}
-
-export interface ReviewPage {
-  reviews: Review[];
-  nextCursor?: string;
-  /** Signed in, bought it and not reviewed it yet. */
-  canReview: boolean;
-  yourReview?: Review;
 }

@@ -24,6 +24,9 @@ const product = (id: string, price: number) => ({
   price,
   pictures: [],
   tags: [],
+  createdDate: "2026-01-01T00:00:00Z",
+  modifiedDate: "2026-01-01T00:00:00Z",
+  package: { height: 1, length: 1, weight: 1, width: 1 },
 });
 const cartLine = (id: string, quantity: number, price = 100): CartLine => ({ sk: id, quantity, productDetail: product(id, price) });
 
