@@ -14,6 +14,7 @@ export default defineConfig({
   },
   test: {
     environment: "happy-dom",
-    include: ["tests/unit/**/*.spec.ts"],
+    // Unit tests of lib/ and stores/ in tests/unit; component specs beside their components.
+    include: ["tests/unit/**/*.spec.ts", "src/**/*.spec.ts"],
   },
 });
