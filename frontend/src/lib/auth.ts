@@ -29,9 +29,11 @@ export function amplify(): Promise<Amplify> {
   return loaded;
 }
 
-/** Whether this browser holds a Cognito session: Amplify keeps `LastAuthUser`
- * in localStorage from sign-in to sign-out, so without it there is nothing
- * to load Amplify for. */
+/** Whether this browser holds a Cognito session: Amplify's token store keeps
+ * `CognitoIdentityServiceProvider.<client id>.LastAuthUser` in localStorage
+ * from sign-in to sign-out (DefaultTokenStore, AUTH_KEY_PREFIX:
+ * https://aws-amplify.github.io/amplify-js/api/classes/aws_amplify.auth_cognito.DefaultTokenStore.html),
+ * so without it there is nothing to load Amplify for. */
 export function hasStoredSession(): boolean {
   if (!settings) return false;
   try {
@@ -151,7 +153,10 @@ export async function finishPasswordReset(username: string, code: string, newPas
   await confirmResetPassword({ username, confirmationCode: code, newPassword });
 }
 
-/** Cognito's refusals in words a shopper can act on (never its raw message). */
+/** Cognito's refusals in words a shopper can act on (never its raw message).
+ * With PreventUserExistenceErrors (template.yaml), an unknown user is refused
+ * as a wrong password, and code requests answer as if sent:
+ * https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pool-managing-errors.html */
 export function plainAuthError(error: unknown, during: "password" | "code" = "password"): string {
   const name = (error as { name?: string } | null)?.name ?? "";
   // A code step refused as not authorized: the sign-in's session (3 minutes) ran out.
