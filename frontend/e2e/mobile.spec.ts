@@ -1,9 +1,11 @@
-// The shop at 375 px: the grid, a product page, its reviews and the cart fit the screen.
+// The shop at 375 px: the grid, a product page, its reviews and the cart fit the
+// screen, and axe-core finds nothing on them.
 import {
   APPROVED_CARD,
   asUser,
   buyThroughApi,
   expect,
+  expectAccessible,
   fillCard,
   newUser,
   productWithStock,
@@ -17,17 +19,20 @@ test("at 375 px a shopper browses, adds and changes a cart line without sideways
   const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
   expect(await fits()).toBe(true);
   await snap("home");
+  await expectAccessible(page, "home at 375 px");
   await page.getByTestId("product-grid").getByTestId("product-card").first().getByRole("link").click();
   await page.getByRole("button", { name: "Add to cart" }).click();
   await expect(page.getByTestId("cart-count")).toHaveText("1");
   expect(await fits()).toBe(true);
   await snap("product");
+  await expectAccessible(page, "product at 375 px");
   await page.getByRole("link", { name: /^Cart/ }).click();
   const line = page.getByTestId("cart-line").first();
   await line.getByRole("button", { name: /^One more/ }).click();
   await expect(line.getByTestId("line-quantity")).toHaveValue("2");
   expect(await fits()).toBe(true);
   await snap("cart");
+  await expectAccessible(page, "cart at 375 px");
   // The page loads the grid within a second on a warm stack; the figure is measured in the bench, not asserted here.
 });
 
@@ -52,6 +57,7 @@ test("at 375 px a product's reviews and the review form fit without sideways scr
   await expect(page.getByTestId("review-form")).toBeVisible();
   expect(await fits()).toBe(true);
   await snap("reviews");
+  await expectAccessible(page, "reviews at 375 px");
 });
 
 test("at 375 px an order is paid by card without sideways scrolling", async ({ page, stack, snap }) => {
@@ -66,6 +72,7 @@ test("at 375 px an order is paid by card without sideways scrolling", async ({ p
   await fillCard(page, APPROVED_CARD);
   expect(await fits()).toBe(true);
   await snap("card-form");
+  await expectAccessible(page, "card-form at 375 px");
   await page.getByTestId("pay").click();
   await expect(page.getByTestId("confirmation")).toBeVisible();
   expect(await fits()).toBe(true);
