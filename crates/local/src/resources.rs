@@ -477,11 +477,14 @@ pub async fn sign_up(
     sign_in(cognito, client_id, username, password, None).await
 }
 
+/// The secret key the local stack calls localstripe with (it takes any).
+pub const LOCAL_STRIPE_SECRET_KEY: &str = "sk_test_local";
+
 /// The shop's Stripe keys for localstripe, in the emulator's Secrets Manager
 /// as the template's StripeSecret holds them on AWS; its ARN.
 pub async fn create_stripe_secret(secrets: &aws_sdk_secretsmanager::Client) -> Result<String, LocalError> {
     let keys = serde_json::json!({
-        "secretKey": crate::stack::LOCAL_STRIPE_SECRET_KEY,
+        "secretKey": LOCAL_STRIPE_SECRET_KEY,
         "webhookSecret": format!("whsec_local_{}", uuid::Uuid::new_v4().simple()),
     });
     let created = secrets

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use crate::functions::{Functions, Handler};
 use crate::gateway::Gateway;
 use crate::pollers::{poll_queue, poll_stream, run_schedule, QueueSource, StreamTarget};
-use crate::resources::{self, demo_users, REGION};
+use crate::resources::{self, demo_users, LOCAL_STRIPE_SECRET_KEY, REGION};
 use crate::storefront;
 use crate::template::{EventDef, Template};
 use crate::LocalError;
@@ -129,9 +129,6 @@ async fn start_python_server(
 async fn start_emulator(options: &Options) -> Result<(Child, String), LocalError> {
     start_python_server(options, "emulator/serialized_moto.py", options.emulator_port, "the emulator").await
 }
-
-/// The secret key the local stack calls localstripe with (it takes any).
-pub const LOCAL_STRIPE_SECRET_KEY: &str = "sk_test_local";
 
 /// localstripe on 127.0.0.1 (`stripe/localstripe_loopback.py`), empty.
 async fn start_localstripe(options: &Options) -> Result<(Child, String), LocalError> {

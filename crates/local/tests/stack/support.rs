@@ -463,14 +463,28 @@ pub fn now() -> i64 {
 pub async fn localstripe_post(path: &str, form: &[(&str, &str)]) -> Value {
     let stripe = stack().stripe.as_deref().expect("the stack pays with Stripe");
     let request = http().post(format!("{stripe}{path}")).form(form);
-    request.basic_auth(shop_local::stack::LOCAL_STRIPE_SECRET_KEY, Some("")).send().await.unwrap().json().await.unwrap()
+    request
+        .basic_auth(shop_local::resources::LOCAL_STRIPE_SECRET_KEY, Some(""))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// A PaymentIntent as localstripe has it (its charge expanded).
 pub async fn localstripe_intent(id: &str) -> Value {
     let stripe = stack().stripe.as_deref().expect("the stack pays with Stripe");
     let request = http().get(format!("{stripe}/v1/payment_intents/{id}"));
-    request.basic_auth(shop_local::stack::LOCAL_STRIPE_SECRET_KEY, Some("")).send().await.unwrap().json().await.unwrap()
+    request
+        .basic_auth(shop_local::resources::LOCAL_STRIPE_SECRET_KEY, Some(""))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 /// A charge a payment made before it crashed: approved at the provider and in
