@@ -458,33 +458,26 @@ pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-/// A POST to the stack's localstripe with the shop's secret key, as the shop
-/// (or, for a test, Stripe.js) calls it: the JSON answer.
+/// The stack's localstripe (it pays with Stripe).
+fn localstripe_url(path: &str) -> String {
+    format!("{}{path}", stack().stripe.as_deref().expect("the stack pays with Stripe"))
+}
+
+/// Sends a request to localstripe with the shop's secret key, as the shop (or,
+/// for a test, Stripe.js) calls it: the JSON answer.
+async fn as_the_shop(request: reqwest::RequestBuilder) -> Value {
+    let request = request.basic_auth(shop_local::resources::LOCAL_STRIPE_SECRET_KEY, Some(""));
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// A POST to the stack's localstripe.
 pub async fn localstripe_post(path: &str, form: &[(&str, &str)]) -> Value {
-    let stripe = stack().stripe.as_deref().expect("the stack pays with Stripe");
-    let request = http().post(format!("{stripe}{path}")).form(form);
-    request
-        .basic_auth(shop_local::resources::LOCAL_STRIPE_SECRET_KEY, Some(""))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    as_the_shop(http().post(localstripe_url(path)).form(form)).await
 }
 
 /// A PaymentIntent as localstripe has it (its charge expanded).
 pub async fn localstripe_intent(id: &str) -> Value {
-    let stripe = stack().stripe.as_deref().expect("the stack pays with Stripe");
-    let request = http().get(format!("{stripe}/v1/payment_intents/{id}"));
-    request
-        .basic_auth(shop_local::resources::LOCAL_STRIPE_SECRET_KEY, Some(""))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    as_the_shop(http().get(localstripe_url(&format!("/v1/payment_intents/{id}")))).await
 }
 
 /// A charge a payment made before it crashed: approved at the provider and in
