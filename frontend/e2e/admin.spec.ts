@@ -1,6 +1,6 @@
 // The admin's screens: only for the admin group; a restock that a shopper sees,
 // and the stock split into shards before a sale.
-import { ADMIN, CUSTOMER, expect, productWithStock, signInThroughPage, test } from "./fixtures";
+import { ADMIN, CUSTOMER, expect, pageUntilVisible, productWithStock, signInThroughPage, test } from "./fixtures";
 
 test("an admin restocks a product and a shopper sees it; customers get no admin screens", async ({
   page,
@@ -16,16 +16,9 @@ test("an admin restocks a product and a shopper sees it; customers get no admin 
   await signInThroughPage(page, ADMIN);
   await page.getByTestId("admin-link").click();
   const row = page.locator(`[data-test="admin-row"][data-product="${product}"]`);
-  // Page through the list until the product shows ("More products" waits
-  // while a page loads, and is gone after the last one).
+  // Page through the list until the product shows.
   const more = page.getByRole("button", { name: "More products" });
-  await expect(async () => {
-    if (await row.isVisible()) return;
-    // While a page loads the button waits (aria-disabled), and after the last one it is
-    // gone: a click that cannot land soon is dropped, and the list looked at again.
-    if (await more.isVisible()) await more.click({ timeout: 2_000 }).catch(() => undefined);
-    throw new Error("the product is not listed yet");
-  }).toPass({ timeout: 60_000 });
+  await pageUntilVisible(row, more);
   await expect(row.getByTestId("available")).toHaveText("3");
   await snap("admin-products");
   await row.getByRole("link").click();

@@ -81,7 +81,8 @@ test("a forgotten password is reset with the emailed code; the old one stops wor
   await expect(page.getByTestId("auth-notice")).toHaveText("Your password is changed: sign in with it.");
   await snap("password-reset");
 
-  await page.getByLabel("Username").fill(user.username);
+  // The form already knows who is signing in.
+  await expect(page.getByLabel("Username")).toHaveValue(user.username);
   await page.getByLabel("Password", { exact: true }).fill(user.password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByText("Incorrect username or password.")).toBeVisible();

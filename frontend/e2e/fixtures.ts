@@ -230,3 +230,15 @@ export async function tabTo(page: Page, target: Locator, options: { max?: number
   }
   throw new Error(`Tab never reached ${target}`);
 }
+
+/** Pages a list with its "more" button until `target` shows (at most a
+ *  minute). While a page loads the button waits (aria-disabled), and after
+ *  the last one it is gone: a click that cannot land soon is dropped, and the
+ *  list looked at again. */
+export async function pageUntilVisible(target: Locator, more: Locator): Promise<void> {
+  await expect(async () => {
+    if (await target.isVisible()) return;
+    if (await more.isVisible()) await more.click({ timeout: 2_000 }).catch(() => undefined);
+    throw new Error("not listed yet");
+  }).toPass({ timeout: 60_000 });
+}

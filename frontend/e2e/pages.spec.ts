@@ -2,7 +2,7 @@
 // title per page, focus on the new page's heading after a click, a page that
 // does not exist kept out of search engines; the server answers robots.txt
 // and a missing file with 404, as CloudFront does.
-import { expect, productWithStock, test } from "./fixtures";
+import { expect, pageUntilVisible, productWithStock, test } from "./fixtures";
 
 test("each page has its own title and, after a navigation, focus on its heading", async ({ page }) => {
   await page.goto("/");
@@ -51,13 +51,7 @@ test("a card's Add puts one in the cart, with the product page's stock checks", 
   await page.goto("/category/e2e");
   const card = page.getByTestId("product-card").filter({ has: page.locator(`a[href="/product/${product}"]`) });
   const more = page.getByRole("button", { name: "Show more products" });
-  await expect(async () => {
-    if (await card.isVisible()) return;
-    // While a page loads the button waits (aria-disabled), and after the last one it is
-    // gone: a click that cannot land soon is dropped, and the list looked at again.
-    if (await more.isVisible()) await more.click({ timeout: 2_000 }).catch(() => undefined);
-    throw new Error("the product is not listed yet");
-  }).toPass({ timeout: 60_000 });
+  await pageUntilVisible(card, more);
   await card.getByRole("button", { name: /^Add .* to cart$/ }).click();
   await expect(card.getByTestId("quick-added")).toHaveText("Added to your cart.");
   await expect(page.getByTestId("cart-count")).toHaveText("1");

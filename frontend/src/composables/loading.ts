@@ -1,6 +1,6 @@
 // The two ways a screen reads the API: one answer (with its loading and error
 // state), or a list a page at a time following the API's opaque cursor.
-import { ref, shallowRef, type Ref } from "vue";
+import { nextTick, ref, shallowRef, type Ref } from "vue";
 import { plainMessage } from "../lib/errors";
 
 export function useAnswer<T>(fetch: () => Promise<T>) {
@@ -50,6 +50,15 @@ export function usePaged<T>(fetchPage: (cursor: string | undefined) => Promise<P
     }
   }
 
+  /** The next page, then focus on the first item it brought (the `selector`
+   * matches within `list`, one per item), so the next Tab goes on from there. */
+  async function moreThenFocus(list: HTMLElement | null, selector: string): Promise<void> {
+    const shown = items.value.length;
+    await more();
+    await nextTick();
+    list?.querySelectorAll<HTMLElement>(selector)[shown]?.focus();
+  }
+
   function restart(): Promise<void> {
     items.value = [];
     cursor = undefined;
@@ -57,5 +66,5 @@ export function usePaged<T>(fetchPage: (cursor: string | undefined) => Promise<P
     return more();
   }
 
-  return { items, loading, error, done, more, restart };
+  return { items, loading, error, done, more, moreThenFocus, restart };
 }
